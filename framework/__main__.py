@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 CLI_COMMANDS = ("status", "pause", "resume", "retry", "skip")
+EXIT_BAD_CONFIG = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,9 +15,23 @@ def main(argv: list[str] | None = None) -> int:
         from framework.cli import main as cli_main
 
         return cli_main(argv)
-    from framework.config import main_validate_or_run
 
-    return main_validate_or_run(argv)
+    from framework.config import ConfigError, load
+
+    try:
+        config = load(argv, os.environ)
+    except ConfigError as err:
+        print("invalid configuration:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    if config.validate_only:
+        print("configuration is valid")
+        return 0
+
+    from framework.scheduler import run
+
+    return run(config)
 
 
 if __name__ == "__main__":
