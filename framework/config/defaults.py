@@ -1,0 +1,29 @@
+"""Release-specific defaults: the one place a new Calico, etcd or scheduler release changes.
+
+Calico v3.0 dropped Mesos and DC/OS ("Integrates only with Kubernetes, OpenShift, and host
+endpoints"), so v2.6 is the last Calico release line that supports them; v2.6.12 is its
+final patch release. The Universe package's resource.json is rendered from these values.
+"""
+
+from __future__ import annotations
+
+SCHEDULER_VERSION = "0.5.0"
+SCHEDULER_IMAGE = f"calico/calico-dcos:v{SCHEDULER_VERSION}"
+
+CALICO_VERSION = "v2.6.12"
+CALICO_NODE_IMAGE = f"calico/node:{CALICO_VERSION}"
+CALICO_CNI_VERSION = "v1.11.8"
+CALICO_CNI_URL = (
+    f"https://github.com/projectcalico/cni-plugin/releases/download/{CALICO_CNI_VERSION}/calico")
+CALICO_IPAM_URL = (
+    f"https://github.com/projectcalico/cni-plugin/releases/download/{CALICO_CNI_VERSION}"
+    "/calico-ipam")
+
+ETCD_VERSION = "v3.3.25"
+ETCD_BINARY_URL = (
+    f"https://github.com/etcd-io/etcd/releases/download/{ETCD_VERSION}"
+    f"/etcd-{ETCD_VERSION}-linux-amd64.tar.gz")
+
+MESOS_MASTER = "zk://zk-1.zk:2181,zk-2.zk:2181,zk-3.zk:2181,zk-4.zk:2181,zk-5.zk:2181/mesos"
+ETCD_ENDPOINTS = "http://etcd.mesos:2379"
+DCOS_LOGIN_URL = "https://leader.mesos/acs/api/v1/auth/login"

@@ -1,0 +1,241 @@
+"""The scheduler's validated settings: immutable values grouped by what they configure.
+
+`Config.step_hashes()` gives each per-agent step a digest of exactly the inputs that decide
+its target state on an agent, so a changed image or URL re-runs that step (rolling) and no
+other. Resources (cpus/mem) count only for the long-running steps, whose task must be
+relaunched for a change to take effect; the installer's own URL counts for none, so shipping
+a new installer does not re-run converged steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+STEP_ETCD_PROXY = "etcd-proxy"
+STEP_DOCKER = "docker"
+STEP_CNI = "cni"
+STEP_CALICO_NODE = "calico-node"
+STEP_ORDER = (STEP_ETCD_PROXY, STEP_DOCKER, STEP_CNI, STEP_CALICO_NODE)
+DISRUPTIVE_STEPS = frozenset({STEP_DOCKER, STEP_CNI})
+LOCAL_ETCD_PROXY = "http://127.0.0.1:2379"
+ETCD_PREFIX_ROOT = "/calico-dcos"
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """DC/OS service account used to log in to Admin Router (strict security mode)."""
+
+    uid: str
+    private_key: str
+    login_url: str
+
+
+@dataclass(frozen=True)
+class MesosSettings:
+    master: str  # `host:port` or `zk://...`, exactly as pymesos takes it
+    principal: str | None
+    secret: str | None
+    service_account: ServiceAccount | None
+    roles: tuple[str, ...]
+    failover_timeout_s: float
+
+
+@dataclass(frozen=True)
+class FrameworkSettings:
+    name: str  # Marathon app / DC/OS service name; part of the etcd prefix
+    hostname: str
+    webui_url: str | None  # None: derived from hostname and the bound port
+
+    @property
+    def etcd_prefix(self) -> str:
+        return f"{ETCD_PREFIX_ROOT}/{self.name}/"
+
+
+@dataclass(frozen=True)
+class EtcdSettings:
+    endpoints: tuple[str, ...]
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float
+    mem_mb: float
+
+
+@dataclass(frozen=True)
+class EtcdProxyStep:
+    enabled: bool
+    binary_url: str
+    binary_sha256: str | None
+    image: str | None  # when set, the proxy runs from this image instead of the binary
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class DockerStep:
+    enabled: bool
+    cluster_store: str
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class CniStep:
+    enabled: bool
+    plugin_url: str
+    plugin_sha256: str | None
+    ipam_url: str
+    ipam_sha256: str | None
+    network_name: str
+    subnet: str
+    mtu: int
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class CalicoNodeStep:
+    enabled: bool
+    image: str
+    ip_autodetection_method: str
+    felix_ignore_loose_rpf: bool
+    felix_env: tuple[tuple[str, str], ...]
+    resources: Resources
+
+    def environment(self) -> dict[str, str]:
+        """The FELIX_* variables calico/node gets, the dedicated setting included."""
+        env = dict(self.felix_env)
+        env["FELIX_IGNORELOOSERPF"] = "true" if self.felix_ignore_loose_rpf else "false"
+        return env
+
+
+@dataclass(frozen=True)
+class InstallerSettings:
+    url: str | None  # None: the scheduler serves the .pyz at /artifacts/
+    python: str
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    max_concurrent_restarts: int
+    max_parallel_tasks: int
+    retry_max_attempts: int
+    backoff_base_s: float
+    backoff_cap_s: float
+    max_failed_agents: int  # the rollout halts once this many agents have failed
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    bind_address: str
+    port: int  # 0: pick a free port
+    operator_token: str | None  # None: operator actions are refused
+
+
+@dataclass(frozen=True)
+class Config:
+    mesos: MesosSettings
+    framework: FrameworkSettings
+    etcd: EtcdSettings
+    etcd_proxy: EtcdProxyStep
+    docker: DockerStep
+    cni: CniStep
+    calico_node: CalicoNodeStep
+    installer: InstallerSettings
+    rollout: RolloutSettings
+    web: WebSettings
+    log_level: str
+    validate_only: bool = False
+
+    def enabled_steps(self) -> tuple[str, ...]:
+        """The plan: enabled steps in the order they run on each agent."""
+        enabled = {
+            STEP_ETCD_PROXY: self.etcd_proxy.enabled,
+            STEP_DOCKER: self.docker.enabled,
+            STEP_CNI: self.cni.enabled,
+            STEP_CALICO_NODE: self.calico_node.enabled,
+        }
+        return tuple(step for step in STEP_ORDER if enabled[step])
+
+    def agent_etcd_endpoints(self) -> tuple[str, ...]:
+        """Where calico/node and the CNI plugin reach etcd on an agent."""
+        return (LOCAL_ETCD_PROXY,) if self.etcd_proxy.enabled else self.etcd.endpoints
+
+    def step_inputs(self) -> dict[str, dict[str, Any]]:
+        """Per step, the values that decide its target state on an agent."""
+        tls = {"ca": self.etcd.ca_file, "cert": self.etcd.cert_file, "key": self.etcd.key_file}
+        return {
+            STEP_ETCD_PROXY: {
+                "binary_url": self.etcd_proxy.binary_url,
+                "binary_sha256": self.etcd_proxy.binary_sha256,
+                "image": self.etcd_proxy.image,
+                "upstream": list(self.etcd.endpoints),
+                "tls": tls,
+                "resources": dataclasses.asdict(self.etcd_proxy.resources),
+            },
+            STEP_DOCKER: {"cluster_store": self.docker.cluster_store},
+            STEP_CNI: {
+                "plugin_url": self.cni.plugin_url,
+                "plugin_sha256": self.cni.plugin_sha256,
+                "ipam_url": self.cni.ipam_url,
+                "ipam_sha256": self.cni.ipam_sha256,
+                "network_name": self.cni.network_name,
+                "subnet": self.cni.subnet,
+                "mtu": self.cni.mtu,
+                "etcd_endpoints": list(self.agent_etcd_endpoints()),
+                "tls": None if self.etcd_proxy.enabled else tls,
+            },
+            STEP_CALICO_NODE: {
+                "image": self.calico_node.image,
+                "ip_autodetection_method": self.calico_node.ip_autodetection_method,
+                "environment": self.calico_node.environment(),
+                "etcd_endpoints": list(self.agent_etcd_endpoints()),
+                "tls": None if self.etcd_proxy.enabled else tls,
+                "resources": dataclasses.asdict(self.calico_node.resources),
+            },
+        }
+
+    def step_hashes(self) -> dict[str, str]:
+        """A stable sha256 hex digest of each step's inputs, keyed by step name."""
+        return {step: _digest(inputs) for step, inputs in self.step_inputs().items()}
+
+    def webui_url(self, bound_port: int) -> str:
+        """The status page URL Mesos shows, once the web server knows its port."""
+        if self.framework.webui_url:
+            return self.framework.webui_url
+        host = self.framework.hostname
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{bound_port}/"
+
+    def redacted(self) -> Config:
+        """A copy safe to log: every secret replaced by a marker."""
+        account = self.mesos.service_account
+        return dataclasses.replace(
+            self,
+            mesos=dataclasses.replace(
+                self.mesos,
+                secret=_hide(self.mesos.secret),
+                service_account=account and dataclasses.replace(
+                    account, private_key=REDACTED),
+            ),
+            web=dataclasses.replace(self.web, operator_token=_hide(self.web.operator_token)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _hide(secret: str | None) -> str | None:
+    return None if secret is None else REDACTED
+
+
+def _digest(inputs: dict[str, Any]) -> str:
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

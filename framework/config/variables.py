@@ -1,0 +1,147 @@
+"""Every setting the scheduler reads: its environment variable, flag, parser and default.
+
+The Universe template emits these environment variable names; `docs/configuration.md`
+describes each. An empty value counts as unset, so a template may always emit a variable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from framework.config import defaults
+from framework.config import values as v
+
+
+@dataclass(frozen=True)
+class Variable:
+    env: str
+    flag: str
+    parse: Callable[[str], Any]
+    default: str | None  # raw text, parsed like any other value; None: unset
+    help: str
+    secret: bool = False
+
+
+def _var(env: str, parse: Callable[[str], Any], default: str | None, help: str, *,
+         flag: str | None = None, secret: bool = False) -> Variable:
+    if flag is None:
+        flag = "--" + env.removeprefix("CALICO_").lower().replace("_", "-")
+    return Variable(env, flag, parse, default, help, secret)
+
+
+HTTP_URL = v.url(("http", "https"))
+CPUS = v.number(0.0, exclusive=True)
+MEM_MB = v.number(1.0)
+
+VARIABLES: tuple[Variable, ...] = (
+    # mesos
+    _var("MESOS_MASTER", v.mesos_master, defaults.MESOS_MASTER,
+         "Mesos master: host:port, http://host:port or zk://host:port,.../mesos",
+         flag="--master"),
+    _var("MESOS_PRINCIPAL", v.ascii_principal, None,
+         "principal for Mesos HTTP authentication", flag="--principal"),
+    _var("MESOS_SECRET", v.ascii_secret, None,
+         "secret for Mesos HTTP authentication", flag="--secret", secret=True),
+    _var("MESOS_SECRET_FILE", v.file_content(v.ascii_secret), None,
+         "file holding the Mesos secret", flag="--secret-file", secret=True),
+    _var("CALICO_SERVICE_ACCOUNT_UID", v.ascii_principal, None,
+         "DC/OS service account uid (strict mode)"),
+    _var("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY", v.private_key, None,
+         "PEM private key of the DC/OS service account", secret=True),
+    _var("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE", v.file_content(v.private_key), None,
+         "file holding the service account's PEM private key", secret=True),
+    _var("CALICO_DCOS_LOGIN_URL", HTTP_URL, defaults.DCOS_LOGIN_URL,
+         "DC/OS login endpoint for the service account"),
+    _var("CALICO_ROLES", v.roles, "*,slave_public", "comma-separated Mesos roles"),
+    _var("CALICO_FAILOVER_TIMEOUT", v.number(0.0, exclusive=True), "604800",
+         "seconds Mesos keeps the framework's tasks while no scheduler is connected"),
+    # framework
+    _var("CALICO_FRAMEWORK_NAME", v.service_name, "calico",
+         "framework and DC/OS service name; part of the etcd key prefix"),
+    _var("CALICO_FRAMEWORK_HOSTNAME", v.hostname, None,
+         "host name Mesos shows for the framework (default: $HOST, the bind address, "
+         "or this machine's name)", flag="--hostname"),
+    _var("CALICO_WEBUI_URL", HTTP_URL, None,
+         "status page URL Mesos shows (default: http://<hostname>:<port>/)"),
+    # etcd
+    _var("CALICO_ETCD_ENDPOINTS", v.etcd_endpoints, defaults.ETCD_ENDPOINTS,
+         "comma-separated http(s) URLs of the cluster etcd"),
+    _var("CALICO_ETCD_CA_FILE", v.existing_file, None, "CA bundle for etcd TLS"),
+    _var("CALICO_ETCD_CERT_FILE", v.existing_file, None, "client certificate for etcd TLS"),
+    _var("CALICO_ETCD_KEY_FILE", v.existing_file, None, "client key for etcd TLS"),
+    # etcd-proxy step
+    _var("CALICO_ETCD_PROXY_ENABLED", v.boolean, "true",
+         "run a local etcd proxy on 127.0.0.1:2379 on every agent"),
+    _var("CALICO_ETCD_PROXY_BINARY_URL", HTTP_URL, defaults.ETCD_BINARY_URL,
+         "etcd release tarball the proxy runs from"),
+    _var("CALICO_ETCD_PROXY_BINARY_SHA256", v.sha256, None,
+         "sha256 of the etcd tarball, checked by the Mesos fetcher step"),
+    _var("CALICO_ETCD_PROXY_IMAGE", v.docker_image, None,
+         "Docker image to run the proxy from instead of the tarball"),
+    _var("CALICO_ETCD_PROXY_CPUS", CPUS, "0.1", "cpus of each etcd proxy task"),
+    _var("CALICO_ETCD_PROXY_MEM", MEM_MB, "128", "memory (MB) of each etcd proxy task"),
+    # docker step
+    _var("CALICO_DOCKER_ENABLED", v.boolean, "true",
+         "set Docker's cluster-store and restart Docker where needed"),
+    _var("CALICO_DOCKER_CLUSTER_STORE", v.cluster_store, "etcd://127.0.0.1:2379",
+         "Docker cluster-store URL (etcd://, consul:// or zk://)"),
+    _var("CALICO_DOCKER_CPUS", CPUS, "0.1", "cpus of each docker install task"),
+    _var("CALICO_DOCKER_MEM", MEM_MB, "64", "memory (MB) of each docker install task"),
+    # cni step
+    _var("CALICO_CNI_ENABLED", v.boolean, "true",
+         "install the Calico CNI plugins and network, restarting the agent where needed"),
+    _var("CALICO_CNI_PLUGIN_URL", HTTP_URL, defaults.CALICO_CNI_URL, "calico plugin binary"),
+    _var("CALICO_CNI_PLUGIN_SHA256", v.sha256, None, "sha256 of the calico plugin"),
+    _var("CALICO_CNI_IPAM_URL", HTTP_URL, defaults.CALICO_IPAM_URL,
+         "calico-ipam plugin binary"),
+    _var("CALICO_CNI_IPAM_SHA256", v.sha256, None, "sha256 of the calico-ipam plugin"),
+    _var("CALICO_CNI_NETWORK_NAME", v.service_name, "calico", "CNI network name"),
+    _var("CALICO_CNI_SUBNET", v.cidr, "192.168.0.0/16", "IPAM pool for task addresses"),
+    _var("CALICO_CNI_MTU", v.integer(576, 9000), "1500", "MTU of task interfaces"),
+    _var("CALICO_CNI_CPUS", CPUS, "0.1", "cpus of each cni install task"),
+    _var("CALICO_CNI_MEM", MEM_MB, "64", "memory (MB) of each cni install task"),
+    # calico-node step
+    _var("CALICO_NODE_ENABLED", v.boolean, "true", "run calico/node on every agent"),
+    _var("CALICO_NODE_IMAGE", v.docker_image, defaults.CALICO_NODE_IMAGE,
+         "calico/node image"),
+    _var("CALICO_NODE_IP_AUTODETECTION_METHOD", v.ip_autodetection_method, "first-found",
+         "how calico/node picks the agent's IP"),
+    _var("CALICO_NODE_FELIX_IGNORELOOSERPF", v.boolean, "true",
+         "FELIX_IGNORELOOSERPF (DC/OS hosts run with loose reverse-path filtering)"),
+    _var("CALICO_NODE_FELIX_ENV", v.felix_env, "{}",
+         'further Felix settings as a JSON object, e.g. {"FELIX_LOGSEVERITYSCREEN": "info"}'),
+    _var("CALICO_NODE_CPUS", CPUS, "0.2", "cpus of each calico/node task"),
+    _var("CALICO_NODE_MEM", MEM_MB, "256", "memory (MB) of each calico/node task"),
+    # installer
+    _var("CALICO_INSTALLER_URL", HTTP_URL, None,
+         "where agents fetch calico-installer.pyz (default: served by the scheduler)"),
+    _var("CALICO_INSTALLER_PYTHON", v.command_name, "python3",
+         "Python interpreter that runs the installer on agents"),
+    # rollout
+    _var("CALICO_MAX_CONCURRENT_RESTARTS", v.integer(1), "1",
+         "agents allowed inside a disruptive step at once"),
+    _var("CALICO_MAX_PARALLEL_TASKS", v.integer(1), "10",
+         "agents allowed inside a non-disruptive step at once"),
+    _var("CALICO_RETRY_MAX_ATTEMPTS", v.integer(1), "5",
+         "attempts per step before the agent is failed"),
+    _var("CALICO_RETRY_BACKOFF_BASE", v.number(0.0, exclusive=True), "10",
+         "seconds before the first retry; doubles per attempt"),
+    _var("CALICO_RETRY_BACKOFF_CAP", v.number(0.0, exclusive=True), "300",
+         "longest wait between retries, seconds"),
+    _var("CALICO_MAX_FAILED_AGENTS", v.integer(1), "1",
+         "the rollout halts once this many agents have failed"),
+    # web
+    _var("CALICO_OPERATOR_TOKEN", v.token, None,
+         "bearer token for pause/resume/retry/skip", secret=True),
+    _var("CALICO_OPERATOR_TOKEN_FILE", v.file_content(v.token), None,
+         "file holding the operator token", secret=True),
+    _var("CALICO_BIND_ADDRESS", v.bind_address, "0.0.0.0",
+         "address the status server listens on"),
+    _var("PORT0", v.integer(0, 65535), "0",
+         "port of the status server (Marathon sets it; 0 picks a free port)", flag="--port"),
+    _var("CALICO_LOG_LEVEL", v.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+)
+
+BY_ENV: dict[str, Variable] = {variable.env: variable for variable in VARIABLES}
