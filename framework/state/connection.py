@@ -1,0 +1,272 @@
+"""One logical etcd connection over several endpoints, with TLS and failover.
+
+Each endpoint (`http://host:port` or `https://host:port`) gets its own etcd3 client. A
+call goes to the endpoint that answered last; when it is unreachable or too slow the call
+moves on to the next one, and only when every endpoint failed does it raise
+`StoreUnavailable`. Retrying a write on another endpoint is safe because every write this
+package makes is a compare-and-swap: a write that did land makes its retry lose the compare.
+
+The raw etcd3 client ignores range limits and hides response headers, so ranges, txns and
+leases are sent as etcd protobuf requests through the client's own stubs and credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import etcd3
+import etcd3.etcdrpc as rpc
+import etcd3.exceptions
+import grpc
+
+from framework.state.errors import StoreConfigError, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_ETCD_PORT = 2379
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# grpc backs off up to two minutes between reconnects by default; a restarted etcd should
+# be used again within about a second.
+MAX_RECONNECT_BACKOFF_MS = 1000
+_GRPC_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # etcd is reached directly; an http_proxy meant for downloads must not capture it.
+    ("grpc.enable_http_proxy", 0),
+]
+_UNAVAILABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """PEM files for https endpoints: the CA is required, cert and key go together."""
+
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise StoreConfigError("etcd TLS: a client certificate needs its key and vice versa")
+        for label, path in (("CA", self.ca_file), ("certificate", self.cert_file),
+                            ("key", self.key_file)):
+            if path is not None and not Path(path).is_file():
+                raise StoreConfigError(f"etcd TLS {label} file {path!r} does not exist")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    secure: bool
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+
+def parse_endpoint(text: str) -> Endpoint:
+    """`http://host:port` or `https://host:port` (port defaults to 2379; IPv6 in brackets)."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port or DEFAULT_ETCD_PORT
+    except ValueError as err:
+        raise StoreConfigError(f"etcd endpoint {text!r}: {err}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StoreConfigError(f"etcd endpoint {text!r} must look like http://host:port "
+                               "or https://host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise StoreConfigError(f"etcd endpoint {text!r} must be only scheme, host and port")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return Endpoint(secure=parts.scheme == "https", host=host, port=port)
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    key: str
+    value: bytes
+    create_revision: int
+    mod_revision: int
+    lease: int
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    kvs: list[KeyValue]
+    more: bool
+    revision: int
+
+
+@dataclass(frozen=True)
+class TxnResult:
+    succeeded: bool
+    revision: int
+    # For each `get` op of the branch that ran, the key-values it returned.
+    ranges: list[list[KeyValue]]
+
+
+def _kv(kv: object) -> KeyValue:
+    return KeyValue(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision, kv.lease)
+
+
+# Transaction building blocks, kept as plain etcd protobuf messages.
+
+def put(key: str, value: bytes, lease: int = 0) -> rpc.RequestOp:
+    return rpc.RequestOp(request_put=rpc.PutRequest(key=key.encode(), value=value, lease=lease))
+
+
+def delete_range(key: str, end: str | None = None) -> rpc.RequestOp:
+    request = rpc.DeleteRangeRequest(key=key.encode())
+    if end is not None:
+        request.range_end = end.encode()
+    return rpc.RequestOp(request_delete_range=request)
+
+
+def get(key: str) -> rpc.RequestOp:
+    return rpc.RequestOp(request_range=rpc.RangeRequest(key=key.encode()))
+
+
+def mod_revision_is(key: str, revision: int) -> rpc.Compare:
+    """True when `key` was last written at `revision`; revision 0 means the key is absent."""
+    return rpc.Compare(key=key.encode(), target=rpc.Compare.MOD,
+                       result=rpc.Compare.EQUAL, mod_revision=revision)
+
+
+def create_revision_is(key: str, revision: int) -> rpc.Compare:
+    return rpc.Compare(key=key.encode(), target=rpc.Compare.CREATE,
+                       result=rpc.Compare.EQUAL, create_revision=revision)
+
+
+class EtcdConnection:
+    """Thread-safe access to an etcd cluster through any of its endpoints."""
+
+    def __init__(self, endpoints: Sequence[str], tls: TLSFiles | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        if isinstance(endpoints, str) or not endpoints:
+            raise StoreConfigError("etcd endpoints: give a non-empty list of URLs")
+        if timeout_s <= 0:
+            raise StoreConfigError(f"etcd timeout must be positive, not {timeout_s}")
+        self.endpoints = [parse_endpoint(text) for text in endpoints]
+        if any(e.secure for e in self.endpoints) and tls is None:
+            raise StoreConfigError("https etcd endpoints need a TLS CA file")
+        self.timeout_s = timeout_s
+        self._clients = [self._client(e, tls) for e in self.endpoints]
+        self._current = 0
+        self._lock = threading.Lock()
+
+    def _client(self, endpoint: Endpoint, tls: TLSFiles | None) -> etcd3.Etcd3Client:
+        files = {}
+        if endpoint.secure and tls is not None:
+            files = {"ca_cert": tls.ca_file, "cert_cert": tls.cert_file,
+                     "cert_key": tls.key_file}
+        return etcd3.Etcd3Client(host=endpoint.host, port=endpoint.port, timeout=self.timeout_s,
+                                 grpc_options=_GRPC_OPTIONS, **files)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+    def _call(self, what: str, request: Callable[[etcd3.Etcd3Client], T]) -> T:
+        """Run `request` on the current endpoint, failing over to the others in turn."""
+        with self._lock:
+            start = self._current
+        failures = []
+        for step in range(len(self._clients)):
+            index = (start + step) % len(self._clients)
+            try:
+                result = request(self._clients[index])
+            except grpc.RpcError as err:
+                if err.code() not in _UNAVAILABLE_CODES:
+                    raise StoreError(f"etcd {what} refused: {err.code().name}: "
+                                     f"{err.details()}") from None
+                failures.append(f"{self.endpoints[index].url}: {err.code().name}")
+                continue
+            except (etcd3.exceptions.ConnectionFailedError,
+                    etcd3.exceptions.ConnectionTimeoutError) as err:
+                failures.append(f"{self.endpoints[index].url}: {err}")
+                continue
+            if index != start:
+                log.info("etcd: now using %s", self.endpoints[index].url)
+                with self._lock:
+                    self._current = index
+            return result
+        raise StoreUnavailable(f"etcd {what} failed on every endpoint: " + "; ".join(failures))
+
+    def _unary(self, client: etcd3.Etcd3Client, method: Callable, request: object) -> object:
+        return method(request, self.timeout_s, credentials=client.call_credentials,
+                      metadata=client.metadata)
+
+    def range(self, key: str, end: str | None = None, *, limit: int = 0, revision: int = 0,
+              descending: bool = False) -> RangeResult:
+        """Keys in [key, end) (just `key` when end is None), sorted by key."""
+        request = rpc.RangeRequest(
+            key=key.encode(), limit=limit, revision=revision,
+            sort_target=rpc.RangeRequest.KEY,
+            sort_order=rpc.RangeRequest.DESCEND if descending else rpc.RangeRequest.ASCEND,
+        )
+        if end is not None:
+            request.range_end = end.encode()
+        response = self._call("read", lambda c: self._unary(c, c.kvstub.Range, request))
+        return RangeResult([_kv(kv) for kv in response.kvs], response.more,
+                           response.header.revision)
+
+    def get(self, key: str) -> KeyValue | None:
+        found = self.range(key).kvs
+        return found[0] if found else None
+
+    def txn(self, compare: Sequence[rpc.Compare], success: Sequence[rpc.RequestOp],
+            failure: Sequence[rpc.RequestOp] = ()) -> TxnResult:
+        request = rpc.TxnRequest(compare=list(compare), success=list(success),
+                                 failure=list(failure))
+        response = self._call("transaction", lambda c: self._unary(c, c.kvstub.Txn, request))
+        ranges = [[_kv(kv) for kv in op.response_range.kvs] for op in response.responses
+                  if op.WhichOneof("response") == "response_range"]
+        return TxnResult(response.succeeded, response.header.revision, ranges)
+
+    def grant_lease(self, ttl_s: int) -> tuple[int, int]:
+        """A new lease: (id, granted TTL in seconds; etcd may raise a too-small TTL)."""
+        request = rpc.LeaseGrantRequest(TTL=ttl_s, ID=0)
+        response = self._call("lease grant",
+                              lambda c: self._unary(c, c.leasestub.LeaseGrant, request))
+        return response.ID, response.TTL
+
+    def keep_alive(self, lease_id: int) -> int:
+        """Refresh a lease once; returns its remaining TTL, 0 when it has expired."""
+        request = rpc.LeaseKeepAliveRequest(ID=lease_id)
+
+        def refresh(client: etcd3.Etcd3Client) -> int:
+            responses = client.leasestub.LeaseKeepAlive(
+                iter([request]), self.timeout_s, credentials=client.call_credentials,
+                metadata=client.metadata)
+            return next(iter(responses)).TTL
+
+        return self._call("lease keepalive", refresh)
+
+    def revoke_lease(self, lease_id: int) -> None:
+        """End a lease now (its keys go with it); an already expired lease is fine."""
+        request = rpc.LeaseRevokeRequest(ID=lease_id)
+
+        def revoke(client: etcd3.Etcd3Client) -> None:
+            try:
+                self._unary(client, client.leasestub.LeaseRevoke, request)
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+
+        self._call("lease revoke", revoke)
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless some endpoint answers a linearizable read."""
+        self.range("\0", limit=1)

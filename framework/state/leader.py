@@ -1,0 +1,188 @@
+"""The leader lock: one etcd key bound to a lease, so that only one scheduler acts.
+
+The key is created only when absent, holds the holder's identity and lives as long as the
+holder's lease. A keepalive thread refreshes the lease every third of its TTL and checks
+that the key is still the one this lock created. Leadership is lost when the lease
+expires, when the key is deleted or replaced, or when etcd cannot be reached for a whole
+TTL; `on_lost` is then called once (from the keepalive thread: keep it short).
+
+Fencing: the key's create revision is unique to one acquisition. Every write of the store
+compares it, so a scheduler that lost the lock, even one that has not noticed yet, can
+never write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from framework.state.connection import EtcdConnection, create_revision_is, delete_range, put
+from framework.state.errors import NotLeader, StoreConfigError, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL_S = 15
+MIN_TTL_S = 2
+MAX_POLL_INTERVAL_S = 1.0
+KEEPALIVES_PER_TTL = 3
+
+
+def default_identity() -> str:
+    """Host, process and a random token: distinct even for two schedulers in one process."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+
+
+class LeaderLock:
+    """Acquire, keep and release leadership of one framework."""
+
+    def __init__(self, conn: EtcdConnection, key: str, *, identity: str | None = None,
+                 ttl_s: int = DEFAULT_TTL_S,
+                 on_lost: Callable[[str], None] | None = None) -> None:
+        if not isinstance(ttl_s, int) or ttl_s < MIN_TTL_S:
+            raise StoreConfigError(f"leader lease TTL must be a whole number >= {MIN_TTL_S} s")
+        self.conn = conn
+        self.key = key
+        self.identity = identity or default_identity()
+        self.ttl_s = ttl_s
+        self.on_lost = on_lost
+        self.lost_reason: str | None = None
+        self._lock = threading.Lock()
+        self._fence: int | None = None
+        self._lease: int | None = None
+        self._stop = threading.Event()
+        self._keepalive: threading.Thread | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self._fence is not None
+
+    @property
+    def fence(self) -> int:
+        """The leader key's create revision for this acquisition; NotLeader when not held."""
+        fence = self._fence
+        if fence is None:
+            raise NotLeader(f"not the leader of {self.key}"
+                            + (f": {self.lost_reason}" if self.lost_reason else ""))
+        return fence
+
+    @property
+    def poll_interval_s(self) -> float:
+        return min(MAX_POLL_INTERVAL_S, self.ttl_s / 4)
+
+    def holder(self) -> str | None:
+        """The identity of the current leader, None when nobody holds the lock."""
+        kv = self.conn.get(self.key)
+        return kv.value.decode(errors="replace") if kv else None
+
+    def try_acquire(self) -> bool:
+        """One attempt: True when this lock is (now) the leader."""
+        if self.is_leader:
+            return True
+        if self.conn.get(self.key) is not None:
+            return False
+        lease, granted = self.conn.grant_lease(self.ttl_s)
+        try:
+            result = self.conn.txn([create_revision_is(self.key, 0)],
+                                   [put(self.key, self.identity.encode(), lease)])
+        except StoreError:
+            self._revoke_quietly(lease)
+            raise
+        if not result.succeeded:
+            self._revoke_quietly(lease)
+            return False
+        with self._lock:
+            self._fence, self._lease, self.lost_reason = result.revision, lease, None
+            self._stop = threading.Event()
+            self._keepalive = threading.Thread(
+                target=self._keep_alive, args=(lease, result.revision, granted, self._stop),
+                name="leader-keepalive", daemon=True)
+            self._keepalive.start()
+        log.info("leader: %s holds %s (lease TTL %d s)", self.identity, self.key, granted)
+        return True
+
+    def acquire(self, timeout_s: float | None = None) -> bool:
+        """Wait until this lock is the leader (True) or `timeout_s` passed (False).
+
+        etcd being unreachable only delays the attempt; the holder's death is noticed
+        within its lease TTL plus one poll interval.
+        """
+        end = None if timeout_s is None else time.monotonic() + timeout_s
+        waiting_logged = False
+        while True:
+            try:
+                if self.try_acquire():
+                    return True
+                if not waiting_logged:
+                    log.info("leader: waiting for %s to be released", self.key)
+                    waiting_logged = True
+            except StoreUnavailable as err:
+                log.warning("leader: cannot reach etcd, will retry: %s", err)
+            wait = self.poll_interval_s
+            if end is not None:
+                wait = min(wait, end - time.monotonic())
+                if wait <= 0:
+                    return False
+            time.sleep(wait)
+
+    def release(self) -> None:
+        """Give leadership up now. Never raises for etcd trouble: the lease expires anyway."""
+        with self._lock:
+            fence, lease, thread = self._fence, self._lease, self._keepalive
+            self._fence = self._lease = self._keepalive = None
+            self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        if fence is None or lease is None:
+            return
+        try:
+            self.conn.txn([create_revision_is(self.key, fence)], [delete_range(self.key)])
+            self.conn.revoke_lease(lease)
+            log.info("leader: %s released %s", self.identity, self.key)
+        except StoreError as err:
+            log.warning("leader: release left to lease expiry: %s", err)
+
+    def mark_lost(self, fence: int, reason: str) -> None:
+        """Record that the acquisition `fence` is gone (seen by the keepalive or a write)."""
+        with self._lock:
+            if self._fence is None or self._fence != fence:
+                return
+            self._fence, self.lost_reason = None, reason
+            lease, self._lease = self._lease, None
+            self._stop.set()
+            self._keepalive = None
+        log.warning("leader: %s lost %s: %s", self.identity, self.key, reason)
+        if lease is not None:
+            self._revoke_quietly(lease)
+        if self.on_lost is not None:
+            self.on_lost(reason)
+
+    def _keep_alive(self, lease: int, fence: int, ttl_s: int, stop: threading.Event) -> None:
+        last_ok = time.monotonic()
+        while not stop.wait(ttl_s / KEEPALIVES_PER_TTL):
+            try:
+                remaining = self.conn.keep_alive(lease)
+                kv = self.conn.get(self.key)
+            except StoreError as err:
+                if time.monotonic() - last_ok >= ttl_s:
+                    self.mark_lost(fence, f"etcd unreachable for longer than the lease TTL: {err}")
+                    return
+                log.warning("leader: keepalive failed, will retry: %s", err)
+                continue
+            if remaining <= 0:
+                self.mark_lost(fence, "the lease expired")
+                return
+            if kv is None or kv.create_revision != fence:
+                self.mark_lost(fence, "the leader key was deleted or taken over")
+                return
+            last_ok = time.monotonic()
+
+    def _revoke_quietly(self, lease: int) -> None:
+        try:
+            self.conn.revoke_lease(lease)
+        except StoreError as err:
+            log.info("leader: lease %x left to expire: %s", lease, err)

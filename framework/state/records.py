@@ -1,0 +1,118 @@
+"""The typed values the store keeps besides the opaque agent records: control and events.
+
+They are immutable; a change is a new value (`control.paused_by(...)`). Stored as JSON
+objects; a value that does not decode raises CorruptValue and is never overwritten blindly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from framework.state.errors import CorruptValue, InvalidRecord
+
+AGENT_ACTIONS = ("retry", "skip")
+
+
+def encode_json(value: object) -> bytes:
+    """Compact, key-sorted JSON; anything JSON cannot hold is refused before any write."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False).encode()
+    except (TypeError, ValueError) as err:
+        raise InvalidRecord(f"not storable as JSON: {err}") from None
+
+
+def decode_object(key: str, raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise CorruptValue(f"{key}: not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise CorruptValue(f"{key}: expected a JSON object, found {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """An operator's pending request to retry or skip one agent's failed step."""
+
+    action: str
+    by: str
+    at: float
+    why: str
+
+    def __post_init__(self) -> None:
+        if self.action not in AGENT_ACTIONS:
+            raise InvalidRecord(f"agent action {self.action!r} is not one of {AGENT_ACTIONS}")
+
+
+@dataclass(frozen=True)
+class Control:
+    """Operator intent that outlives a scheduler: pause state and per-agent requests."""
+
+    paused: bool = False
+    by: str | None = None
+    at: float | None = None
+    why: str | None = None
+    agent_requests: Mapping[str, AgentRequest] = field(default_factory=dict)
+
+    def paused_by(self, by: str, at: float, why: str) -> Control:
+        return replace(self, paused=True, by=by, at=at, why=why)
+
+    def resumed_by(self, by: str, at: float, why: str) -> Control:
+        return replace(self, paused=False, by=by, at=at, why=why)
+
+    def with_request(self, agent_id: str, request: AgentRequest) -> Control:
+        return replace(self, agent_requests={**self.agent_requests, agent_id: request})
+
+    def without_request(self, agent_id: str) -> Control:
+        rest = {k: v for k, v in self.agent_requests.items() if k != agent_id}
+        return replace(self, agent_requests=rest)
+
+    def to_json(self) -> bytes:
+        value = asdict(self)
+        value["agent_requests"] = {k: asdict(v) for k, v in self.agent_requests.items()}
+        return encode_json(value)
+
+    @classmethod
+    def from_json(cls, key: str, raw: bytes) -> Control:
+        value = decode_object(key, raw)
+        try:
+            requests = {agent: AgentRequest(**req)
+                        for agent, req in value.pop("agent_requests", {}).items()}
+            return cls(**value, agent_requests=requests)
+        except (TypeError, AttributeError, InvalidRecord) as err:
+            raise CorruptValue(f"{key}: not a control record ({err})") from None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append; the store stamps its sequence number and time."""
+
+    kind: str
+    message: str
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the bounded event log; `seq` grows by one per event of a framework."""
+
+    seq: int
+    at: float
+    kind: str
+    message: str
+    agent_id: str | None = None
+
+    def to_json(self) -> bytes:
+        return encode_json(asdict(self))
+
+    @classmethod
+    def from_json(cls, key: str, raw: bytes) -> Event:
+        try:
+            return cls(**decode_object(key, raw))
+        except TypeError as err:
+            raise CorruptValue(f"{key}: not an event ({err})") from None

@@ -1,0 +1,312 @@
+"""The scheduler's state in etcd: framework id, agent records, control, event log.
+
+Reads need no leadership. Every write is one etcd transaction that
+  * compares the leader key's create revision with this scheduler's acquisition (fencing:
+    a deposed scheduler gets NotLeader and its lock is marked lost), and
+  * compares each written key's mod revision with the one this store last saw (absent
+    keys must still be absent), so a change made by anyone else raises ConflictError.
+The store remembers the revisions it read or wrote, so callers pass only values; after a
+ConflictError they reload (`load_agents`, `load_control`...) and decide again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from framework.state.connection import (
+    EtcdConnection,
+    create_revision_is,
+    delete_range,
+    get,
+    mod_revision_is,
+    put,
+)
+from framework.state.errors import ConflictError, InvalidRecord, NotLeader, StoreConfigError
+from framework.state.keys import DEFAULT_ROOT, Keyspace, range_end
+from framework.state.leader import DEFAULT_TTL_S, LeaderLock
+from framework.state.records import Control, Event, NewEvent, decode_object, encode_json
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_EVENTS = 1000
+READ_PAGE_KEYS = 1000
+# etcd refuses transactions with more than 128 operations (--max-txn-ops) or requests
+# over 1.5 MiB; bigger batches are split into transactions that stay below both.
+MAX_TXN_OPS = 128
+MAX_TXN_BYTES = 1024 * 1024
+MAX_EVENTS_PER_BATCH = 64
+
+
+@dataclass
+class Batch:
+    """Changes to write together: agent records to put or remove, events, control."""
+
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    removed_agents: set[str] = field(default_factory=set)
+    events: list[NewEvent] = field(default_factory=list)
+    control: Control | None = None
+
+
+@dataclass
+class StoreStats:
+    """Counters for benchmarks: etcd write transactions sent, keys written by them."""
+
+    write_transactions: int = 0
+    keys_written: int = 0
+
+
+@dataclass(frozen=True)
+class _Write:
+    key: str
+    value: bytes | None  # None deletes the key
+
+
+class StateStore:
+    """One framework's state under `<root>/<framework_name>/`."""
+
+    def __init__(self, conn: EtcdConnection, framework_name: str, *, root: str = DEFAULT_ROOT,
+                 identity: str | None = None, lease_ttl_s: int = DEFAULT_TTL_S,
+                 max_events: int = DEFAULT_MAX_EVENTS,
+                 on_leadership_lost: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        if not isinstance(max_events, int) or max_events < 1:
+            raise StoreConfigError(f"max_events must be a positive whole number: {max_events}")
+        self.conn = conn
+        self.keys = Keyspace(root, framework_name)
+        self.leader = LeaderLock(conn, self.keys.leader, identity=identity, ttl_s=lease_ttl_s,
+                                 on_lost=on_leadership_lost)
+        self.max_events = max_events
+        self.clock = clock
+        self.stats = StoreStats()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # key -> (mod revision or 0 when absent, store revision at which that was seen)
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._next_seq: int | None = None
+
+    # -- reads --------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless etcd answers (for /health)."""
+        self.conn.ping()
+
+    def load_framework_id(self) -> str | None:
+        kv = self._read_one(self.keys.framework_id)
+        return kv.decode() if kv is not None else None
+
+    def load_control(self) -> Control:
+        raw = self._read_one(self.keys.control)
+        return Control() if raw is None else Control.from_json(self.keys.control, raw)
+
+    def load_agent(self, agent_id: str) -> dict[str, Any] | None:
+        key = self.keys.agent(agent_id)
+        raw = self._read_one(key)
+        return None if raw is None else decode_object(key, raw)
+
+    def load_agents(self) -> dict[str, dict[str, Any]]:
+        """Every agent record, read page by page from one consistent revision."""
+        prefix = self.keys.agents_prefix
+        records: dict[str, dict[str, Any]] = {}
+        seen: dict[str, int] = {}
+        revision = 0
+        start = prefix
+        while True:
+            page = self.conn.range(start, range_end(prefix), limit=READ_PAGE_KEYS,
+                                   revision=revision)
+            revision = revision or page.revision
+            for kv in page.kvs:
+                records[self.keys.agent_id_of(kv.key)] = decode_object(kv.key, kv.value)
+                seen[kv.key] = kv.mod_revision
+            if not page.more or not page.kvs:
+                break
+            start = page.kvs[-1].key + "\0"
+        with self._lock:
+            for key in [k for k in self._seen if k.startswith(prefix) and k not in seen]:
+                self._observe(key, 0, revision)
+            for key, mod_revision in seen.items():
+                self._observe(key, mod_revision, revision)
+        return records
+
+    def recent_events(self, limit: int = 100, agent_id: str | None = None) -> list[Event]:
+        """Up to `limit` newest events, newest first, optionally only those of one agent."""
+        prefix = self.keys.events_prefix
+        found: list[Event] = []
+        end = range_end(prefix)
+        while len(found) < limit:
+            page = self.conn.range(prefix, end, limit=READ_PAGE_KEYS, descending=True)
+            for kv in page.kvs:
+                event = Event.from_json(kv.key, kv.value)
+                if agent_id is None or event.agent_id == agent_id:
+                    found.append(event)
+            if not page.more or not page.kvs:
+                break
+            end = page.kvs[-1].key
+        return found[:limit]
+
+    # -- writes (leader only) -----------------------------------------------------------
+
+    def commit(self, batch: Batch) -> list[Event]:
+        """Write a batch (transactions of up to MAX_TXN_OPS keys); returns the events logged.
+
+        The batch is atomic when it fits one transaction; a bigger one is applied chunk by
+        chunk, each chunk atomic, so a ConflictError may leave earlier chunks written.
+        """
+        if len(batch.events) > MAX_EVENTS_PER_BATCH:
+            raise InvalidRecord(f"at most {MAX_EVENTS_PER_BATCH} events per batch")
+        overlap = batch.removed_agents & batch.agents.keys()
+        if overlap:
+            raise InvalidRecord(f"agents both written and removed: {sorted(overlap)}")
+        for record in batch.agents.values():
+            if not isinstance(record, dict):
+                raise InvalidRecord(f"an agent record must be a dict, not {type(record)}")
+        writes = [_Write(self.keys.control, batch.control.to_json())] if batch.control else []
+        writes += [_Write(self.keys.agent(a), encode_json(r)) for a, r in batch.agents.items()]
+        writes += [_Write(self.keys.agent(a), None) for a in sorted(batch.removed_agents)]
+        return self._commit(writes, batch.events)
+
+    def put_agent(self, agent_id: str, record: dict[str, Any]) -> None:
+        self.commit(Batch(agents={agent_id: record}))
+
+    def remove_agent(self, agent_id: str) -> None:
+        self.commit(Batch(removed_agents={agent_id}))
+
+    def save_control(self, control: Control) -> None:
+        self.commit(Batch(control=control))
+
+    def append_events(self, *events: NewEvent) -> list[Event]:
+        return self.commit(Batch(events=list(events)))
+
+    def save_framework_id(self, framework_id: str) -> None:
+        if not isinstance(framework_id, str) or not framework_id.strip():
+            raise InvalidRecord(f"framework id must be a non-empty string: {framework_id!r}")
+        self._commit([_Write(self.keys.framework_id, framework_id.encode())], [])
+
+    def clear_framework(self, why: str) -> Event:
+        """Forget the Mesos registration: delete the framework id and every agent record.
+
+        For "Framework has been removed": the scheduler registers afresh afterwards. One
+        fenced transaction; it deletes nothing outside this framework's prefix and keeps
+        the operator's control settings, the event log (which records this) and the lock.
+        """
+        with self._write_lock:
+            fence = self.leader.fence
+            seq = self._event_seq()
+            event = Event(seq, self.clock(), "framework-cleared", why)
+            ops = [delete_range(self.keys.framework_id),
+                   delete_range(self.keys.agents_prefix, range_end(self.keys.agents_prefix)),
+                   *self._event_ops(seq, event)]
+            result = self.conn.txn([create_revision_is(self.keys.leader, fence),
+                                    mod_revision_is(self.keys.event(seq), 0)],
+                                   ops, [get(self.keys.leader)])
+            self.stats.write_transactions += 1
+            self._raise_if_failed(result, fence)
+            with self._lock:
+                self._next_seq = seq + 1
+                for key in [k for k in self._seen if k.startswith(self.keys.agents_prefix)]:
+                    self._observe(key, 0, result.revision)
+                self._observe(self.keys.framework_id, 0, result.revision)
+        log.info("state: cleared framework id and agent records of %s: %s",
+                 self.keys.prefix, why)
+        return event
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _read_one(self, key: str) -> bytes | None:
+        result = self.conn.range(key)
+        with self._lock:
+            mod_revision = result.kvs[0].mod_revision if result.kvs else 0
+            self._observe(key, mod_revision, result.revision)
+        return result.kvs[0].value if result.kvs else None
+
+    def _observe(self, key: str, mod_revision: int, at_revision: int) -> None:
+        """Remember a key's revision unless something newer is already known."""
+        known = self._seen.get(key)
+        if known is None or at_revision >= known[1]:
+            self._seen[key] = (mod_revision, at_revision)
+
+    def _expected(self, key: str) -> int:
+        with self._lock:
+            return self._seen.get(key, (0, 0))[0]
+
+    def _event_seq(self) -> int:
+        """The next event sequence number, read from the newest stored event when unknown."""
+        if self._next_seq is None:
+            newest = self.conn.range(self.keys.events_prefix, range_end(self.keys.events_prefix),
+                                     limit=1, descending=True).kvs
+            self._next_seq = self.keys.seq_of(newest[0].key) + 1 if newest else 1
+        return self._next_seq
+
+    def _event_ops(self, last_seq: int, *events: Event) -> list:
+        """Puts for `events` and the delete that trims the log to `max_events` entries."""
+        oldest_kept = last_seq - self.max_events + 1
+        ops = [put(self.keys.event(e.seq), e.to_json()) for e in events if e.seq >= oldest_kept]
+        if oldest_kept > 1:
+            ops.append(delete_range(self.keys.event(0), self.keys.event(oldest_kept)))
+        return ops
+
+    def _commit(self, writes: list[_Write], new_events: list[NewEvent]) -> list[Event]:
+        with self._write_lock:
+            fence = self.leader.fence
+            first_seq = self._event_seq() if new_events else 0
+            now = self.clock()
+            events = [Event(first_seq + i, now, e.kind, e.message, e.agent_id)
+                      for i, e in enumerate(new_events)]
+            chunks = _chunks(writes, reserved=len(events) + 1)
+            for index, chunk in enumerate(chunks):
+                self._commit_chunk(fence, chunk, events if index == 0 else [])
+            return events
+
+    def _commit_chunk(self, fence: int, writes: list[_Write], events: list[Event]) -> None:
+        compare = [create_revision_is(self.keys.leader, fence)]
+        compare += [mod_revision_is(w.key, self._expected(w.key)) for w in writes]
+        compare += [mod_revision_is(self.keys.event(e.seq), 0) for e in events]
+        ops = [put(w.key, w.value) if w.value is not None else delete_range(w.key)
+               for w in writes]
+        if events:
+            ops += self._event_ops(events[-1].seq, *events)
+        result = self.conn.txn(compare, ops, [get(self.keys.leader)])
+        self.stats.write_transactions += 1
+        if not result.succeeded and events:
+            self._next_seq = None  # someone else wrote events: reread the newest
+        self._raise_if_failed(result, fence)
+        self.stats.keys_written += len(writes) + len(events)
+        if events:
+            self._next_seq = events[-1].seq + 1
+        with self._lock:
+            for w in writes:
+                self._observe(w.key, result.revision if w.value is not None else 0,
+                              result.revision)
+
+    def _raise_if_failed(self, result: Any, fence: int) -> None:
+        if result.succeeded:
+            return
+        holder = result.ranges[0][0] if result.ranges and result.ranges[0] else None
+        if holder is None or holder.create_revision != fence:
+            reason = ("the leader key is gone" if holder is None
+                      else f"{holder.value.decode(errors='replace')} holds the leader key")
+            self.leader.mark_lost(fence, reason)
+            raise NotLeader(f"write refused, not the leader of {self.keys.prefix}: {reason}")
+        raise ConflictError(f"a key under {self.keys.prefix} changed since it was read")
+
+
+def _chunks(writes: list[_Write], reserved: int) -> list[list[_Write]]:
+    """Split writes so each transaction stays under etcd's op and size limits.
+
+    The first chunk also carries `reserved` extra compares/ops (leader fence, events, trim).
+    """
+    chunks: list[list[_Write]] = [[]]
+    ops, size = reserved + 1, 0
+    for write in writes:
+        write_size = len(write.key) + len(write.value or b"")
+        if chunks[-1] and (ops + 1 > MAX_TXN_OPS or size + write_size > MAX_TXN_BYTES):
+            chunks.append([])
+            ops, size = 1, 0
+        chunks[-1].append(write)
+        ops, size = ops + 1, size + write_size
+    return chunks
+
