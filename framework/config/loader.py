@@ -120,7 +120,7 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
                         "CALICO_SERVICE_ACCOUNT_UID")
     if (p["CALICO_ETCD_CERT_FILE"] is None) != (p["CALICO_ETCD_KEY_FILE"] is None):
         problems.append("CALICO_ETCD_CERT_FILE and CALICO_ETCD_KEY_FILE: give both or neither")
-    uses_tls = any(p[name] is not None for name in (
+    uses_tls = any(_given(p, name) for name in (
         "CALICO_ETCD_CA_FILE", "CALICO_ETCD_CERT_FILE", "CALICO_ETCD_KEY_FILE"))
     if uses_tls and _given(p, "CALICO_ETCD_ENDPOINTS"):
         plain = [e for e in p["CALICO_ETCD_ENDPOINTS"] if not e.startswith("https://")]

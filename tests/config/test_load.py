@@ -1,0 +1,330 @@
+"""`framework.config.load`: every variable parsed, every bad value reported, flags win."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from framework.config import VARIABLES, ConfigError, load
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"
+TOKEN = "s3cret-operator-token"
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Real files for the *_FILE variables."""
+    paths = {}
+    for name, text in {"ca.pem": "ca", "cert.pem": "cert", "key.pem": "key",
+                       "mesos-secret": "mesos-pw\n", "sa.pem": PEM + "\n",
+                       "token": TOKEN + "\n"}.items():
+        path = tmp_path / name
+        path.write_text(text)
+        paths[name] = str(path)
+    return paths
+
+
+def _cases(files):
+    """env name -> (raw value, what it must produce in the Config).
+
+    Values that need a companion setting to be valid carry it in the third element.
+    """
+    return {
+        "MESOS_MASTER": ("http://10.0.0.5:5050", lambda c: c.mesos.master, "10.0.0.5:5050"),
+        "MESOS_PRINCIPAL": ("calico", lambda c: c.mesos.principal, "calico"),
+        "MESOS_SECRET": ("pw", lambda c: c.mesos.secret, "pw", {"MESOS_PRINCIPAL": "p"}),
+        "MESOS_SECRET_FILE": (files["mesos-secret"], lambda c: c.mesos.secret, "mesos-pw",
+                              {"MESOS_PRINCIPAL": "p"}),
+        "CALICO_SERVICE_ACCOUNT_UID": (
+            "calico-sa", lambda c: c.mesos.service_account.uid, "calico-sa",
+            {"CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM}),
+        "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": (
+            PEM, lambda c: c.mesos.service_account.private_key, PEM + "\n",
+            {"CALICO_SERVICE_ACCOUNT_UID": "sa"}),
+        "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE": (
+            files["sa.pem"], lambda c: c.mesos.service_account.private_key, PEM + "\n",
+            {"CALICO_SERVICE_ACCOUNT_UID": "sa"}),
+        "CALICO_DCOS_LOGIN_URL": (
+            "https://m1/acs/api/v1/auth/login", lambda c: c.mesos.service_account.login_url,
+            "https://m1/acs/api/v1/auth/login",
+            {"CALICO_SERVICE_ACCOUNT_UID": "sa", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM}),
+        "CALICO_ROLES": ("calico-role, slave_public", lambda c: c.mesos.roles,
+                         ("calico-role", "slave_public")),
+        "CALICO_FAILOVER_TIMEOUT": ("3600", lambda c: c.mesos.failover_timeout_s, 3600.0),
+        "CALICO_FRAMEWORK_NAME": ("calico-2", lambda c: c.framework.etcd_prefix,
+                                  "/calico-dcos/calico-2/"),
+        "CALICO_FRAMEWORK_HOSTNAME": ("sched.example", lambda c: c.framework.hostname,
+                                      "sched.example"),
+        "CALICO_WEBUI_URL": ("http://calico.example/", lambda c: c.webui_url(1234),
+                             "http://calico.example/"),
+        "CALICO_ETCD_ENDPOINTS": ("https://e1:2379,https://e2:2379",
+                                  lambda c: c.etcd.endpoints,
+                                  ("https://e1:2379", "https://e2:2379")),
+        "CALICO_ETCD_CA_FILE": (files["ca.pem"], lambda c: c.etcd.ca_file, files["ca.pem"],
+                                {"CALICO_ETCD_ENDPOINTS": "https://e1:2379"}),
+        "CALICO_ETCD_CERT_FILE": (files["cert.pem"], lambda c: c.etcd.cert_file,
+                                  files["cert.pem"],
+                                  {"CALICO_ETCD_ENDPOINTS": "https://e1:2379",
+                                   "CALICO_ETCD_KEY_FILE": files["key.pem"]}),
+        "CALICO_ETCD_KEY_FILE": (files["key.pem"], lambda c: c.etcd.key_file, files["key.pem"],
+                                 {"CALICO_ETCD_ENDPOINTS": "https://e1:2379",
+                                  "CALICO_ETCD_CERT_FILE": files["cert.pem"]}),
+        "CALICO_ETCD_PROXY_ENABLED": ("false", lambda c: c.enabled_steps(),
+                                      ("docker", "cni", "calico-node"),
+                                      {"CALICO_DOCKER_CLUSTER_STORE": "etcd://e1:2379"}),
+        "CALICO_ETCD_PROXY_BINARY_URL": ("https://mirror/etcd.tgz",
+                                         lambda c: c.etcd_proxy.binary_url,
+                                         "https://mirror/etcd.tgz"),
+        "CALICO_ETCD_PROXY_BINARY_SHA256": ("AB" * 32, lambda c: c.etcd_proxy.binary_sha256,
+                                            "ab" * 32),
+        "CALICO_ETCD_PROXY_IMAGE": ("quay.io/coreos/etcd:v3.3.25",
+                                    lambda c: c.etcd_proxy.image,
+                                    "quay.io/coreos/etcd:v3.3.25"),
+        "CALICO_ETCD_PROXY_CPUS": ("0.5", lambda c: c.etcd_proxy.resources.cpus, 0.5),
+        "CALICO_ETCD_PROXY_MEM": ("512", lambda c: c.etcd_proxy.resources.mem_mb, 512.0),
+        "CALICO_DOCKER_ENABLED": ("no", lambda c: c.enabled_steps(),
+                                  ("etcd-proxy", "cni", "calico-node")),
+        "CALICO_DOCKER_CLUSTER_STORE": ("consul://c1:8500", lambda c: c.docker.cluster_store,
+                                        "consul://c1:8500"),
+        "CALICO_DOCKER_CPUS": ("0.3", lambda c: c.docker.resources.cpus, 0.3),
+        "CALICO_DOCKER_MEM": ("100", lambda c: c.docker.resources.mem_mb, 100.0),
+        "CALICO_CNI_ENABLED": ("0", lambda c: c.enabled_steps(),
+                               ("etcd-proxy", "docker", "calico-node")),
+        "CALICO_CNI_PLUGIN_URL": ("https://mirror/calico", lambda c: c.cni.plugin_url,
+                                  "https://mirror/calico"),
+        "CALICO_CNI_PLUGIN_SHA256": ("1" * 64, lambda c: c.cni.plugin_sha256, "1" * 64),
+        "CALICO_CNI_IPAM_URL": ("https://mirror/calico-ipam", lambda c: c.cni.ipam_url,
+                                "https://mirror/calico-ipam"),
+        "CALICO_CNI_IPAM_SHA256": ("2" * 64, lambda c: c.cni.ipam_sha256, "2" * 64),
+        "CALICO_CNI_NETWORK_NAME": ("tasks", lambda c: c.cni.network_name, "tasks"),
+        "CALICO_CNI_SUBNET": ("10.200.0.0/16", lambda c: c.cni.subnet, "10.200.0.0/16"),
+        "CALICO_CNI_MTU": ("1440", lambda c: c.cni.mtu, 1440),
+        "CALICO_CNI_CPUS": ("0.25", lambda c: c.cni.resources.cpus, 0.25),
+        "CALICO_CNI_MEM": ("96", lambda c: c.cni.resources.mem_mb, 96.0),
+        "CALICO_NODE_ENABLED": ("FALSE", lambda c: c.enabled_steps(),
+                                ("etcd-proxy", "docker", "cni")),
+        "CALICO_NODE_IMAGE": ("registry:5000/calico/node:v2.6.11",
+                              lambda c: c.calico_node.image,
+                              "registry:5000/calico/node:v2.6.11"),
+        "CALICO_NODE_IP_AUTODETECTION_METHOD": (
+            "interface=eth.*", lambda c: c.calico_node.ip_autodetection_method,
+            "interface=eth.*"),
+        "CALICO_NODE_FELIX_IGNORELOOSERPF": (
+            "false", lambda c: c.calico_node.environment()["FELIX_IGNORELOOSERPF"], "false"),
+        "CALICO_NODE_FELIX_ENV": (
+            '{"FELIX_LOGSEVERITYSCREEN": "debug", "FELIX_IPINIPMTU": 1440}',
+            lambda c: c.calico_node.felix_env,
+            (("FELIX_IPINIPMTU", "1440"), ("FELIX_LOGSEVERITYSCREEN", "debug"))),
+        "CALICO_NODE_CPUS": ("1", lambda c: c.calico_node.resources.cpus, 1.0),
+        "CALICO_NODE_MEM": ("300", lambda c: c.calico_node.resources.mem_mb, 300.0),
+        "CALICO_INSTALLER_URL": ("https://mirror/calico-installer.pyz",
+                                 lambda c: c.installer.url,
+                                 "https://mirror/calico-installer.pyz"),
+        "CALICO_INSTALLER_PYTHON": ("/opt/python3.11/bin/python3",
+                                    lambda c: c.installer.python,
+                                    "/opt/python3.11/bin/python3"),
+        "CALICO_MAX_CONCURRENT_RESTARTS": ("3", lambda c: c.rollout.max_concurrent_restarts, 3),
+        "CALICO_MAX_PARALLEL_TASKS": ("25", lambda c: c.rollout.max_parallel_tasks, 25),
+        "CALICO_RETRY_MAX_ATTEMPTS": ("7", lambda c: c.rollout.retry_max_attempts, 7),
+        "CALICO_RETRY_BACKOFF_BASE": ("2.5", lambda c: c.rollout.backoff_base_s, 2.5),
+        "CALICO_RETRY_BACKOFF_CAP": ("60", lambda c: c.rollout.backoff_cap_s, 60.0),
+        "CALICO_MAX_FAILED_AGENTS": ("4", lambda c: c.rollout.max_failed_agents, 4),
+        "CALICO_OPERATOR_TOKEN": (TOKEN, lambda c: c.web.operator_token, TOKEN),
+        "CALICO_OPERATOR_TOKEN_FILE": (files["token"], lambda c: c.web.operator_token, TOKEN),
+        "CALICO_BIND_ADDRESS": ("127.0.0.1", lambda c: (c.web.bind_address,
+                                                        c.framework.hostname),
+                                ("127.0.0.1", "127.0.0.1")),
+        "PORT0": ("8123", lambda c: c.web.port, 8123),
+        "CALICO_LOG_LEVEL": ("debug", lambda c: c.log_level, "DEBUG"),
+    }
+
+
+def test_every_variable_has_a_parse_case(files):
+    assert set(_cases(files)) == {variable.env for variable in VARIABLES}
+
+
+@pytest.mark.parametrize("env_name", [variable.env for variable in VARIABLES])
+def test_each_variable_is_parsed_from_env_and_from_its_flag(files, env_name):
+    raw, read, expected, *companions = _cases(files)[env_name]
+    extra = companions[0] if companions else {}
+    try:
+        default = read(load([], {}))
+    except AttributeError:  # the setting's group is absent by default
+        default = None
+    assert default != expected, "the sample value must differ from the default"
+    assert read(load([], {**extra, env_name: raw})) == expected
+    flag = next(variable.flag for variable in VARIABLES if variable.env == env_name)
+    assert read(load([flag, raw], extra)) == expected
+
+
+def test_defaults_are_valid_and_documented_values():
+    config = load([], {})
+    assert config.mesos.roles == ("*", "slave_public")
+    assert config.rollout.max_concurrent_restarts == 1
+    assert config.rollout.max_parallel_tasks == 10
+    assert config.rollout.max_failed_agents == 1
+    assert config.docker.cluster_store == "etcd://127.0.0.1:2379"
+    assert config.installer.url is None
+    assert config.installer.python == "python3"
+    assert config.calico_node.environment() == {"FELIX_IGNORELOOSERPF": "true"}
+    assert config.web.port == 0
+    assert config.validate_only is False
+    assert config.enabled_steps() == ("etcd-proxy", "docker", "cni", "calico-node")
+
+
+def test_flag_wins_over_env():
+    config = load(["--max-concurrent-restarts", "2", "--etcd-endpoints", "http://b:2379"],
+                  {"CALICO_MAX_CONCURRENT_RESTARTS": "5",
+                   "CALICO_ETCD_ENDPOINTS": "http://a:2379"})
+    assert config.rollout.max_concurrent_restarts == 2
+    assert config.etcd.endpoints == ("http://b:2379",)
+
+
+def test_empty_env_value_means_default():
+    assert load([], {"CALICO_MAX_CONCURRENT_RESTARTS": ""}).rollout.max_concurrent_restarts == 1
+
+
+def test_validate_flag_sets_validate_only():
+    assert load(["--validate-config"], {}).validate_only is True
+
+
+@pytest.mark.parametrize("master, expected", [
+    ("10.0.0.5:5050", "10.0.0.5:5050"),
+    ("leader.mesos", "leader.mesos:5050"),
+    ("http://leader.mesos:5050/", "leader.mesos:5050"),
+    ("zk://z1:2181,z2:2181/mesos", "zk://z1:2181,z2:2181/mesos"),
+    ("zoo://z1:2181/mesos", "zoo://z1:2181/mesos"),
+])
+def test_master_forms_pymesos_accepts(master, expected):
+    assert load([], {"MESOS_MASTER": master}).mesos.master == expected
+
+
+BAD_VALUES = {
+    "MESOS_MASTER": ["10.0.0.5:5050,10.0.0.6:5050", "zk://z1:2181", "https://m:5050",
+                     "host:99999", "http://m:5050/x", "bad host:5050"],
+    "MESOS_PRINCIPAL": ["has space", "ünïcode"],
+    "MESOS_SECRET": ["line\nbreak", "ünïcode"],
+    "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": ["not a key"],
+    "CALICO_DCOS_LOGIN_URL": ["ftp://x/login"],
+    "CALICO_ROLES": ["*,,x", "-bad", "a b", ".", "*,*", "/x"],
+    "CALICO_FAILOVER_TIMEOUT": ["0", "-1", "soon", "nan"],
+    "CALICO_FRAMEWORK_NAME": ["Calico", "calico/x", "-calico", "x" * 64, "calico_1"],
+    "CALICO_FRAMEWORK_HOSTNAME": ["bad_host!", "a..b"],
+    "CALICO_WEBUI_URL": ["calico.example"],
+    "CALICO_ETCD_ENDPOINTS": ["etcd:2379", "http://a:2379,,http://b:2379",
+                              "http://a:2379/v2", "http://a:2379,http://a:2379",
+                              "http://a:notaport"],
+    "CALICO_ETCD_CA_FILE": ["/no/such/ca.pem", "relative/ca.pem"],
+    "CALICO_ETCD_PROXY_ENABLED": ["maybe"],
+    "CALICO_ETCD_PROXY_BINARY_URL": ["file:///etc/passwd"],
+    "CALICO_ETCD_PROXY_BINARY_SHA256": ["abc", "g" * 64],
+    "CALICO_ETCD_PROXY_IMAGE": ["has space:1", "http://x/y", "bad:"],
+    "CALICO_ETCD_PROXY_CPUS": ["0", "-0.1", "lots"],
+    "CALICO_ETCD_PROXY_MEM": ["0"],
+    "CALICO_DOCKER_CLUSTER_STORE": ["http://e:2379", "etcd:2379"],
+    "CALICO_CNI_SUBNET": ["192.168.0.1/16", "not-a-net"],
+    "CALICO_CNI_MTU": ["575", "9001", "1500.5"],
+    "CALICO_CNI_NETWORK_NAME": ["Calico Net"],
+    "CALICO_NODE_IMAGE": ["".join(["calico/node", " v1"])],
+    "CALICO_NODE_IP_AUTODETECTION_METHOD": ["last-found", "interface=(", "can-reach=",
+                                            "can-reach=bad host"],
+    "CALICO_NODE_FELIX_ENV": ["not json", "[1]", '{"LOGLEVEL": "x"}',
+                              '{"FELIX_X": {"a": 1}}', '{"FELIX_IGNORELOOSERPF": "false"}'],
+    "CALICO_INSTALLER_PYTHON": ["python3; rm -rf /", "python 3"],
+    "CALICO_MAX_CONCURRENT_RESTARTS": ["0", "-1", "1.5", "one"],
+    "CALICO_MAX_PARALLEL_TASKS": ["0"],
+    "CALICO_RETRY_MAX_ATTEMPTS": ["0"],
+    "CALICO_RETRY_BACKOFF_BASE": ["0"],
+    "CALICO_MAX_FAILED_AGENTS": ["0"],
+    "CALICO_OPERATOR_TOKEN": ["short", "has a space in it ok"],
+    "CALICO_BIND_ADDRESS": ["localhost", "300.1.1.1"],
+    "PORT0": ["-1", "65536", "http"],
+    "CALICO_LOG_LEVEL": ["verbose"],
+}
+
+
+@pytest.mark.parametrize("env_name, raw", [
+    (name, raw) for name, raws in BAD_VALUES.items() for raw in raws])
+def test_each_bad_value_is_reported_naming_the_variable(env_name, raw):
+    with pytest.raises(ConfigError) as caught:
+        load([], {env_name: raw})
+    assert caught.value.problems[0].startswith(f"{env_name}:")
+
+
+def test_bad_flag_value_is_reported_naming_the_flag():
+    with pytest.raises(ConfigError) as caught:
+        load(["--cni-mtu", "1"], {})
+    assert caught.value.problems == ["--cni-mtu: must be at least 576, got 1"]
+
+
+def test_all_problems_are_reported_together(tmp_path):
+    env = {
+        "MESOS_MASTER": "a:1,b:2",
+        "CALICO_MAX_CONCURRENT_RESTARTS": "0",
+        "CALICO_CNI_MTU": "big",
+        "CALICO_ETCD_CA_FILE": str(tmp_path / "missing.pem"),
+        "CALICO_NODE_IMAGE": "bad image",
+        "MESOS_SECRET": "pw",  # without a principal
+        "CALICO_RETRY_BACKOFF_BASE": "60",
+        "CALICO_RETRY_BACKOFF_CAP": "30",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load(["--unknown-flag", "--port", "x"], env)
+    problems = caught.value.problems
+    named = ["command line", "MESOS_MASTER", "CALICO_MAX_CONCURRENT_RESTARTS",
+             "CALICO_CNI_MTU", "CALICO_ETCD_CA_FILE", "CALICO_NODE_IMAGE",
+             "MESOS_SECRET", "CALICO_RETRY_BACKOFF_CAP", "--port"]
+    for name in named:
+        assert any(problem.startswith(name) for problem in problems), (name, problems)
+    assert len(problems) == len(named)
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"MESOS_SECRET": "a", "MESOS_SECRET_FILE": "/etc/hostname", "MESOS_PRINCIPAL": "p"},
+     "give one, not both"),
+    ({"CALICO_SERVICE_ACCOUNT_UID": "sa"}, "needs CALICO_SERVICE_ACCOUNT_PRIVATE_KEY"),
+    ({"CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM}, "needs CALICO_SERVICE_ACCOUNT_UID"),
+    ({"CALICO_ETCD_ENDPOINTS": "https://e:2379", "CALICO_ETCD_CERT_FILE": "/etc/hostname"},
+     "give both or neither"),
+    ({"CALICO_ETCD_CA_FILE": "/etc/hostname"}, "endpoints use http"),
+    ({"CALICO_ETCD_PROXY_ENABLED": "false"}, "points at the local etcd proxy"),
+    ({"CALICO_OPERATOR_TOKEN": TOKEN, "CALICO_OPERATOR_TOKEN_FILE": "/etc/hostname"},
+     "give one, not both"),
+])
+def test_inconsistent_settings_are_reported(env, needle):
+    with pytest.raises(ConfigError) as caught:
+        load([], env)
+    assert any(needle in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_docker_without_proxy_is_fine_with_a_remote_store():
+    config = load([], {"CALICO_ETCD_PROXY_ENABLED": "false",
+                       "CALICO_DOCKER_CLUSTER_STORE": "etcd://e1:2379"})
+    assert config.agent_etcd_endpoints() == config.etcd.endpoints
+
+
+def test_hostname_defaults_to_marathon_host():
+    assert load([], {"HOST": "agent-7.example"}).framework.hostname == "agent-7.example"
+    assert load([], {"HOST": "agent-7.example"}).webui_url(4242) == (
+        "http://agent-7.example:4242/")
+
+
+def test_redacted_hides_every_secret(files):
+    config = load([], {
+        "MESOS_PRINCIPAL": "p", "MESOS_SECRET": "mesos-pw",
+        "CALICO_SERVICE_ACCOUNT_UID": "sa", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM,
+        "CALICO_OPERATOR_TOKEN": TOKEN,
+    })
+    text = repr(config.redacted().as_dict())
+    for secret in ("mesos-pw", "MIIB", TOKEN):
+        assert secret in repr(config.as_dict())
+        assert secret not in text
+    assert config.redacted().mesos.principal == "p"
+    assert config.mesos.secret == "mesos-pw", "the original stays intact"
+
+
+def test_config_is_immutable():
+    config = load([], {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.rollout.max_concurrent_restarts = 5  # type: ignore[misc]
