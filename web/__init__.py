@@ -1,0 +1,52 @@
+"""The scheduler's web face: status page, JSON API, /health, /metrics, operator actions and
+the artifacts the Mesos fetcher downloads.
+
+The scheduler builds the app and serves it::
+
+    from web import create_app, serve
+
+    app = create_app(
+        status,                  # StatusSource: status(), agent(id), events(agent_id, limit)
+        control,                 # Control: pause/resume(by, why), retry/skip(agent_id, by, why)
+        token=operator_token,    # None refuses every operator action
+        health=lambda: HealthReport(ok, reasons),
+        metrics=lambda: scheduler_counters({"calico_dcos_offers_received_total": n, ...}),
+        artifacts_dir=Path(...), # the installer .pyz and per-agent rendered config files
+    )
+    handle = serve(app, "0.0.0.0", port)   # handle.port, handle.url, handle.stop()
+
+The documents these interfaces exchange are described in `web.contracts`; the HTTP API in
+docs/status-api.md. Nothing here imports pymesos or etcd3.
+"""
+
+from web.app import create_app
+from web.contracts import (
+    Control,
+    ControlError,
+    ControlUnavailableError,
+    HealthReport,
+    Metric,
+    MetricsSource,
+    NotApplicableError,
+    StatusSource,
+    UnknownAgentError,
+)
+from web.metrics import SCHEDULER_COUNTERS, scheduler_counters
+from web.server import ServerHandle, serve
+
+__all__ = [
+    "SCHEDULER_COUNTERS",
+    "Control",
+    "ControlError",
+    "ControlUnavailableError",
+    "HealthReport",
+    "Metric",
+    "MetricsSource",
+    "NotApplicableError",
+    "ServerHandle",
+    "StatusSource",
+    "UnknownAgentError",
+    "create_app",
+    "scheduler_counters",
+    "serve",
+]

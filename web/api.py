@@ -1,0 +1,171 @@
+"""JSON API: status, agent detail, events, health, metrics and operator actions."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from web import metrics as metrics_text
+from web.auth import check_bearer
+from web.context import get_context
+from web.contracts import (
+    ControlError,
+    ControlUnavailableError,
+    Document,
+    NotApplicableError,
+    UnknownAgentError,
+)
+from web.errors import ApiError
+from web.query import BadQueryError, apply_query, parse_query
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("api", __name__)
+
+AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+MAX_REASON_LENGTH = 500
+MAX_BY_LENGTH = 100
+DEFAULT_BY = "operator"
+AGENT_EVENTS = 50
+DEFAULT_EVENTS = 100
+MAX_EVENTS = 1000
+HEALTH_FAILED = 503
+
+_CONTROL_STATUS: Mapping[type[ControlError], int] = {
+    UnknownAgentError: 404,
+    NotApplicableError: 409,
+    ControlUnavailableError: 503,
+}
+
+
+def validate_agent_id(agent_id: str) -> str:
+    if not AGENT_ID.match(agent_id):
+        raise ApiError(400, "malformed agent id: expected letters, digits, '.', '_' or '-'")
+    return agent_id
+
+
+def agent_detail(agent_id: str) -> Document:
+    """The agent's status entry with its recent events; 404 when unknown."""
+    context = get_context()
+    agent = context.status.agent(validate_agent_id(agent_id))
+    if agent is None:
+        raise ApiError(404, f"no agent with id {agent_id}")
+    detail = dict(agent)
+    detail["events"] = list(context.status.events(agent_id=agent_id, limit=AGENT_EVENTS))
+    return detail
+
+
+@bp.get("/v1/status")
+def status() -> Response:
+    document = get_context().status.status()
+    try:
+        query = parse_query(request.args)
+    except BadQueryError as err:
+        raise ApiError(400, str(err)) from None
+    return jsonify(apply_query(document, query) if query.is_filtered else dict(document))
+
+
+@bp.get("/v1/agents/<agent_id>")
+def agent(agent_id: str) -> Response:
+    return jsonify(agent_detail(agent_id))
+
+
+@bp.get("/v1/events")
+def events() -> Response:
+    raw_limit = request.args.get("limit", str(DEFAULT_EVENTS))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_EVENTS:
+        raise ApiError(400, f"limit must be an integer between 1 and {MAX_EVENTS}")
+    agent_id = request.args.get("agent") or None
+    if agent_id is not None:
+        validate_agent_id(agent_id)
+    found = get_context().status.events(agent_id=agent_id, limit=int(raw_limit))
+    return jsonify({"events": list(found)})
+
+
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    try:
+        report = get_context().health()
+    except Exception as err:  # a broken probe means unhealthy, not a 500
+        log.exception("health check raised")
+        return jsonify({"ok": False, "reasons": [f"health check failed: {err}"]}), HEALTH_FAILED
+    body = {"ok": report.ok, "reasons": list(report.reasons)}
+    return jsonify(body), 200 if report.ok else HEALTH_FAILED
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    context = get_context()
+    families = metrics_text.collect(context.status.status(), context.metrics())
+    return Response(metrics_text.render(families), content_type=metrics_text.CONTENT_TYPE)
+
+
+def _text_field(body: Mapping[str, Any], name: str, limit: int, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f"'{name}' must be a non-empty string")
+    normalized = " ".join(value.split())
+    if len(normalized) > limit:
+        raise ApiError(400, f"'{name}' must be at most {limit} characters")
+    return normalized
+
+
+def _action_body() -> tuple[str, str]:
+    """(by, why) from a JSON body ``{"reason": "...", "by": "..."}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object like {"reason": "why"}')
+    unknown = sorted(set(body) - {"reason", "by"})
+    if unknown:
+        raise ApiError(400, f"unknown fields in body: {', '.join(map(str, unknown))}")
+    why = _text_field(body, "reason", MAX_REASON_LENGTH, required=True)
+    by = _text_field(body, "by", MAX_BY_LENGTH, required=False) or DEFAULT_BY
+    return by, why or ""
+
+
+def _perform(action: str, agent_id: str | None) -> Response:
+    context = get_context()
+    check_bearer(context.token, request.headers.get("Authorization"))
+    if agent_id is not None:
+        validate_agent_id(agent_id)
+    by, why = _action_body()
+    try:
+        if agent_id is None:
+            getattr(context.control, action)(by, why)
+        else:
+            getattr(context.control, action)(agent_id, by, why)
+    except ControlError as err:
+        status_code = next(
+            (code for kind, code in _CONTROL_STATUS.items() if isinstance(err, kind)), 409
+        )
+        raise ApiError(status_code, str(err) or f"{action} refused") from None
+    target = f" agent {agent_id}" if agent_id else ""
+    log.info("operator action %s%s by %s: %s", action, target, by, why)
+    rollout = context.status.status().get("rollout", {})
+    return jsonify({"ok": True, "action": action, "agent_id": agent_id, "rollout": rollout})
+
+
+@bp.post("/v1/rollout/pause")
+def pause() -> Response:
+    return _perform("pause", None)
+
+
+@bp.post("/v1/rollout/resume")
+def resume() -> Response:
+    return _perform("resume", None)
+
+
+@bp.post("/v1/agents/<agent_id>/retry")
+def retry(agent_id: str) -> Response:
+    return _perform("retry", agent_id)
+
+
+@bp.post("/v1/agents/<agent_id>/skip")
+def skip(agent_id: str) -> Response:
+    return _perform("skip", agent_id)

@@ -1,0 +1,101 @@
+"""The Flask app factory: wires the scheduler's collaborators into the API, pages and artifacts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from web import api, artifacts, pages
+from web.context import EXTENSION_KEY, WebContext
+from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
+from web.errors import ApiError, WebConfigError
+from web.view import age, duration, last_message
+
+MAX_BODY_BYTES = 16 * 1024
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+def create_app(
+    status: StatusSource,
+    control: Control,
+    *,
+    token: str | None,
+    health: HealthCheck,
+    metrics: MetricsSource,
+    artifacts_dir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    """A new app serving the status page, JSON API, /health, /metrics and /artifacts.
+
+    `token` is the operator bearer token; ``None`` or empty refuses every operator action.
+    `clock` returns unix seconds and is only used to word ages and elapsed times.
+    """
+    if artifacts_dir is not None and not Path(artifacts_dir).is_dir():
+        raise WebConfigError(f"artifacts directory {artifacts_dir} does not exist")
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    app.extensions[EXTENSION_KEY] = WebContext(
+        status=status,
+        control=control,
+        token=token or None,
+        health=health,
+        metrics=metrics,
+        artifacts_dir=None if artifacts_dir is None else Path(artifacts_dir),
+        clock=clock,
+    )
+    app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(artifacts.bp)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_secure)
+    return app
+
+
+def _error_response(status: int, message: str) -> Response | tuple[str, int]:
+    if request.blueprint == "pages":
+        return render_template("error.html", status=status, message=message), status
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="calico-dcos"'
+    return response
+
+
+def _api_error(err: ApiError) -> Response | tuple[str, int]:
+    return _error_response(err.status, err.message)
+
+
+def _http_error(err: HTTPException) -> Response | tuple[str, int]:
+    return _error_response(err.code or 500, err.description or err.name)
+
+
+def _secure(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    if request.blueprint in ("api", "pages"):
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,28 @@
+"""The scheduler-supplied collaborators of one app instance, reachable from request handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
+
+EXTENSION_KEY = "calico_dcos"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    status: StatusSource
+    control: Control
+    token: str | None
+    health: HealthCheck
+    metrics: MetricsSource
+    artifacts_dir: Path | None
+    clock: Callable[[], float]
+
+
+def get_context() -> WebContext:
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,355 @@
+/* Calico for DC/OS status console: refreshes the server-rendered page from the JSON API and
+ * sends operator actions. Every URL is relative to the page (data-root), so it works behind
+ * DC/OS Admin Router; every value from the cluster is inserted as text, never as HTML. */
+(function () {
+  "use strict";
+
+  const body = document.body;
+  const ROOT = body.dataset.root || "./";
+  const REFRESH_MS = Number(body.dataset.refreshMs) || 2000;
+  const TOKEN_KEY = "calico-dcos-operator-token";
+  const ACTION_BY = "status page";
+
+  /* ---------- wording (mirrors web/view.py) ---------- */
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || seconds < 0) return "—";
+    const s = Math.floor(seconds);
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+    if (s < 86400) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+    return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
+  }
+
+  function nowSeconds() {
+    return Date.now() / 1000;
+  }
+
+  function age(at) {
+    return at === null || at === undefined ? "—" : duration(Math.max(0, nowSeconds() - at)) + " ago";
+  }
+
+  function label(state) {
+    return String(state || "").replace(/_/g, " ");
+  }
+
+  /* ---------- DOM building: text only ---------- */
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "hidden") node.hidden = true;
+      else node.setAttribute(name, String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child);
+    }
+    return node;
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function setText(id, text) {
+    const node = byId(id);
+    if (node) node.textContent = text;
+  }
+
+  function badge(state) {
+    return el("span", { class: "badge state-" + state }, label(state));
+  }
+
+  function chip(step) {
+    const title = step.name + ": " + step.state + ", attempt " + step.attempts +
+      (step.message ? ": " + step.message : "");
+    return el("span", { class: "chip step-" + step.state, title: title },
+      el("span", { class: "chip-name" }, step.name),
+      el("span", { class: "chip-state" }, step.state),
+      step.attempts > 1 ? el("span", { class: "chip-attempts" }, "×" + step.attempts) : null);
+  }
+
+  function lastMessage(agent) {
+    let latest = null;
+    for (const step of agent.steps || []) {
+      if (!step.message) continue;
+      if (latest === null || (step.updated_at || 0) > (latest.updated_at || 0)) latest = step;
+    }
+    return latest;
+  }
+
+  function actionButton(action, agent, small) {
+    return el("button", {
+      type: "button", class: small ? "btn btn-small" : "btn",
+      "data-action": action, "data-agent": agent.id, "data-host": agent.hostname,
+    }, action === "retry" ? "Retry" : "Skip");
+  }
+
+  function setLive(ok, text) {
+    const live = byId("live");
+    if (!live) return;
+    live.dataset.state = ok ? "ok" : "error";
+    live.textContent = text;
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    return response.json();
+  }
+
+  function every(refresh) {
+    async function tick() {
+      try {
+        await refresh();
+        setLive(true, "live · " + new Date().toLocaleTimeString());
+      } catch (err) {
+        setLive(false, "connection lost, retrying");
+      }
+      window.setTimeout(tick, REFRESH_MS);
+    }
+    return tick;
+  }
+
+  /* ---------- the rollout overview ---------- */
+
+  function statusPage() {
+    const pageSize = Number(body.dataset.pageSize) || 50;
+    const stateSelect = byId("filter-state");
+    const search = byId("filter-q");
+    let offset = Number(new URLSearchParams(window.location.search).get("offset")) || 0;
+    let inFlight = 0;
+
+    function filterParams() {
+      const params = new URLSearchParams();
+      if (stateSelect.value) params.set("state", stateSelect.value);
+      if (search.value.trim()) params.set("q", search.value.trim());
+      if (offset) params.set("offset", String(offset));
+      return params;
+    }
+
+    function renderSummary(doc) {
+      const rollout = doc.rollout || {};
+      const counts = rollout.counts || {};
+      const control = rollout.control || {};
+      const budget = rollout.budget || {};
+      const headline = (counts.complete || 0) + " of " + (counts.total || 0) + " agents complete";
+      setText("headline", headline);
+      document.title = headline + " · Calico for DC/OS";
+      const progress = byId("progress");
+      progress.max = counts.total || 1;
+      progress.value = counts.complete || 0;
+      byId("rollout-state").replaceChildren(badge(rollout.state));
+      for (const key of ["in_progress", "pending", "failed"]) setText("count-" + key, String(counts[key] || 0));
+      setText("count-gone", String(rollout.gone || 0));
+      const max = budget.max_concurrent_restarts;
+      setText("slots", (budget.in_use || 0) + " of " + (max === null || max === undefined ? "?" : max));
+      const names = new Map((doc.agents || []).map((agent) => [agent.id, agent.hostname]));
+      setText("slot-holders", (budget.holders || []).map((id) => names.get(id) || id).join(", "));
+      const started = rollout.started_at;
+      const elapsed = started ? (rollout.completed_at || nowSeconds()) - started : null;
+      setText("elapsed", duration(elapsed));
+      setText("eta", rollout.state === "complete" ? "done" : duration(rollout.eta_s));
+      let banner = "";
+      if (control.paused) {
+        banner = "Paused by " + (control.by || "unknown") + " " + age(control.at) + (control.why ? ": " + control.why : "");
+      } else if (rollout.reason) {
+        banner = rollout.reason;
+      }
+      setText("banner-text", banner);
+      byId("banner").hidden = !banner;
+    }
+
+    function renderRow(agent) {
+      const last = lastMessage(agent);
+      return el("tr", { "data-agent-id": agent.id, class: "row-" + agent.state },
+        el("td", { class: "host" }, el("a", { href: ROOT + "agents/" + encodeURIComponent(agent.id) }, agent.hostname)),
+        el("td", { class: "mono agent-id" }, agent.id),
+        el("td", {}, agent.role),
+        el("td", { class: "state" }, badge(agent.state),
+          agent.holds_restart_slot ? " " : null,
+          agent.holds_restart_slot ? el("span", { class: "slot-mark", title: "holds a restart slot" }, "slot") : null),
+        el("td", { class: "steps" }, ...(agent.steps || []).map(chip)),
+        el("td", { class: "message" }, ...(last ? [
+          el("span", { class: "msg" }, last.message),
+          el("span", { class: "age" }, last.name + " · " + age(last.updated_at)),
+        ] : [])),
+        el("td", { class: "waiting" }, agent.waiting_reason || ""),
+        el("td", { class: "row-actions" }, ...(agent.state === "failed"
+          ? [actionButton("retry", agent, true), actionButton("skip", agent, true)] : [])));
+    }
+
+    function renderAgents(doc) {
+      byId("agent-rows").replaceChildren(...(doc.agents || []).map(renderRow));
+      const page = doc.page || { total: (doc.agents || []).length, offset: 0, limit: pageSize };
+      const shown = (doc.agents || []).length;
+      setText("page-info", page.total
+        ? (page.offset + 1) + "–" + (page.offset + shown) + " of " + page.total
+        : "no agents match");
+      byId("prev-page").hidden = page.offset === 0;
+      byId("next-page").hidden = page.offset + pageSize >= page.total;
+    }
+
+    async function refresh() {
+      const ticket = ++inFlight;
+      const params = filterParams();
+      params.set("limit", String(pageSize));
+      const doc = await getJSON(ROOT + "v1/status?" + params.toString());
+      if (ticket !== inFlight) return; // a newer filter has been applied meanwhile
+      renderSummary(doc);
+      renderAgents(doc);
+    }
+
+    function applyFilters() {
+      const query = filterParams().toString();
+      window.history.replaceState(null, "", query ? "?" + query : ROOT);
+      refresh().catch(() => setLive(false, "connection lost, retrying"));
+    }
+
+    let debounce = 0;
+    search.addEventListener("input", () => {
+      window.clearTimeout(debounce);
+      debounce = window.setTimeout(() => { offset = 0; applyFilters(); }, 200);
+    });
+    stateSelect.addEventListener("change", () => { offset = 0; applyFilters(); });
+    byId("filters").addEventListener("submit", (event) => { event.preventDefault(); offset = 0; applyFilters(); });
+    byId("prev-page").addEventListener("click", (event) => {
+      event.preventDefault();
+      offset = Math.max(0, offset - pageSize);
+      applyFilters();
+    });
+    byId("next-page").addEventListener("click", (event) => {
+      event.preventDefault();
+      offset += pageSize;
+      applyFilters();
+    });
+    window.setTimeout(every(refresh), REFRESH_MS);
+    return refresh;
+  }
+
+  /* ---------- one agent ---------- */
+
+  function agentPage() {
+    const agentId = body.dataset.agentId;
+
+    function renderStep(step) {
+      const history = step.history || [];
+      const rows = history.length ? history.map((task) => el("tr", {},
+        el("td", { class: "mono" }, task.task_id || ""),
+        el("td", {}, task.state || ""),
+        el("td", {}, String(task.attempt ?? "")),
+        el("td", {}, task.message || ""),
+        el("td", {}, age(task.started_at)),
+        el("td", {}, age(task.updated_at)))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" },
+        step.task_id ? el("span", { class: "mono" }, step.task_id) : "no task launched yet"))];
+      return el("article", { class: "step-card" },
+        el("header", {}, chip(step), " ", el("span", { class: "muted" },
+          "attempt " + step.attempts + (step.disruptive ? " · disruptive" : "") + " · updated " + age(step.updated_at))),
+        step.message ? el("p", { class: "msg" }, step.message) : null,
+        el("table", { class: "history" },
+          el("thead", {}, el("tr", {}, ...["Task", "State", "Attempt", "Message", "Started", "Updated"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, ...rows)));
+    }
+
+    function renderEvent(event) {
+      return el("li", {}, el("span", { class: "age" }, age(event.at)), " ",
+        el("span", { class: "kind" }, event.kind || ""), " ", event.message || "",
+        event.by ? el("span", { class: "muted" }, " by " + event.by) : null);
+    }
+
+    async function refresh() {
+      const agent = await getJSON(ROOT + "v1/agents/" + encodeURIComponent(agentId));
+      setText("agent-host", agent.hostname);
+      byId("agent-state").replaceChildren(badge(agent.state));
+      setText("agent-waiting", agent.waiting_reason || "");
+      byId("agent-waiting").hidden = !agent.waiting_reason;
+      byId("agent-slot").hidden = !agent.holds_restart_slot;
+      byId("agent-steps").replaceChildren(...(agent.steps || []).map(renderStep));
+      const events = agent.events || [];
+      byId("agent-events").replaceChildren(...(events.length ? events.map(renderEvent)
+        : [el("li", { class: "muted" }, "no events yet")]));
+    }
+
+    window.setTimeout(every(refresh), REFRESH_MS);
+    return refresh;
+  }
+
+  /* ---------- operator actions ---------- */
+
+  function actions(refreshNow) {
+    const dialog = byId("action-dialog");
+    const form = byId("action-form");
+    const tokenField = byId("token-field");
+    const tokenInput = byId("action-token");
+    const reasonInput = byId("action-reason");
+    let pending = null;
+
+    function storedToken() {
+      try { return window.sessionStorage.getItem(TOKEN_KEY) || ""; } catch (err) { return ""; }
+    }
+
+    function storeToken(token) {
+      try {
+        if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+        else window.sessionStorage.removeItem(TOKEN_KEY);
+      } catch (err) { /* storage disabled: ask every time */ }
+    }
+
+    function open(action, agentId, host) {
+      pending = { action: action, agentId: agentId };
+      setText("action-title", action.charAt(0).toUpperCase() + action.slice(1) +
+        (agentId ? " agent" : " the rollout"));
+      setText("action-target", agentId ? (host || "") + " (" + agentId + ")" : "");
+      setText("action-error", "");
+      tokenField.hidden = Boolean(storedToken());
+      tokenInput.required = !storedToken();
+      tokenInput.value = "";
+      reasonInput.value = "";
+      dialog.showModal();
+      (tokenField.hidden ? reasonInput : tokenInput).focus();
+    }
+
+    async function send() {
+      const token = storedToken() || tokenInput.value.trim();
+      const path = pending.agentId
+        ? "v1/agents/" + encodeURIComponent(pending.agentId) + "/" + pending.action
+        : "v1/rollout/" + pending.action;
+      const response = await fetch(ROOT + path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+        body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
+      });
+      if (response.ok) {
+        storeToken(token);
+        dialog.close();
+        await refreshNow();
+        return;
+      }
+      let message = "HTTP " + response.status;
+      try { message = (await response.json()).error || message; } catch (err) { /* not JSON */ }
+      if (response.status === 401) {
+        storeToken("");
+        tokenField.hidden = false;
+        tokenInput.required = true;
+      }
+      setText("action-error", message);
+    }
+
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (button) open(button.dataset.action, button.dataset.agent || null, button.dataset.host || null);
+    });
+    byId("action-cancel").addEventListener("click", () => dialog.close());
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!reasonInput.value.trim()) { setText("action-error", "Give a reason for the event log."); return; }
+      send().catch(() => setText("action-error", "Could not reach the scheduler."));
+    });
+  }
+
+  const refreshNow = body.dataset.page === "status" ? statusPage()
+    : body.dataset.page === "agent" ? agentPage() : null;
+  if (refreshNow) actions(refreshNow);
+})();

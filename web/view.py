@@ -1,0 +1,100 @@
+"""Presentation helpers for the server-rendered page: wording of durations, ages and the
+rollout summary. `static/status.js` words the refreshed page the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from web.contracts import Document
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+
+def duration(seconds: float | None) -> str:
+    """Human wording of a duration: ``45 s``, ``3 min 20 s``, ``2 h 5 min``; ``—`` if unknown."""
+    if seconds is None or seconds < 0:
+        return "—"
+    whole = int(seconds)
+    if whole < MINUTE:
+        return f"{whole} s"
+    if whole < HOUR:
+        return f"{whole // MINUTE} min {whole % MINUTE} s"
+    if whole < DAY:
+        return f"{whole // HOUR} h {whole % HOUR // MINUTE} min"
+    return f"{whole // DAY} d {whole % DAY // HOUR} h"
+
+
+def age(at: float | None, now: float) -> str:
+    return "—" if at is None else f"{duration(max(0.0, now - at))} ago"
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    step: str
+    text: str
+    at: float | None
+
+
+def last_message(agent: Mapping[str, Any]) -> LastMessage | None:
+    """The most recently updated step message of an agent, if any step has one."""
+    with_message = [step for step in agent.get("steps", ()) if step.get("message")]
+    if not with_message:
+        return None
+    latest = max(with_message, key=lambda step: step.get("updated_at") or 0)
+    return LastMessage(latest.get("name", ""), latest["message"], latest.get("updated_at"))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the summary panel shows, derived from the whole-cluster status document."""
+
+    state: str
+    reason: str | None
+    paused_by: str | None
+    paused_at: float | None
+    paused_why: str | None
+    counts: Mapping[str, int]
+    gone: int
+    slots_in_use: int
+    slots_max: int | None
+    slot_holders: Sequence[str]
+    elapsed_s: float | None
+    eta_s: float | None
+
+    @property
+    def headline(self) -> str:
+        return f"{self.counts.get('complete', 0)} of {self.counts.get('total', 0)} agents complete"
+
+    @property
+    def percent(self) -> int:
+        total = self.counts.get("total", 0)
+        return int(100 * self.counts.get("complete", 0) / total) if total else 0
+
+
+def summarize(document: Document, now: float) -> Summary:
+    rollout = document.get("rollout", {})
+    control = rollout.get("control") or {}
+    budget = rollout.get("budget") or {}
+    names = {agent.get("id"): agent.get("hostname") for agent in document.get("agents", ())}
+    holders = [names.get(agent_id) or agent_id for agent_id in budget.get("holders", ())]
+    started = rollout.get("started_at")
+    finished = rollout.get("completed_at")
+    elapsed = None if started is None else (finished or now) - started
+    return Summary(
+        state=rollout.get("state", "in_progress"),
+        reason=rollout.get("reason"),
+        paused_by=control.get("by") if control.get("paused") else None,
+        paused_at=control.get("at") if control.get("paused") else None,
+        paused_why=control.get("why") if control.get("paused") else None,
+        counts=rollout.get("counts", {}),
+        gone=rollout.get("gone", 0),
+        slots_in_use=budget.get("in_use", len(holders)),
+        slots_max=budget.get("max_concurrent_restarts"),
+        slot_holders=holders,
+        elapsed_s=elapsed,
+        eta_s=rollout.get("eta_s"),
+    )
