@@ -1,0 +1,76 @@
+"""Entry point: parse options, run one step, write the result file, map to the exit code.
+
+Exit 0: the step's target holds (verified) or the step was skipped with a reason.
+Exit 75: progress made; run the step again. Anything else: failed, and the last stderr line
+is the one-line reason.
+"""
+
+import logging
+import os
+import sys
+import time
+from typing import List, Optional
+
+from installer import options as cli_options
+from installer.errors import BadInput, InstallerError
+from installer.host import Host
+from installer.result import EXIT_FAILED, FAILED, Outcome, result_path, write_result
+from installer.steps import check, cni, docker, etcd_proxy, ip, node, uninstall
+
+RUNNERS = {
+    "docker": docker.run,
+    "cni": cni.run,
+    "etcd-proxy": etcd_proxy.run,
+    "node": node.run,
+    "ip": ip.run,
+    "check": check.run,
+    "uninstall": uninstall.run,
+}
+QUIET_STEPS = ("ip", "check")
+
+log = logging.getLogger("calico-installer")
+
+
+def _configure_logging(step: str, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s calico-installer " + step
+                                           + " %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    quiet = logging.WARNING if step in QUIET_STEPS else logging.INFO
+    log.setLevel(logging.DEBUG if verbose else quiet)
+
+
+def run_step(argv: List[str]) -> int:
+    options = cli_options.parse(argv)
+    _configure_logging(options.step, options.verbose)
+    started = time.time()
+    path = options.result_file or result_path(options.step)
+    try:
+        if not os.path.isdir(options.root):
+            raise BadInput("--root {} is not a directory".format(options.root))
+        outcome = RUNNERS[options.step](Host(options.root), options)
+    except InstallerError as err:
+        outcome = Outcome(FAILED, err.reason, exit_code=err.exit_code)
+    except KeyboardInterrupt:
+        outcome = Outcome(FAILED, "interrupted", exit_code=EXIT_FAILED)
+    _report(path, options.step, outcome, started)
+    return outcome.code
+
+
+def _report(path: str, step: str, outcome: Outcome, started: float) -> None:
+    """Write the result file (best effort), then print the one-line reason last on stderr."""
+    try:
+        write_result(path, step, outcome, started)
+    except InstallerError as err:
+        log.warning("no result file: %s", err.reason)
+    if outcome.status == FAILED:
+        log.error("%s", outcome.message)
+        sys.stderr.write("{}\n".format(outcome.message))
+    else:
+        log.info("%s", outcome.message)
+    sys.stderr.flush()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    return run_step(sys.argv[1:] if argv is None else argv)

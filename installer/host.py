@@ -1,0 +1,80 @@
+"""The host the installer changes: a root directory for paths, PATH for commands."""
+
+import logging
+import os
+import shutil
+import subprocess
+from typing import List, NamedTuple, Optional
+
+from installer.errors import HostError
+from installer.journal import STATE_DIR, Journal
+
+ROOT_ENV = "CALICO_HOST_ROOT"
+COMMAND_TIMEOUT_S = 120.0
+
+log = logging.getLogger("calico-installer")
+
+
+class CommandResult(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def reason(self) -> str:
+        """The last non-empty line the command printed, for one-line error messages."""
+        lines = [line for line in (self.stderr + "\n" + self.stdout).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "exit status {}".format(self.returncode)
+
+
+def default_root() -> str:
+    return os.environ.get(ROOT_ENV) or "/"
+
+
+class Host:
+    """Maps host paths under a root and runs host commands (argument lists, never a shell)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.journal = Journal(self.path(STATE_DIR))
+
+    def path(self, host_path: str) -> str:
+        """The real location of an absolute host path under the root."""
+        return os.path.join(self.root, host_path.lstrip("/"))
+
+    def which(self, command: str) -> Optional[str]:
+        return shutil.which(command)
+
+    def require(self, command: str) -> str:
+        found = self.which(command)
+        if found is None:
+            raise HostError("'{}' not found on PATH".format(command))
+        return found
+
+    def run(self, argv: List[str], timeout: float = COMMAND_TIMEOUT_S) -> CommandResult:
+        """Run argv to completion and capture its output; a missing command is a HostError."""
+        log.debug("running %s", argv)
+        try:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                universal_newlines=True,
+                timeout=timeout,
+            )
+        except FileNotFoundError as err:
+            raise HostError("'{}' not found".format(argv[0])) from err
+        except PermissionError as err:
+            raise HostError("'{}' is not executable".format(argv[0])) from err
+        except subprocess.TimeoutExpired as err:
+            raise HostError("'{}' did not finish within {:.0f}s".format(
+                " ".join(argv[:2]), timeout)) from err
+        return CommandResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def check(self, argv: List[str], timeout: float = COMMAND_TIMEOUT_S) -> str:
+        """Run argv and return its stdout; a non-zero exit is a HostError with its reason."""
+        result = self.run(argv, timeout)
+        if result.returncode != 0:
+            raise HostError("'{}' failed: {}".format(" ".join(argv[:3]), result.reason))
+        return result.stdout

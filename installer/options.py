@@ -1,0 +1,145 @@
+"""Command-line options of every subcommand, designed to be built as an argv list."""
+
+import argparse
+import re
+from typing import Dict, List
+
+from installer import services
+from installer.host import default_root
+from installer.steps import agent_unit, cni, docker, node
+
+STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line on stderr, exit 2
+        self.exit(2, "{}: error: {}\n".format(self.prog, " ".join(message.split())))
+
+
+def key_value(text: str) -> tuple:
+    key, sep, value = text.partition("=")
+    if not sep or not _ENV_NAME.match(key) or "\n" in value or "\0" in value:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE, got {!r}".format(text))
+    return key, value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: {!r}".format(text)) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds must be >= 0, not {}".format(value))
+    return value
+
+
+def pairs(items: List[tuple]) -> Dict[str, str]:
+    return dict(items or [])
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--root", default=default_root(),
+                     help="host root prefixed to every host path (default $CALICO_HOST_ROOT "
+                          "or /)")
+    sub.add_argument("--result-file", default=None,
+                     help="JSON result file (default ./calico-installer-<step>.json)")
+    sub.add_argument("--verbose", action="store_true", help="log debug details")
+
+
+def _timing(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--restart-timeout", type=seconds,
+                     default=services.DEFAULT_RESTART_TIMEOUT_S,
+                     help="seconds a restarted unit may take to become active")
+    sub.add_argument("--stable-for", type=seconds, default=services.DEFAULT_STABLE_FOR_S,
+                     help="seconds a restarted unit must then stay active")
+    sub.add_argument("--poll-interval", type=seconds, default=services.DEFAULT_POLL_INTERVAL_S,
+                     help="seconds between unit state checks")
+
+
+def _etcd_tls(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--etcd-ca-file", help="CA bundle to verify etcd servers")
+    sub.add_argument("--etcd-cert-file", help="client certificate for etcd")
+    sub.add_argument("--etcd-key-file", help="client key for etcd")
+
+
+def _add_unit_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--docker-unit", default=docker.DOCKER_UNIT)
+    sub.add_argument("--daemon-json", default=docker.DAEMON_JSON,
+                     help="host path of Docker's daemon.json")
+    sub.add_argument("--agent-unit", default=agent_unit.AUTO,
+                     help="dcos-mesos-slave, dcos-mesos-slave-public or auto (default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="calico-installer",
+                     description="Install Calico on this DC/OS agent, one step at a time.")
+    steps = parser.add_subparsers(dest="step", metavar="STEP")
+    steps.required = True
+
+    sub = steps.add_parser("docker", help="set Docker's cluster-store")
+    _common(sub)
+    _timing(sub)
+    _add_unit_options(sub)
+    sub.add_argument("--cluster-store", required=True, help="e.g. etcd://127.0.0.1:2379")
+    sub.add_argument("--cluster-store-opt", type=key_value, action="append", default=None,
+                     metavar="KEY=VALUE", help="cluster-store-opts entry (repeatable)")
+
+    sub = steps.add_parser("cni", help="install the calico CNI plugins and network config")
+    _common(sub)
+    _timing(sub)
+    _add_unit_options(sub)
+    sub.add_argument("--calico-binary", required=True, help="the calico plugin (sandbox path)")
+    sub.add_argument("--ipam-binary", required=True, help="the calico-ipam plugin")
+    sub.add_argument("--network-config", required=True, help="rendered CNI network config")
+    sub.add_argument("--plugins-dir", default=cni.PLUGINS_DIR, help="host CNI plugin dir")
+    sub.add_argument("--config-dir", default=cni.CONFIG_DIR, help="host CNI config dir")
+    sub.add_argument("--config-name", default=cni.CONFIG_NAME)
+
+    sub = steps.add_parser("etcd-proxy", help="run the etcd v3 gRPC proxy in the foreground")
+    _common(sub)
+    _etcd_tls(sub)
+    sub.add_argument("--etcd-binary", default="etcd", help="etcd binary (path or PATH name)")
+    where = sub.add_mutually_exclusive_group(required=True)
+    where.add_argument("--endpoints", help="comma-separated etcd client URLs")
+    where.add_argument("--discovery-srv", help="DNS domain with etcd SRV records")
+    sub.add_argument("--listen", default="127.0.0.1:2379", help="host:port to serve on")
+
+    sub = steps.add_parser("node", help="run calico/node in the foreground")
+    _common(sub)
+    _etcd_tls(sub)
+    sub.add_argument("--image", required=True, help="calico/node image")
+    sub.add_argument("--etcd-endpoints", required=True, help="comma-separated etcd URLs")
+    sub.add_argument("--ip", help="agent IP (default: as the `ip` step finds it)")
+    sub.add_argument("--master", help="Mesos master list, to find the agent IP by route")
+    sub.add_argument("--hostname", help="node name (default: this host's name)")
+    sub.add_argument("--container-name", default=node.CONTAINER_NAME)
+    sub.add_argument("--felix", type=key_value, action="append", default=None,
+                     metavar="NAME=VALUE", help="Felix setting, passed as FELIX_<NAME>")
+    sub.add_argument("--env", type=key_value, action="append", default=None,
+                     metavar="NAME=VALUE", help="extra calico/node environment variable")
+
+    sub = steps.add_parser("ip", help="print this agent's IP")
+    _common(sub)
+    sub.add_argument("--master", help="Mesos master list (host[:port],... or zk://.../mesos)")
+
+    sub = steps.add_parser("check", help="print every step's state as JSON; changes nothing")
+    _common(sub)
+    _add_unit_options(sub)
+    sub.add_argument("--container-name", default=node.CONTAINER_NAME)
+    sub.add_argument("--listen", default="127.0.0.1:2379", help="etcd proxy address")
+
+    sub = steps.add_parser("uninstall", help="undo every step")
+    _common(sub)
+    _timing(sub)
+    _add_unit_options(sub)
+    sub.add_argument("--container-name", default=node.CONTAINER_NAME)
+    return parser
+
+
+def parse(argv: List[str]) -> argparse.Namespace:
+    options = build_parser().parse_args(argv)
+    for name in ("cluster_store_opt", "felix", "env"):
+        if hasattr(options, name):
+            setattr(options, name, pairs(getattr(options, name)))
+    return options

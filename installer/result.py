@@ -1,0 +1,55 @@
+"""What a step reports: its exit code and a JSON result file in the task sandbox."""
+
+import json
+import os
+import time
+from typing import Any, Dict, NamedTuple, Optional
+
+from installer import fsutil
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_AGAIN = 75  # EX_TEMPFAIL: progress made, run the step again
+
+OK = "ok"
+SKIPPED = "skipped"
+AGAIN = "again"
+FAILED = "failed"
+EXITED = "exited"
+
+_EXIT_CODES = {OK: EXIT_OK, SKIPPED: EXIT_OK, AGAIN: EXIT_AGAIN, FAILED: EXIT_FAILED}
+
+
+class Outcome(NamedTuple):
+    """The end of one step run; `exit_code` only for foreground steps that mirror a child."""
+
+    status: str
+    message: str
+    changed: bool = False
+    details: Optional[Dict[str, Any]] = None
+    exit_code: Optional[int] = None
+
+    @property
+    def code(self) -> int:
+        if self.exit_code is not None:
+            return self.exit_code
+        return _EXIT_CODES[self.status]
+
+
+def result_path(step: str) -> str:
+    return os.path.join(os.getcwd(), "calico-installer-{}.json".format(step))
+
+
+def write_result(path: str, step: str, outcome: Outcome, started: float) -> None:
+    body = {
+        "step": step,
+        "status": outcome.status,
+        "exit_code": outcome.code,
+        "message": outcome.message,
+        "changed": outcome.changed,
+        "details": outcome.details or {},
+        "started_at": started,
+        "finished_at": time.time(),
+    }
+    fsutil.atomic_write(path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8"))

@@ -1,0 +1,1 @@
+"""One module per installer subcommand; each exposes `run(host, options) -> Outcome`."""

@@ -1,0 +1,205 @@
+"""`cni`: place the calico plugins and network config, then restart the agent unit once.
+
+Journal record "cni" (phases saved before the action they name):
+    writing     files are being replaced; originals are backed up, created dirs listed
+    restarting  the agent unit's start marker is recorded; restart issued next; exit 75
+    done        the agent came back and stayed active with the files in place
+    removing / removed-restarting   the same two phases for `uninstall`
+The run after `restarting` checks the marker: unchanged means the restart never happened.
+"""
+
+import json
+import logging
+import os
+from typing import Any, Dict, List, NamedTuple, Optional
+
+from installer import fsutil
+from installer.errors import BadInput
+from installer.host import Host
+from installer.result import AGAIN, OK, Outcome
+from installer.services import Timing, Unit
+from installer.steps import agent_unit
+
+STEP = "cni"
+PLUGINS_DIR = "/opt/mesosphere/active/cni"
+CONFIG_DIR = "/opt/mesosphere/etc/dcos/network/cni"
+CONFIG_NAME = "calico.conf"
+BINARY_MODE = 0o755
+CONFIG_MODE = 0o644
+
+log = logging.getLogger("calico-installer")
+
+
+class Placement(NamedTuple):
+    """One file the step owns: its host path, wanted bytes and mode."""
+
+    dest: str
+    data: bytes
+    mode: int
+
+
+def _read_input(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise BadInput("cannot read {} {}: {}".format(what, path, err.strerror)) from err
+    if not data:
+        raise BadInput("{} {} is empty".format(what, path))
+    return data
+
+
+def placements(options: Any) -> List[Placement]:
+    """The validated files to place; BadInput before anything is touched."""
+    calico = _read_input(options.calico_binary, "plugin binary")
+    ipam = _read_input(options.ipam_binary, "plugin binary")
+    config = _read_input(options.network_config, "network config")
+    try:
+        network = json.loads(config.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadInput("network config {} is not JSON: {}".format(
+            options.network_config, err)) from err
+    if not isinstance(network, dict) or not network.get("name") or not network.get("type"):
+        raise BadInput("network config {} needs a JSON object with 'name' and 'type'".format(
+            options.network_config))
+    if "/" in options.config_name or options.config_name in ("", ".", ".."):
+        raise BadInput("--config-name must be a plain file name, not {!r}".format(
+            options.config_name))
+    return [
+        Placement(os.path.join(options.plugins_dir, "calico"), calico, BINARY_MODE),
+        Placement(os.path.join(options.plugins_dir, "calico-ipam"), ipam, BINARY_MODE),
+        Placement(os.path.join(options.config_dir, options.config_name), config, CONFIG_MODE),
+    ]
+
+
+class CniSteps:
+    """Install and uninstall of the CNI files, sharing the journal and restart discipline."""
+
+    def __init__(self, host: Host, timing: Timing, agent_choice: str) -> None:
+        self.host = host
+        self.journal = host.journal
+        self.timing = timing
+        self.agent_choice = agent_choice
+        self.record: Dict[str, Any] = self.journal.load(STEP) or {}
+
+    def _unit(self) -> Unit:
+        name = self.record.get("unit") or agent_unit.detect(self.host, self.agent_choice)
+        return Unit(self.host, name, self.timing)
+
+    def _save(self, phase: str, **fields: Any) -> None:
+        self.record.update(fields, phase=phase)
+        self.record = self.journal.save(STEP, self.record)
+
+    def _differs(self, dest: str, data: Optional[bytes]) -> bool:
+        return fsutil.read_bytes(self.host.path(dest)) != data
+
+    def install(self, options: Any) -> Outcome:
+        wanted = placements(options)
+        unit = self._unit()
+        phase = self.record.get("phase")
+        changed = [p for p in wanted if self._differs(p.dest, p.data)]
+        if changed:
+            self._write(changed, unit.name)
+            return self._restart(unit, "restarting", "installed {}".format(
+                ", ".join(p.dest for p in changed)))
+        if phase == "writing":
+            return self._restart(unit, "restarting", "CNI files in place")
+        if phase == "restarting":
+            if self._restart_pending(unit):
+                return self._restart(unit, "restarting", "restart was not issued")
+            unit.wait_stable()
+            self._save("done", marker=None)
+            return Outcome(OK, "CNI files in place; {} restarted and stable".format(unit.name),
+                           changed=True)
+        if not unit.is_active():
+            raise BadInput("{} is not active".format(unit.name))
+        return Outcome(OK, "CNI plugins and network config already in place")
+
+    def _write(self, changed: List[Placement], unit_name: str) -> None:
+        dirs = sorted({os.path.dirname(self.host.path(p.dest)) for p in changed})
+        for directory in dirs + [self.journal.state_dir]:
+            fsutil.check_writable_dir(directory)
+        originals = dict(self.record.get("originals", {}))
+        for placement in changed:
+            if placement.dest in originals:
+                continue
+            path = self.host.path(placement.dest)
+            current = fsutil.read_bytes(path)
+            backup = None
+            if current is not None:
+                backup = placement.dest.strip("/").replace("/", "_")
+                self.journal.save_backup(STEP, backup, current)
+            originals[placement.dest] = {"existed": current is not None, "backup": backup,
+                                         "mode": fsutil.file_mode(path, placement.mode)}
+        created = list(self.record.get("created_dirs", []))
+        for directory in dirs:
+            created += [d for d in fsutil.missing_dirs(directory) if d not in created]
+        files = dict(self.record.get("files", {}))
+        files.update((p.dest, fsutil.sha256(p.data)) for p in changed)
+        self._save("writing", unit=unit_name, originals=originals, created_dirs=created,
+                   files=files)
+        for placement in changed:
+            path = self.host.path(placement.dest)
+            fsutil.ensure_dir(os.path.dirname(path))
+            fsutil.atomic_write(path, placement.data, placement.mode)
+            log.info("placed %s", placement.dest)
+
+    def _restart_pending(self, unit: Unit) -> bool:
+        """True when the recorded restart provably did not happen (start marker unchanged)."""
+        marker = self.record.get("marker")
+        return marker is not None and unit.start_marker() == marker
+
+    def _restart(self, unit: Unit, phase: str, what: str) -> Outcome:
+        self._save(phase, marker=unit.start_marker())
+        unit.restart()
+        return Outcome(AGAIN, "{}; restart of {} issued, run again to verify".format(
+            what, unit.name), changed=True)
+
+    def uninstall(self) -> Optional[Outcome]:
+        """Put back what install replaced; an Outcome while a restart is pending, else None."""
+        if not self.record:
+            return None
+        unit = self._unit()
+        phase = self.record.get("phase")
+        removed = []
+        for dest, original in sorted(self.record.get("originals", {}).items()):
+            data = None
+            if original.get("existed"):
+                data = self.journal.load_backup(STEP, original["backup"])
+            if self._differs(dest, data):
+                removed.append((dest, data, original.get("mode", CONFIG_MODE)))
+        if removed:
+            if phase != "removing":
+                for dest, _, _ in removed:
+                    fsutil.check_writable_dir(os.path.dirname(self.host.path(dest)))
+                self._save("removing")
+            for dest, data, mode in removed:
+                self._put_back(dest, data, mode)
+            fsutil.remove_empty_dirs(self.record.get("created_dirs", []))
+            return self._restart(unit, "removed-restarting", "removed the CNI files")
+        if phase == "removing":
+            return self._restart(unit, "removed-restarting", "CNI files removed")
+        if phase == "removed-restarting":
+            if self._restart_pending(unit):
+                return self._restart(unit, "removed-restarting", "restart was not issued")
+            unit.wait_stable()
+        fsutil.remove_empty_dirs(self.record.get("created_dirs", []))
+        for original in self.record.get("originals", {}).values():
+            if original.get("backup"):
+                self.journal.drop_backup(STEP, original["backup"])
+        self.journal.clear(STEP)
+        self.record = {}
+        return None
+
+    def _put_back(self, dest: str, data: Optional[bytes], mode: int) -> None:
+        path = self.host.path(dest)
+        if data is None:
+            fsutil.remove_file(path)
+        else:
+            fsutil.atomic_write(path, data, mode)
+        log.info("restored %s", dest)
+
+
+def run(host: Host, options: Any) -> Outcome:
+    timing = Timing(options.restart_timeout, options.stable_for, options.poll_interval)
+    return CniSteps(host, timing, options.agent_unit).install(options)
