@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framework.state import EtcdConnection, StateStore
-
-SHORT_TTL_S = 2
+from tests.state.helpers import SHORT_TTL_S
 
 
 @pytest.fixture

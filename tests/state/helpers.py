@@ -1,0 +1,66 @@
+"""Test helpers: waiting on conditions with deadlines, and a lock holder in a subprocess."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT_S = 15.0
+SHORT_TTL_S = 2  # the smallest lease etcd grants with its default election timeout
+
+
+def wait_until(condition: Callable[[], object], deadline_s: float = WAIT_S,
+               interval_s: float = 0.05) -> object:
+    """Poll `condition` until it returns something truthy; fail the test at the deadline."""
+    end = time.monotonic() + deadline_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > end:
+            raise AssertionError(f"condition not met within {deadline_s} s")
+        time.sleep(interval_s)
+
+
+class HolderProcess:
+    """`tests.state.lock_holder` as a child process, with its output lines in a queue."""
+
+    def __init__(self, endpoint: str, root: str, ttl_s: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.state.lock_holder", endpoint, root, str(ttl_s)],
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def expect(self, wanted: str, deadline_s: float = WAIT_S) -> None:
+        """Wait for the line `wanted`, skipping others; fail at the deadline."""
+        end = time.monotonic() + deadline_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"holder did not print {wanted!r} in {deadline_s} s") \
+                    from None
+            if line == wanted:
+                return
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
