@@ -53,24 +53,23 @@ class EtcdServer:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir / "etcd.log", "ab")
         peer = f"http://{self.host}:{self.peer_port}"
-        self._proc = subprocess.Popen(
-            [
-                etcd_binary(),
-                "--name", "devcluster",
-                "--data-dir", str(self.data_dir / "data"),
-                "--listen-client-urls", self.endpoint,
-                "--advertise-client-urls", self.endpoint,
-                "--listen-peer-urls", peer,
-                "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"devcluster={peer}",
-                "--log-level", "error",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with open(self.data_dir / "etcd.log", "ab") as log:
+            self._proc = subprocess.Popen(
+                [
+                    etcd_binary(),
+                    "--name", "devcluster",
+                    "--data-dir", str(self.data_dir / "data"),
+                    "--listen-client-urls", self.endpoint,
+                    "--advertise-client-urls", self.endpoint,
+                    "--listen-peer-urls", peer,
+                    "--initial-advertise-peer-urls", peer,
+                    "--initial-cluster", f"devcluster={peer}",
+                    "--log-level", "error",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         if not wait_for_port(self.host, self.client_port, START_DEADLINE_S):
             self.stop()
             raise EtcdError(f"etcd did not listen on {self.endpoint}; see {self.data_dir}/etcd.log")

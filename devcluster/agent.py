@@ -1,0 +1,375 @@
+"""A simulated Mesos agent: runs command tasks as real processes in per-task sandboxes.
+
+It behaves as an agent with the Mesos containerizer and the command executor does:
+fetch URIs, TASK_STARTING then TASK_RUNNING, TASK_FINISHED/FAILED from the exit status,
+TASK_KILLING (when the framework asked for it) then TASK_KILLED after SIGTERM and a grace
+period, COMMAND/HTTP health checks, and reliable status updates resent with backoff until
+acknowledged. Restarting its unit kills the tasks of frameworks without `checkpoint`.
+
+All state is guarded by the master's lock; process waits and fetches run on worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devcluster.fetcher import FetchError, fetch_all
+from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
+
+if TYPE_CHECKING:
+    from devcluster.master import Master
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KILL_GRACE_S = 3.0
+HEALTH_CHECK_TIMEOUT_S = 20.0
+STATUS_RETRY_MAX_S = 600.0
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    id: str
+    hostname: str
+    ip: str
+    public: bool
+    root: Path
+    work_dir: Path
+    cpus: float = 4.0
+    mem: float = 14021.0
+    disk: float = 35566.0
+    ports: tuple[tuple[int, int], ...] = ((1025, 2180), (2182, 3887), (3889, 5049),
+                                          (5052, 8079), (8082, 8180), (8182, 32000))
+
+    @property
+    def role(self) -> str:
+        return "slave_public" if self.public else "*"
+
+    def total_resources(self) -> Resources:
+        return Resources({"cpus": self.cpus, "mem": self.mem, "disk": self.disk},
+                         list(self.ports))
+
+
+@dataclass
+class AgentTask:
+    task_id: str
+    name: str
+    framework_id: str
+    agent_id: str
+    role: str
+    resources: Resources
+    info: dict
+    sandbox: Path
+    state: str = "TASK_STAGING"
+    statuses: list[dict] = field(default_factory=list)
+    pending_updates: list[dict] = field(default_factory=list)
+    retry_s: float = 0.0
+    proc: subprocess.Popen | None = None
+    killing: bool = False
+    kill_pending: bool = False
+    healthy: bool | None = None
+    health_failures: int = 0
+    started_at: float = 0.0
+    lost_on_restart: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+class SimulatedAgent:
+    def __init__(self, master: Master, spec: AgentSpec, host_env: dict[str, str]) -> None:
+        self.master = master
+        self.spec = spec
+        self.host_env = host_env
+        self.state = "active"  # active | restarting | stopped | unreachable | removed
+        self.unit_active_since: float | None = time.time()
+        self.unit_restarts = 0
+        self.registered_time = time.time()
+        self.tasks: dict[str, AgentTask] = {}
+        self.free: dict[str, Resources] = {spec.role: spec.total_resources()}
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "active"
+
+    # -- task launch -------------------------------------------------------------------
+
+    def launch(self, task: AgentTask, framework_caps: set[str]) -> None:
+        """Called under the master lock with resources already taken from the offer."""
+        self.tasks[task.task_id] = task
+        task.sandbox.mkdir(parents=True, exist_ok=True)
+        threading.Thread(target=self._start_task, args=(task, framework_caps),
+                         name=f"task-{task.task_id}", daemon=True).start()
+
+    def _start_task(self, task: AgentTask, framework_caps: set[str]) -> None:
+        command = task.info.get("command") or {}
+        try:
+            if self.master.faults.take_fetch_failure(self.id):
+                raise FetchError("Failed to fetch all URIs: injected fetch failure")
+            fetch_all(command.get("uris") or [], task.sandbox)
+        except FetchError as err:
+            with self.master.lock:
+                self._update(task, "TASK_FAILED", f"Failed to fetch all URIs for container: {err}",
+                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
+            return
+        with self.master.lock:
+            if task.kill_pending or task.terminal or not self._task_still_wanted(task):
+                if not task.terminal:
+                    self._update(task, "TASK_KILLED", "Task killed before it started",
+                                 reason="REASON_TASK_KILLED_DURING_LAUNCH")
+                return
+            try:
+                task.proc = self._spawn(task, command)
+            except OSError as err:
+                self._update(task, "TASK_FAILED", f"Failed to launch container: {err}",
+                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
+                return
+            task.started_at = time.time()
+            self._update(task, "TASK_STARTING", None)
+            self._update(task, "TASK_RUNNING", None)
+            self._schedule_health_check(task, first=True)
+        proc = task.proc
+        threading.Thread(target=self._wait_task, args=(task, proc),
+                         name=f"wait-{task.task_id}", daemon=True).start()
+
+    def _task_still_wanted(self, task: AgentTask) -> bool:
+        return self.tasks.get(task.task_id) is task and self.state != "removed"
+
+    def _spawn(self, task: AgentTask, command: dict) -> subprocess.Popen:
+        env = dict(os.environ)
+        env.update(self.host_env)
+        env.update({
+            "MESOS_SANDBOX": str(task.sandbox),
+            "MESOS_DIRECTORY": str(task.sandbox),
+            "MESOS_TASK_ID": task.task_id,
+            "MESOS_EXECUTOR_ID": task.task_id,
+            "MESOS_FRAMEWORK_ID": task.framework_id,
+            "MESOS_AGENT_ID": self.id,
+            "MESOS_AGENT_ENDPOINT": f"{self.spec.ip}:5051",
+            "LIBPROCESS_IP": self.spec.ip,
+            "HOST": self.spec.hostname,
+        })
+        for var in (command.get("environment") or {}).get("variables") or []:
+            if isinstance(var, dict) and isinstance(var.get("name"), str):
+                env[var["name"]] = str(var.get("value", ""))
+        if command.get("shell", True):
+            argv = ["/bin/sh", "-c", command.get("value", "")]
+        else:
+            arguments = list(command.get("arguments") or [])
+            argv = [command.get("value", "")] + arguments[1:]
+        with open(task.sandbox / "stdout", "ab") as out, open(task.sandbox / "stderr", "ab") as err:
+            return subprocess.Popen(argv, cwd=task.sandbox, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err, start_new_session=True)
+
+    def _wait_task(self, task: AgentTask, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        with self.master.lock:
+            if task.terminal or task.lost_on_restart:
+                return
+            if task.killing:
+                self._update(task, "TASK_KILLED", _exit_message(code))
+            elif code == 0:
+                self._update(task, "TASK_FINISHED", _exit_message(code))
+            else:
+                self._update(task, "TASK_FAILED", _exit_message(code))
+
+    # -- kill ----------------------------------------------------------------------------
+
+    def kill(self, task: AgentTask, killing_state: bool, grace_s: float | None = None) -> None:
+        if task.terminal:
+            return
+        if not self.connected:
+            task.kill_pending = True
+            return
+        if task.proc is None:
+            task.kill_pending = True
+            if task.state == "TASK_STAGING":
+                return
+        if task.killing:
+            return
+        task.killing = True
+        if killing_state:
+            self._update(task, "TASK_KILLING", None)
+        grace = grace_s
+        if grace is None:
+            nanos = (((task.info.get("kill_policy") or {}).get("grace_period") or {})
+                     .get("nanoseconds"))
+            grace = nanos / 1e9 if isinstance(nanos, (int, float)) else DEFAULT_KILL_GRACE_S
+        _signal_group(task.proc, signal.SIGTERM)
+        proc = task.proc
+        self.master.timers.call_later(grace, lambda: _signal_group(proc, signal.SIGKILL))
+
+    # -- status updates ----------------------------------------------------------------------
+
+    def _update(self, task: AgentTask, state: str, message: str | None, *,
+                reason: str | None = None, source: str = "SOURCE_EXECUTOR",
+                healthy: bool | None = None) -> None:
+        status = {
+            "task_id": {"value": task.task_id},
+            "state": state,
+            "source": source,
+            "agent_id": {"value": self.id},
+            "executor_id": {"value": task.task_id},
+            "timestamp": time.time(),
+            "uuid": new_uuid_b64(),
+        }
+        if message:
+            status["message"] = message
+        if reason:
+            status["reason"] = reason
+        if healthy is not None:
+            status["healthy"] = healthy
+        task.state = state
+        task.statuses.append({k: v for k, v in status.items() if k != "uuid"})
+        if state in TERMINAL_STATES:
+            self._release(task)
+        task.pending_updates.append(status)
+        if len(task.pending_updates) == 1:
+            task.retry_s = self.master.options.status_retry_s
+            self._send_head(task)
+
+    def _release(self, task: AgentTask) -> None:
+        self.free.setdefault(task.role, Resources()).add(task.resources)
+        self.master.task_terminal(task)
+
+    def _send_head(self, task: AgentTask) -> None:
+        if not task.pending_updates or not self.connected:
+            return
+        head = task.pending_updates[0]
+        self.master.forward_update(task.framework_id, head)
+        uuid = head["uuid"]
+        delay = task.retry_s
+        task.retry_s = min(task.retry_s * 2, STATUS_RETRY_MAX_S)
+        self.master.timers.call_later(delay, lambda: self._retry(task, uuid))
+
+    def _retry(self, task: AgentTask, uuid: str) -> None:
+        with self.master.lock:
+            if task.pending_updates and task.pending_updates[0]["uuid"] == uuid:
+                self._send_head(task)
+
+    def acknowledge(self, task_id: str, uuid: str) -> bool:
+        task = self.tasks.get(task_id)
+        if task is None or not task.pending_updates or task.pending_updates[0]["uuid"] != uuid:
+            return False
+        task.pending_updates.pop(0)
+        if task.pending_updates:
+            task.retry_s = self.master.options.status_retry_s
+            self._send_head(task)
+        elif task.terminal:
+            self.tasks.pop(task_id, None)
+        return True
+
+    def resend_pending(self) -> None:
+        for task in list(self.tasks.values()):
+            if task.pending_updates:
+                task.retry_s = self.master.options.status_retry_s
+                self._send_head(task)
+
+    # -- health checks -------------------------------------------------------------------------
+
+    def _schedule_health_check(self, task: AgentTask, first: bool = False) -> None:
+        check = task.info.get("health_check")
+        if not check or task.terminal:
+            return
+        delay = check.get("delay_seconds", 15.0) if first else check.get("interval_seconds", 10.0)
+        self.master.timers.call_later(float(delay), lambda: threading.Thread(
+            target=self._run_health_check, args=(task, check), daemon=True).start())
+
+    def _run_health_check(self, task: AgentTask, check: dict) -> None:
+        ok = _health_check_passes(check, task, self)
+        with self.master.lock:
+            if task.terminal or task.killing or not self.connected:
+                return
+            grace = float(check.get("grace_period_seconds", 10.0))
+            if ok:
+                task.health_failures = 0
+                if task.healthy is not True:
+                    task.healthy = True
+                    self._update(task, "TASK_RUNNING", None, healthy=True,
+                                 reason="REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
+            elif task.healthy is True or time.time() - task.started_at > grace:
+                task.health_failures += 1
+                task.healthy = False
+                self._update(task, "TASK_RUNNING", "health check failed", healthy=False,
+                             reason="REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
+                if task.health_failures >= int(check.get("consecutive_failures", 3)):
+                    self.kill(task, killing_state=False)
+                    return
+            self._schedule_health_check(task)
+
+    # -- unit restarts and faults ----------------------------------------------------------------
+
+    def go_down(self, new_state: str, checkpointed: set[str]) -> list[AgentTask]:
+        """The agent process stops: executors of non-checkpointing frameworks die with it."""
+        self.state = new_state
+        self.unit_active_since = None
+        killed = []
+        for task in self.tasks.values():
+            if task.terminal:
+                continue
+            if new_state == "removed" or task.framework_id not in checkpointed:
+                task.lost_on_restart = True
+                _signal_group(task.proc, signal.SIGKILL)
+                killed.append(task)
+        return killed
+
+    def come_up(self) -> None:
+        self.state = "active"
+        self.unit_active_since = time.time()
+        self.registered_time = time.time()
+        for task in self.tasks.values():
+            if task.kill_pending and not task.terminal:
+                task.kill_pending = False
+                self.kill(task, killing_state=False)
+
+    def kill_all(self) -> None:
+        for task in self.tasks.values():
+            _signal_group(task.proc, signal.SIGKILL)
+
+
+def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:
+    kind = check.get("type", "COMMAND")
+    timeout = float(check.get("timeout_seconds", HEALTH_CHECK_TIMEOUT_S))
+    try:
+        if kind == "COMMAND":
+            value = (check.get("command") or {}).get("value", "")
+            env = dict(os.environ, **agent.host_env, MESOS_SANDBOX=str(task.sandbox))
+            result = subprocess.run(["/bin/sh", "-c", value], cwd=task.sandbox, env=env,
+                                    capture_output=True, timeout=timeout)
+            return result.returncode == 0
+        if kind == "HTTP":
+            http = check.get("http") or {}
+            url = f"{http.get('scheme', 'http')}://{agent.spec.ip}:{http.get('port')}" \
+                  f"{http.get('path', '/')}"
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return 200 <= resp.status < 400
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return False
+
+
+def _signal_group(proc: subprocess.Popen | None, sig: int) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+def _exit_message(code: int) -> str:
+    if code < 0:
+        return f"Command terminated with signal {signal.strsignal(-code)}"
+    return f"Command exited with status {code}"

@@ -1,0 +1,100 @@
+"""A local cluster: the master emulator, its HTTP front and N simulated agent hosts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devcluster.agent import AgentSpec, SimulatedAgent
+from devcluster.control import Control
+from devcluster.master import Master, MasterOptions
+from devcluster.master_http import MasterServer
+
+log = logging.getLogger(__name__)
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    agents: int = 3
+    public_agents: int = 0
+    hostnames: tuple[str, ...] = ()
+    docker_version: str = "20.10.24"
+    docker_restart_s: float = 0.5
+    agent_restart_s: float = 1.0
+    port: int = 0
+    events_file: Path | None = None
+    master: MasterOptions = field(default_factory=MasterOptions)
+
+
+def agent_ip(index: int) -> str:
+    """Each agent gets its own loopback address: 127.0.1.1, 127.0.1.2, ... 127.0.2.1, ..."""
+    return f"127.0.{1 + index // 254}.{1 + index % 254}"
+
+
+class LocalCluster:
+    def __init__(self, work_dir: Path, options: ClusterOptions | None = None) -> None:
+        self.work_dir = Path(work_dir)
+        self.options = options or ClusterOptions()
+        master_options = self.options.master
+        if master_options.agent_restart_s != self.options.agent_restart_s:
+            master_options = MasterOptions(**{**master_options.__dict__,
+                                              "agent_restart_s": self.options.agent_restart_s})
+        self.master = Master(self.work_dir, master_options, self.options.events_file)
+        self.control = Control(self)
+        self.server = MasterServer(self.master, self.options.port, self.control)
+        self._count = 0
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> LocalCluster:
+        self.server.start()
+        for _ in range(self.options.agents):
+            self.add_agent(public=False)
+        for _ in range(self.options.public_agents):
+            self.add_agent(public=True)
+        self.master.start()
+        return self
+
+    def stop(self) -> None:
+        self.master.stop()
+        self.server.stop()
+
+    def add_agent(self, public: bool = False, hostname: str | None = None,
+                  docker_version: str | None = None) -> SimulatedAgent:
+        from devcluster.host.prepare import prepare_host
+        from devcluster.host.spec import HostSpec
+
+        index = self._count
+        self._count += 1
+        if hostname is None:
+            names = self.options.hostnames
+            if index < len(names):
+                hostname = names[index]
+            else:
+                hostname = f"{'public-' if public else ''}agent-{index + 1}.devcluster"
+        agent_id = self.master.next_agent_id()
+        root = self.work_dir / "hosts" / f"{index + 1:04d}"
+        ip = agent_ip(index)
+        host_spec = HostSpec(
+            agent_id=agent_id,
+            hostname=SAFE_NAME.sub("_", hostname)[:253] or "agent",
+            ip=ip,
+            public=public,
+            docker_version=docker_version or self.options.docker_version,
+            events_file=self.options.events_file,
+            control_url=f"{self.url}/devcluster/agents/{agent_id}/unit",
+            docker_restart_s=self.options.docker_restart_s,
+            agent_restart_s=self.options.agent_restart_s,
+        )
+        host_env = prepare_host(root, host_spec)
+        spec = AgentSpec(id=agent_id, hostname=hostname, ip=ip, public=public, root=root,
+                         work_dir=self.work_dir / "agents" / agent_id)
+        agent = self.master.add_agent(spec, host_env)
+        log.info("agent %s (%s) at %s, host root %s", hostname, agent_id, ip, root)
+        return agent

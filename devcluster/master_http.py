@@ -1,0 +1,195 @@
+"""HTTP front of the master emulator: the v1 scheduler API, state endpoints, fault control.
+
+Status codes follow the Mesos master: 202 with `Content-Length: 0` for accepted calls,
+400 for malformed or invalid calls, 401 without valid credentials when authentication is
+on, 403 for calls from a framework that is not subscribed, 406 when the client does not
+accept JSON, 415 for a body that is not JSON, 503 while no master is leading.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import queue
+import select
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse
+
+from devcluster.master import MESOS_VERSION, CallError, Master
+from devcluster.state_json import slaves_json, state_json
+
+log = logging.getLogger(__name__)
+
+STREAM_POLL_S = 0.5
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class MasterServer:
+    """The master's HTTP server on 127.0.0.1, in a background thread."""
+
+    def __init__(self, master: Master, port: int = 0, control=None) -> None:
+        self.master = master
+        self.control = control
+        handler = type("Handler", (_Handler,), {"master": master, "control": control})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        master.address = ("127.0.0.1", self.httpd.server_address[1])
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                        name="devcluster-master-http")
+
+    @property
+    def url(self) -> str:
+        host, port = self.master.address
+        return f"http://{host}:{port}"
+
+    def start(self) -> MasterServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    master: Master
+    control = None
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _reply(self, status: int, body: bytes = b"", content_type: str = "text/plain",
+               headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        if body:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _json(self, status: int, doc: object) -> None:
+        self._reply(status, json.dumps(doc).encode(), "application/json")
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0 or length > MAX_BODY_BYTES:
+            raise CallError(400, "invalid Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def _principal(self) -> str | None:
+        """The authenticated principal; CallError(401) when authentication fails."""
+        options = self.master.options
+        if options.principal is None:
+            return None
+        header = self.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            if user == options.principal and password == options.secret:
+                return user
+        raise CallError(401, "Unauthorized")
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        path = urlparse(self.path).path
+        try:
+            if path == "/version":
+                self._json(200, {"version": MESOS_VERSION, "build_user": "devcluster",
+                                 "build_date": "2020-01-01 00:00:00",
+                                 "build_time": 1577836800.0, "git_sha": "0" * 40})
+            elif path in ("/master/state", "/master/state.json", "/state", "/state.json"):
+                self._json(200, state_json(self.master))
+            elif path in ("/master/slaves", "/slaves"):
+                self._json(200, slaves_json(self.master))
+            elif path in ("/master/redirect", "/redirect"):
+                host, port = self.master.address
+                self._reply(307, headers={"Location": f"//{host}:{port}"})
+            elif path == "/health":
+                self._reply(200)
+            elif path.startswith("/devcluster/") and self.control is not None:
+                self._json(*self.control.handle("GET", path, None))
+            else:
+                self._reply(404, b"Not Found")
+        except CallError as err:
+            self._reply(err.status, err.message.encode())
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        path = urlparse(self.path).path
+        try:
+            body = self._read_body()
+            if path == "/api/v1/scheduler":
+                self._scheduler_call(body)
+            elif path.startswith("/devcluster/") and self.control is not None:
+                doc = json.loads(body or b"{}")
+                self._json(*self.control.handle("POST", path, doc))
+            else:
+                self._reply(404, b"Not Found")
+        except CallError as err:
+            self._reply(err.status, err.message.encode())
+        except json.JSONDecodeError as err:
+            self._reply(400, f"Failed to parse body into JSON: {err}".encode())
+
+    def _scheduler_call(self, body: bytes) -> None:
+        principal = self._principal()
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type != "application/json":
+            raise CallError(415, f"Expecting 'Content-Type' of application/json; "
+                                 f"this master does not speak {content_type or 'an empty type'}")
+        try:
+            call = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CallError(400, f"Failed to parse body into JSON: {err}") from err
+        if not isinstance(call, dict):
+            raise CallError(400, "Failed to convert JSON into Call protobuf: not an object")
+        if call.get("type") == "SUBSCRIBE":
+            accept = self.headers.get("Accept", "application/json")
+            if not any(a in accept for a in ("application/json", "*/*")):
+                raise CallError(406, "Expecting 'Accept' to allow application/json")
+            if self.headers.get("Mesos-Stream-Id"):
+                raise CallError(400, "Subscribe calls should not include the "
+                                     "'Mesos-Stream-Id' header")
+            self._stream(self.master.subscribe(call, principal))
+            return
+        self.master.handle_call(call, self.headers.get("Mesos-Stream-Id"))
+        self._reply(202)
+
+    def _stream(self, subscription) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Mesos-Stream-Id", subscription.stream_id)
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.close_connection = True
+        sock = self.connection
+        try:
+            while True:
+                try:
+                    record = subscription.events.get(timeout=STREAM_POLL_S)
+                except queue.Empty:
+                    readable, _, _ = select.select([sock], [], [], 0)
+                    if readable and not sock.recv(1, 0x40):  # MSG_DONTWAIT: EOF means gone
+                        break
+                    continue
+                if record is None:
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                self.wfile.write(f"{len(record):x}\r\n".encode() + record + b"\r\n")
+                self.wfile.flush()
+        except OSError:
+            pass
+        finally:
+            self.master.stream_closed(subscription.framework_id, subscription)

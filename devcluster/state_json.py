@@ -1,0 +1,135 @@
+"""/master/state and /master/slaves in the JSON shapes real Mesos masters serve."""
+
+from __future__ import annotations
+
+import time
+
+from devcluster.agent import AgentTask, SimulatedAgent
+from devcluster.master import MESOS_VERSION, Framework, Master
+from devcluster.protocol import Resources
+
+
+def agent_json(agent: SimulatedAgent, master: Master) -> dict:
+    spec = agent.spec
+    total = spec.total_resources()
+    used = Resources()
+    offered = Resources()
+    for task in agent.tasks.values():
+        if not task.terminal:
+            used.add(task.resources)
+    for offer in master.offers.values():
+        if offer.agent_id == agent.id:
+            offered.add(offer.resources)
+    body = {
+        "id": agent.id,
+        "hostname": spec.hostname,
+        "port": 5051,
+        "attributes": {"public_ip": "true"} if spec.public else {},
+        "pid": f"slave(1)@{spec.ip}:5051",
+        "registered_time": agent.registered_time,
+        "resources": total.to_summary(),
+        "used_resources": used.to_summary(),
+        "offered_resources": offered.to_summary(),
+        "reserved_resources": {spec.role: total.to_summary()} if spec.public else {},
+        "unreserved_resources": Resources().to_summary() if spec.public else total.to_summary(),
+        "active": agent.state == "active",
+        "version": MESOS_VERSION,
+        "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
+    }
+    return body
+
+
+def slaves_json(master: Master) -> dict:
+    with master.lock:
+        return {"slaves": [agent_json(a, master) for a in master.agents.values()
+                           if a.state != "unreachable"],
+                "recovered_slaves": []}
+
+
+def task_json(task: AgentTask) -> dict:
+    return {
+        "id": task.task_id,
+        "name": task.name,
+        "framework_id": task.framework_id,
+        "executor_id": "",
+        "slave_id": task.agent_id,
+        "state": task.state,
+        "resources": task.resources.to_summary(),
+        "role": task.role,
+        "statuses": list(task.statuses),
+    }
+
+
+def framework_json(fw: Framework) -> dict:
+    used = Resources()
+    live = [t for t in fw.tasks.values() if not t.terminal]
+    for task in live:
+        used.add(task.resources)
+    offered = Resources()
+    for offer in fw.offers.values():
+        offered.add(offer.resources)
+    info = fw.info
+    return {
+        "id": fw.id,
+        "name": info.get("name", ""),
+        "pid": "",
+        "used_resources": used.to_summary(),
+        "offered_resources": offered.to_summary(),
+        "capabilities": sorted(fw.capabilities),
+        "hostname": info.get("hostname", ""),
+        "webui_url": info.get("webui_url", ""),
+        "active": fw.connected,
+        "connected": fw.connected,
+        "recovered": False,
+        "user": info.get("user", ""),
+        "failover_timeout": float(info.get("failover_timeout", 0.0)),
+        "checkpoint": bool(info.get("checkpoint", False)),
+        "registered_time": fw.registered_time,
+        "unregistered_time": fw.unregistered_time,
+        "principal": info.get("principal", ""),
+        "resources": used.to_summary(),
+        "role": info.get("role", "*"),
+        "roles": fw.roles,
+        "tasks": [task_json(t) for t in live],
+        "unreachable_tasks": [],
+        "completed_tasks": [task_json(t) for t in fw.completed_tasks],
+        "offers": [{"id": o.id, "framework_id": fw.id, "slave_id": o.agent_id,
+                    "resources": o.resources.to_summary()} for o in fw.offers.values()],
+        "executors": [],
+    }
+
+
+def state_json(master: Master) -> dict:
+    host, port = master.address
+    with master.lock:
+        agents = list(master.agents.values())
+        return {
+            "version": MESOS_VERSION,
+            "git_sha": "0" * 40,
+            "build_date": "2020-01-01 00:00:00",
+            "build_time": 1577836800.0,
+            "build_user": "devcluster",
+            "start_time": master.start_time,
+            "elected_time": master.elected_time,
+            "id": master.master_id,
+            "pid": f"master@{host}:{port}",
+            "hostname": host,
+            "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+            "activated_slaves": float(sum(a.state == "active" for a in agents)),
+            "deactivated_slaves": float(sum(a.state in ("restarting", "stopped")
+                                            for a in agents)),
+            "unreachable_slaves": float(sum(a.state == "unreachable" for a in agents)),
+            "leader": f"master@{host}:{port}",
+            "leader_info": master.master_info(),
+            "cluster": "devcluster",
+            "flags": {"authenticate_http_frameworks":
+                      "true" if master.options.principal else "false"},
+            "slaves": [agent_json(a, master) for a in agents if a.state != "unreachable"],
+            "recovered_slaves": [],
+            "frameworks": [framework_json(fw) for fw in master.frameworks.values()],
+            "completed_frameworks": [framework_json(fw)
+                                     for fw in master.removed_frameworks.values()],
+            "orphan_tasks": [],
+            "unregistered_frameworks": [],
+            "generated_at": time.time(),
+        }

@@ -1,0 +1,189 @@
+"""The unmodified pymesos driver against the master emulator: calls, events, semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.devcluster.harness import command_task, wait_for
+
+
+def _registered(sched) -> str:
+    return wait_for(lambda: sched.kinds("registered"), what="registered")[0][0]
+
+
+def test_subscribe_then_offers_by_role(harness, sched):
+    private = harness.add_agent()
+    public = harness.add_agent(public=True)
+    harness.driver(sched)
+    framework_id = _registered(sched)
+    offer = sched.take_offer(private.id)
+    assert offer["allocation_info"] == {"role": "*"}
+    assert offer["hostname"] == private.spec.hostname
+    assert {r["name"] for r in offer["resources"]} >= {"cpus", "mem", "disk", "ports"}
+    assert all(r["allocation_info"] == {"role": "*"} for r in offer["resources"])
+    public_offer = sched.take_offer(public.id)
+    assert public_offer["allocation_info"] == {"role": "slave_public"}
+    assert all(r["role"] == "slave_public" for r in public_offer["resources"])
+    assert public_offer["attributes"][0]["name"] == "public_ip"
+    state = harness.get_json("/master/state")
+    assert [f["id"] for f in state["frameworks"]] == [framework_id]
+    assert state["frameworks"][0]["offers"]
+
+
+def test_public_agent_offered_only_to_slave_public_role(harness, sched):
+    harness.add_agent(public=True)
+    private = harness.add_agent()
+    harness.driver(sched, roles=("*",))
+    _registered(sched)
+    sched.take_offer(private.id)
+    harness.master.allocate()
+    assert all(o["agent_id"]["value"] == private.id for o in sched.offers)
+
+
+def test_task_lifecycle_environment_and_sandbox(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = _registered(sched)
+    offer = sched.take_offer(agent.id)
+    task = command_task(offer, "t1", 'echo "$MESOS_TASK_ID $MESOS_FRAMEWORK_ID $HOST $GREETING"',
+                        env={"GREETING": "hello"})
+    driver.launchTasks(offer["id"], [task])
+    finished = sched.wait_state("t1", "TASK_FINISHED")
+    assert sched.states("t1") == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+    assert finished["agent_id"]["value"] == agent.id and "uuid" in finished
+    stdout = (agent.spec.work_dir / "sandboxes" / framework_id / "t1" / "stdout").read_text()
+    assert stdout.split() == ["t1", framework_id, agent.spec.hostname, "hello"]
+
+
+def test_failed_task_reports_exit_status(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-fail", "exit 75")])
+    failed = sched.wait_state("t-fail", "TASK_FAILED")
+    assert failed["message"] == "Command exited with status 75"
+
+
+def test_kill_sends_killing_then_killed_and_frees_resources(harness, sched):
+    agent = harness.add_agent(cpus=1.0)
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-long", "sleep 600", cpus=1.0)])
+    sched.wait_state("t-long", "TASK_RUNNING")
+    driver.killTask({"value": "t-long"})
+    killed = sched.wait_state("t-long", "TASK_KILLED")
+    assert sched.states("t-long")[-2:] == ["TASK_KILLING", "TASK_KILLED"]
+    assert "Terminated" in killed["message"]
+    assert sched.take_offer(agent.id)["resources"][0]["scalar"]["value"] == 1.0
+
+
+def test_kill_unknown_task_reconciles(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    driver.killTask({"value": "nope"})
+    update = sched.wait_state("nope", "TASK_UNKNOWN")
+    assert update["reason"] == "REASON_RECONCILIATION"
+    assert agent.id
+
+
+def test_decline_filter_then_revive(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.declineOffer(offer["id"], filters={"refuse_seconds": 3600})
+    wait_for(lambda: harness.master.agents[agent.id].free["*"].scalars.get("cpus") == 4.0)
+    harness.master.allocate()
+    harness.master.allocate()
+    assert sched.offers == []
+    driver.reviveOffers()
+    assert sched.take_offer(agent.id)
+
+
+def test_short_decline_filter_expires(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    driver.declineOffer(sched.take_offer(agent.id)["id"], filters={"refuse_seconds": 0.5})
+    assert sched.take_offer(agent.id)
+
+
+def test_suppress_stops_offers_until_revive(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.suppressOffers()
+    driver.declineOffer(offer["id"], filters={"refuse_seconds": 0})
+    wait_for(lambda: not harness.master.offers, what="offer recovered")
+    for _ in range(3):
+        harness.master.allocate()
+    assert sched.offers == []
+    driver.reviveOffers()
+    assert sched.take_offer(agent.id)
+
+
+def test_rescinded_offer_drops_tasks(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    harness.master.rescind(offer["id"]["value"])
+    wait_for(lambda: sched.kinds("rescinded"), what="rescind")
+    driver.launchTasks(offer["id"], [command_task(offer, "t-stale", "true")])
+    dropped = sched.wait_state("t-stale", "TASK_DROPPED")
+    assert dropped["reason"] == "REASON_INVALID_OFFERS"
+    assert dropped["source"] == "SOURCE_MASTER"
+
+
+def test_task_asking_more_than_offered_is_an_error(harness, sched):
+    agent = harness.add_agent(cpus=1.0)
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-big", "true", cpus=2.0)])
+    error = sched.wait_state("t-big", "TASK_ERROR")
+    assert error["reason"] == "REASON_TASK_INVALID"
+
+
+def test_explicit_and_implicit_reconciliation(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-run", "sleep 600")])
+    sched.wait_state("t-run", "TASK_RUNNING")
+    before = len(sched.updates)
+    driver.reconcileTasks([{"task_id": {"value": "t-run"}}, {"task_id": {"value": "ghost"}}])
+    driver.reconcileTasks([])
+    wait_for(lambda: len(sched.updates) >= before + 3, what="reconciliation updates")
+    recon = sched.updates[before:]
+    assert all(u["reason"] == "REASON_RECONCILIATION" and "uuid" not in u for u in recon)
+    assert [(u["task_id"]["value"], u["state"]) for u in recon] == [
+        ("t-run", "TASK_RUNNING"), ("ghost", "TASK_UNKNOWN"), ("t-run", "TASK_RUNNING")]
+
+
+def test_unacknowledged_updates_are_retried_until_acknowledged(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched, implicit_acks=False)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-ack", "true")])
+    wait_for(lambda: len(sched.states("t-ack")) >= 2, what="a retried update")
+    first, second = [u for u in sched.updates if u["task_id"]["value"] == "t-ack"][:2]
+    assert first["state"] == second["state"] == "TASK_STARTING"
+    assert first["uuid"] == second["uuid"]
+    driver.acknowledgeStatusUpdate(first)
+    sched.wait_state("t-ack", "TASK_RUNNING")
+
+
+def test_failed_invalid_ack_uuid_is_rejected(harness, sched):
+    harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    with pytest.raises(RuntimeError, match="400"):
+        driver.acknowledgeStatusUpdate({"agent_id": {"value": "a"}, "task_id": {"value": "t"},
+                                        "uuid": "not-base64!"})
