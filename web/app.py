@@ -56,6 +56,8 @@ def create_app(
         raise WebConfigError(f"artifacts directory {artifacts_dir} does not exist")
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # No slash-merging redirects: their absolute Location would drop Admin Router's prefix.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False
     app.extensions[EXTENSION_KEY] = WebContext(
         status=status,

@@ -1,0 +1,239 @@
+"""The JSON API through the Flask test client: status queries, agent detail, events, health,
+metrics and operator actions, including every refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import HOSTILE_HOST, TOKEN, auth
+from web import ControlUnavailableError, HealthReport, create_app
+
+PAUSE = "/v1/rollout/pause"
+
+
+def _advance(rollout, times: int) -> None:
+    for _ in range(times):
+        rollout.advance()
+
+
+# ---------- GET /v1/status ----------
+
+
+def test_status_without_query_is_the_whole_document(client, rollout):
+    _advance(rollout, 3)
+    body = client.get("/v1/status").get_json()
+    assert body == rollout.status()
+    assert "page" not in body
+    assert [a["hostname"] for a in body["agents"]] == sorted(a.hostname for a in rollout.agents)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_hosts", "total"),
+    [
+        ("state=in_progress", ["a1.example"], 1),
+        ("state=pending", [HOSTILE_HOST, "a2.example", "a3.example", "p1.example"], 4),
+        ("q=A2.EX", ["a2.example"], 1),
+        ("q=example&limit=2", ["a1.example", "a2.example"], 4),
+        ("q=example&limit=2&offset=3", ["p1.example"], 4),
+        ("state=failed", [], 0),
+        ("offset=10", [], 5),
+    ],
+)
+def test_status_filters_and_pages_agents(client, rollout, query, expected_hosts, total):
+    rollout.advance()
+    body = client.get(f"/v1/status?{query}").get_json()
+    assert [a["hostname"] for a in body["agents"]] == expected_hosts
+    assert body["page"]["total"] == total
+    assert body["rollout"]["counts"]["total"] == 5  # counts always cover the cluster
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["state=broken", "limit=0", "limit=-1", "limit=ten", "limit=10001", "offset=-3",
+     "q=" + "x" * 201],
+)
+def test_status_rejects_bad_queries(client, query):
+    response = client.get(f"/v1/status?{query}")
+    assert response.status_code == 400
+    assert response.is_json and response.get_json()["status"] == 400
+    assert response.get_json()["error"]
+
+
+# ---------- GET /v1/agents/<id> and /v1/events ----------
+
+
+def test_agent_detail_has_task_history_and_events(client, rollout):
+    _advance(rollout, 4)
+    agent_id = rollout.agents[0].id
+    body = client.get(f"/v1/agents/{agent_id}").get_json()
+    assert body["hostname"] == "a1.example"
+    etcd_proxy, docker = body["steps"][0], body["steps"][1]
+    assert etcd_proxy["history"][0]["state"] == "TASK_FINISHED"
+    assert docker["history"][0]["task_id"].startswith(f"calico-docker.{agent_id}.")
+    assert [e["kind"] for e in body["events"]] == ["finished", "launched", "finished", "launched"]
+
+
+def test_agent_detail_refuses_unknown_and_malformed_ids(client):
+    unknown = client.get("/v1/agents/no-such-agent")
+    assert unknown.status_code == 404 and "no-such-agent" in unknown.get_json()["error"]
+    malformed = client.get("/v1/agents/bad%20id%3B")
+    assert malformed.status_code == 400
+
+
+def test_events_are_newest_first_limited_and_filterable(client, rollout):
+    _advance(rollout, 10)
+    events = client.get("/v1/events?limit=3").get_json()["events"]
+    assert [e["seq"] for e in events] == [10, 9, 8]
+    second = rollout.agents[1].id
+    only_second = client.get(f"/v1/events?agent={second}").get_json()["events"]
+    assert only_second and {e["agent_id"] for e in only_second} == {second}
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=x", "limit=1001", "agent=..%2Fetc"])
+def test_events_reject_bad_queries(client, query):
+    assert client.get(f"/v1/events?{query}").status_code == 400
+
+
+# ---------- /health and /metrics ----------
+
+
+def test_health_reports_ok_and_failure(client, health):
+    assert client.get("/health").get_json() == {"ok": True, "reasons": []}
+    health.report = HealthReport(ok=False, reasons=("not subscribed to the master",))
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["reasons"] == ["not subscribed to the master"]
+
+
+def test_health_probe_that_raises_is_unhealthy(rollout):
+    def broken() -> HealthReport:
+        raise ConnectionError("etcd unreachable")
+
+    app = create_app(rollout, rollout, token=TOKEN, health=broken, metrics=list)
+    response = app.test_client().get("/health")
+    assert response.status_code == 503
+    assert "etcd unreachable" in response.get_json()["reasons"][0]
+
+
+def test_metrics_cover_agents_steps_budget_and_scheduler_counters(client, rollout):
+    _advance(rollout, 3)
+    response = client.get("/metrics")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = response.get_data(as_text=True)
+    for line in (
+        'calico_dcos_agents{state="in_progress"} 1',
+        'calico_dcos_agents{state="pending"} 4',
+        'calico_dcos_steps{state="complete",step="etcd-proxy"} 1',
+        'calico_dcos_steps{state="running",step="docker"} 1',
+        "calico_dcos_restarts_in_progress 1",
+        'calico_dcos_rollout_state{state="in_progress"} 1',
+        "# TYPE calico_dcos_offers_received_total counter",
+        "calico_dcos_offers_received_total 42",
+        "calico_dcos_etcd_errors_total 1",
+    ):
+        assert line in text.splitlines()
+
+
+# ---------- operator actions ----------
+
+
+def test_actions_are_refused_when_no_token_is_configured(make_app):
+    client = make_app(token=None).test_client()
+    response = client.post(PAUSE, json={"reason": "x"}, headers=auth(""))
+    assert response.status_code == 403
+    assert "no operator token" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, auth("wrong"), {"Authorization": f"Basic {TOKEN}"}, {"Authorization": "Bearer "}],
+)
+def test_actions_need_the_right_bearer_token(client, rollout, headers):
+    response = client.post(PAUSE, json={"reason": "x"}, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert rollout.status()["rollout"]["state"] == "in_progress"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"data": "not json", "content_type": "application/json"}, "JSON object"),
+        ({"json": ["reason"]}, "JSON object"),
+        ({"json": {}}, "'reason'"),
+        ({"json": {"reason": "   "}}, "'reason'"),
+        ({"json": {"reason": 5}}, "'reason'"),
+        ({"json": {"reason": "x" * 501}}, "at most 500"),
+        ({"json": {"reason": "ok", "by": ""}}, "'by'"),
+        ({"json": {"reason": "ok", "force": True}}, "unknown fields"),
+        ({"data": "reason=ok"}, "JSON object"),
+    ],
+)
+def test_actions_reject_bad_bodies(client, rollout, kwargs, fragment):
+    response = client.post(PAUSE, headers=auth(), **kwargs)
+    assert response.status_code == 400
+    assert fragment in response.get_json()["error"]
+    assert not rollout.paused["paused"]
+
+
+def test_oversized_body_is_refused(client):
+    response = client.post(PAUSE, headers=auth(), json={"reason": "x" * 20_000})
+    assert response.status_code == 413 and response.is_json
+
+
+def test_pause_and_resume_are_idempotent_and_recorded(client, rollout):
+    first = client.post(PAUSE, headers=auth(), json={"reason": "maintenance", "by": "alice"})
+    again = client.post(PAUSE, headers=auth(), json={"reason": "still maintenance"})
+    assert first.status_code == again.status_code == 200
+    assert again.get_json()["rollout"]["state"] == "paused"
+    assert rollout.status()["rollout"]["control"]["by"] == "alice"
+    assert not rollout.advance()
+    resumed = client.post("/v1/rollout/resume", headers=auth(), json={"reason": "done"})
+    assert resumed.get_json()["rollout"]["state"] == "in_progress"
+    kinds = [e["kind"] for e in client.get("/v1/events").get_json()["events"]]
+    assert kinds == ["resumed", "paused", "paused"]
+
+
+def test_retry_and_skip_reach_the_control(client, rollout):
+    rollout.fail("a1.example", "etcd-proxy")
+    _advance(rollout, 2)
+    agent_id = rollout.agents[0].id
+    assert client.get(f"/v1/agents/{agent_id}").get_json()["state"] == "failed"
+    retried = client.post(f"/v1/agents/{agent_id}/retry", headers=auth(), json={"reason": "fixed"})
+    assert retried.status_code == 200 and retried.get_json()["agent_id"] == agent_id
+    step = client.get(f"/v1/agents/{agent_id}").get_json()["steps"][0]
+    assert (step["state"], step["message"]) == ("pending", "retry requested")
+    skipped = client.post(f"/v1/agents/{agent_id}/skip", headers=auth(), json={"reason": "later"})
+    assert skipped.status_code == 200
+    assert rollout.agents[0].steps[0].state == "skipped"
+
+
+def test_actions_map_control_errors_to_status_codes(client, rollout, app):
+    not_failed = client.post(
+        f"/v1/agents/{rollout.agents[0].id}/retry", headers=auth(), json={"reason": "x"}
+    )
+    assert not_failed.status_code == 409 and "no failed step" in not_failed.get_json()["error"]
+    unknown = client.post("/v1/agents/nope/skip", headers=auth(), json={"reason": "x"})
+    assert unknown.status_code == 404
+    malformed = client.post("/v1/agents/a%20b/skip", headers=auth(), json={"reason": "x"})
+    assert malformed.status_code == 400
+
+    def unavailable(by: str, why: str) -> None:
+        raise ControlUnavailableError("not the leader")
+
+    rollout.pause = unavailable
+    response = client.post(PAUSE, headers=auth(), json={"reason": "x"})
+    assert response.status_code == 503 and response.get_json()["error"] == "not the leader"
+
+
+def test_wrong_method_and_unknown_path_are_json_errors(client):
+    assert client.get(PAUSE).status_code == 405
+    missing = client.get("/v1/nothing")
+    assert missing.status_code == 404 and missing.is_json
+
+
+def test_hostile_strings_stay_data_in_json(client, rollout):
+    rollout.say("a1.example", "docker", "<script>alert(2)</script>")
+    body = client.get("/v1/status?q=%3Cimg").get_json()
+    assert [a["hostname"] for a in body["agents"]] == [HOSTILE_HOST]
+    assert client.get("/v1/status").headers["Content-Type"] == "application/json"

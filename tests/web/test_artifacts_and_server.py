@@ -1,0 +1,123 @@
+"""Artifacts for the Mesos fetcher, the waitress server helper, and the metrics text format."""
+
+from __future__ import annotations
+
+import math
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from web import Metric, create_app, serve
+from web.errors import ApiError, WebConfigError
+from web.metrics import render
+
+
+def test_artifacts_are_served_byte_for_byte(client, artifacts_dir):
+    response = client.get("/artifacts/calico-installer.pyz")
+    assert response.status_code == 200
+    assert response.data == (artifacts_dir / "calico-installer.pyz").read_bytes()
+    nested = client.get("/artifacts/agents/S0/10-calico.conflist")
+    assert nested.get_json(force=True) == {"name": "calico"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/artifacts/../secret.txt",
+        "/artifacts/%2e%2e/secret.txt",
+        "/artifacts/agents/..%2f..%2fsecret.txt",
+        "/artifacts/agents",
+        "/artifacts/missing.pyz",
+        "/artifacts//etc/passwd",
+    ],
+)
+def test_artifacts_never_leave_their_directory(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"outside the artifacts dir" not in response.data
+
+
+def test_symlinks_out_of_the_artifacts_dir_are_refused(client, artifacts_dir):
+    (artifacts_dir / "escape").symlink_to(artifacts_dir.parent / "secret.txt")
+    assert client.get("/artifacts/escape").status_code == 404
+
+
+def test_no_artifacts_dir_means_no_artifacts(rollout):
+    app = create_app(rollout, rollout, token=None, health=lambda: None, metrics=list)
+    assert app.test_client().get("/artifacts/calico-installer.pyz").status_code == 404
+
+
+def test_missing_artifacts_dir_is_a_config_error(rollout, tmp_path):
+    with pytest.raises(WebConfigError):
+        create_app(
+            rollout, rollout, token=None, health=lambda: None, metrics=list,
+            artifacts_dir=tmp_path / "absent",
+        )
+
+
+def test_resolve_artifact_rejects_absolute_names(artifacts_dir):
+    from web.artifacts import resolve_artifact
+
+    with pytest.raises(ApiError):
+        resolve_artifact(artifacts_dir, "/etc/hostname")
+
+
+def test_serve_binds_a_free_port_and_stops_cleanly(app):
+    handle = serve(app, "127.0.0.1", 0)
+    try:
+        assert handle.port > 0
+        with urllib.request.urlopen(handle.url + "health", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(handle.url + "v1/status", timeout=5) as response:
+            assert response.headers["Server"] == "calico-dcos"
+    finally:
+        handle.stop()
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(
+        ("127.0.0.1", handle.port), timeout=2
+    ):
+        pass
+    handle.stop()  # a second stop is harmless
+
+
+def test_served_errors_are_json(served):
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(served.url + "v1/agents/nope", timeout=5)
+    assert caught.value.code == 404
+    assert b'"error"' in caught.value.read()
+
+
+def test_render_escapes_labels_and_help_and_formats_values():
+    text = render(
+        [
+            Metric("m_total", "counter", 'line\\one\ntwo', (({"host": 'a"b\\c\nd'}, 3.0),)),
+            Metric(
+                "g",
+                "gauge",
+                "special",
+                (({}, math.inf), ({"k": "v"}, 0.25), ({"k": "n"}, math.nan)),
+            ),
+        ]
+    )
+    assert text.splitlines() == [
+        "# HELP m_total line\\\\one\\ntwo",
+        "# TYPE m_total counter",
+        'm_total{host="a\\"b\\\\c\\nd"} 3',
+        "# HELP g special",
+        "# TYPE g gauge",
+        "g +Inf",
+        'g{k="v"} 0.25',
+        'g{k="n"} NaN',
+    ]
+
+
+def test_render_drops_invalid_metric_names():
+    text = render(
+        [
+            Metric("bad name", "gauge", "x", (({}, 1),)),
+            Metric("ok", "gauge", "x", (({"bad-label": "v"}, 1),)),
+            Metric.single("fine", "gauge", "x", 2),
+        ]
+    )
+    assert text == "# HELP fine x\n# TYPE fine gauge\nfine 2\n"
