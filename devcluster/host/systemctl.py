@@ -229,7 +229,13 @@ def run(host: HostDir, command: str, unit_list: list[str], options: dict) -> int
     if command == "cat":
         codes = [_cat(host, unit) for unit in unit_list]
         return max(codes, default=EXIT_OK)
-    if command in ("daemon-reload", "reset-failed"):
+    if command == "reset-failed":
+        for unit in unit_list or list(host.units):
+            if unit in host.units and not _is_remote(host, unit):
+                with host.locked():
+                    units.reset_failed(host, unit, time.time())
+        return EXIT_OK
+    if command == "daemon-reload":
         return EXIT_OK
     raise Usage(f"unknown command verb {command}")
 

@@ -220,6 +220,14 @@ def _job_ends_active(record: dict) -> bool:
     return job is None or job["outcome"] == ACTIVE
 
 
+def reset_failed(host: HostDir, unit: str, now: float) -> None:
+    """systemctl reset-failed: a settled failed unit becomes inactive."""
+    record = settle(host, unit, now)
+    if record["job"] is None and record["state"] == FAILED:
+        record.update(state=INACTIVE, since=now, result="success", reason=None)
+        save(host, unit, record)
+
+
 def job_end(job: dict) -> float:
     return job["start_until"] if job["start_until"] is not None else job["stop_until"]
 
