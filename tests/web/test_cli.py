@@ -1,0 +1,114 @@
+"""`python -m framework status|pause|resume|retry|skip` against a real served app."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from framework.cli import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main, printable
+from tests.web.conftest import HOSTILE_HOST, TOKEN
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*argv: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CALICO_OPERATOR_TOKEN"}
+    if token is not None:
+        env["CALICO_OPERATOR_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "framework", *argv],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_status_table_in_a_subprocess(served, rollout):
+    for _ in range(5):
+        rollout.advance()
+    rollout.say("a1.example", "cni", "line one\n\x1b[31mred")
+    result = run_cli("status", "--url", served.url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "calico: in progress, 0 of 5 agents complete"
+    assert "restart slots 1 of 1 (a1.example)" in lines[1]
+    host_rows = [line for line in lines if line.startswith(("a", "p", "<"))]
+    assert len(host_rows) == 5
+    assert any(line.startswith(HOSTILE_HOST) for line in host_rows)
+    assert "\x1b" not in result.stdout and "line one\\n\\x1b[31mred" in result.stdout
+
+
+def test_pause_then_resume_with_token_from_the_environment(served, rollout):
+    paused = run_cli("pause", "--url", served.url, "--reason", "window", token=TOKEN)
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.strip() == "pause: accepted; rollout is paused"
+    control = rollout.status()["rollout"]["control"]
+    assert (control["paused"], control["why"]) == (True, "window")
+    assert control["by"].endswith("(cli)")
+    resumed = run_cli("resume", "--url", served.url, "--token", TOKEN, "--json")
+    assert json.loads(resumed.stdout)["rollout"]["state"] == "in_progress"
+
+
+def test_status_json_and_filters(served, rollout, capsys):
+    rollout.advance()
+    assert main(["status", "--url", served.url, "--json", "--state", "pending", "--q", "2.ex"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert [a["hostname"] for a in body["agents"]] == ["a2.example"]
+    assert body["page"]["total"] == 1
+
+
+def test_agent_status_retry_and_skip(served, rollout, capsys):
+    rollout.fail("a1.example", "etcd-proxy")
+    rollout.advance()
+    rollout.advance()
+    agent_id = rollout.agents[0].id
+    assert main(["status", agent_id, "--url", served.url]) == 0
+    shown = capsys.readouterr().out
+    assert "etcd-proxy did not converge" in shown and "TASK_FAILED" in shown
+    assert "recent events:" in shown
+    assert main(["retry", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    assert rollout.agents[0].steps[0].state == "pending"
+    assert main(["skip", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    assert rollout.agents[0].steps[0].state == "skipped"
+    latest = rollout.events(limit=1)[0]["message"]
+    assert latest == "skip etcd-proxy: skip requested from the command line"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["pause", "--token", "wrong"], EXIT_REFUSED, "401: wrong operator token"),
+        (["retry", "nope", "--token", TOKEN], EXIT_REFUSED, "404: no agent with id nope"),
+        (["retry", "--token", TOKEN], EXIT_USAGE, "needs an agent id"),
+        (["pause", "S1", "--token", TOKEN], EXIT_USAGE, "whole rollout"),
+        (["pause"], EXIT_USAGE, "no operator token"),
+    ],
+)
+def test_refusals_have_clear_messages_and_exit_codes(
+    served, capsys, monkeypatch, argv, code, message
+):
+    monkeypatch.delenv("CALICO_OPERATOR_TOKEN", raising=False)
+    assert main([*argv, "--url", served.url]) == code
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_scheduler(capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: connection refused
+        assert main(["status", "--url", f"http://127.0.0.1:{port}/"]) == EXIT_UNREACHABLE
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_printable_escapes_control_characters():
+    assert printable("a\tb\x1b[2J\u202e") == "a\\tb\\x1b[2J\\u202e"
+    assert printable(None) == ""
