@@ -1,0 +1,101 @@
+"""The rollout engine: the pure core of the scheduler (no I/O; time is passed in).
+
+Build an `Engine` from the plan, the policy and the stored records, feed it events, and for
+each `Decision` store `decision.records` (one JSON value per agent, `AgentRecord.to_dict`)
+and `decision.control`, then apply `decision.actions` in order. See README.md next to this
+file for the full contract.
+"""
+
+from framework.engine.actions import (
+    Action,
+    Decision,
+    Decline,
+    Kill,
+    Launch,
+    Notice,
+    Reconcile,
+    Revive,
+    Suppress,
+)
+from framework.engine.engine import Engine
+from framework.engine.errors import (
+    EngineError,
+    PlanError,
+    PolicyError,
+    RecordError,
+    TaskIdError,
+    UnknownAgentError,
+)
+from framework.engine.events import (
+    PUBLIC_MESOS_ROLE,
+    AgentInfo,
+    AgentRemoved,
+    AgentSeen,
+    AgentsListed,
+    AgentUnreachable,
+    Event,
+    Offer,
+    Offers,
+    Pause,
+    Resume,
+    RetryAgent,
+    RoleResources,
+    SkipAgent,
+    Subscribed,
+    TaskStatus,
+    Tick,
+)
+from framework.engine.plan import STEP_ORDER, Plan, StepSpec
+from framework.engine.policy import Policy, RetryPolicy
+from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
+from framework.engine.status import Observations, status_document
+from framework.engine.tasks import make_task_id, parse_task_id
+
+__all__ = [
+    "Action",
+    "AgentInfo",
+    "AgentRecord",
+    "AgentRemoved",
+    "AgentSeen",
+    "AgentUnreachable",
+    "AgentsListed",
+    "Control",
+    "Decision",
+    "Decline",
+    "Engine",
+    "EngineError",
+    "Event",
+    "Kill",
+    "Launch",
+    "Notice",
+    "Observations",
+    "Offer",
+    "Offers",
+    "OperatorNote",
+    "PUBLIC_MESOS_ROLE",
+    "Pause",
+    "Plan",
+    "PlanError",
+    "Policy",
+    "PolicyError",
+    "Reconcile",
+    "RecordError",
+    "Resume",
+    "RetryAgent",
+    "RetryPolicy",
+    "Revive",
+    "RoleResources",
+    "STEP_ORDER",
+    "SkipAgent",
+    "StepRecord",
+    "StepSpec",
+    "Subscribed",
+    "Suppress",
+    "TaskIdError",
+    "TaskStatus",
+    "Tick",
+    "UnknownAgentError",
+    "make_task_id",
+    "parse_task_id",
+    "status_document",
+]

@@ -1,0 +1,84 @@
+"""Engine outputs: plain data the scheduler glue applies after it stored the records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from framework.engine.records import AgentRecord, Control
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """Accept `offer_id` with one task of `step`, using only resources of `role`."""
+
+    offer_id: str
+    agent_id: str
+    task_id: str
+    step: str
+    role: str
+    cpus: float
+    mem: float
+    target_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    offer_id: str
+    refuse_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    task_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suppress:
+    """No agent needs an offer: stop receiving them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Revive:
+    """Work appeared: receive offers again and drop earlier decline filters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    """Ask the master for these tasks' states ((task id, agent id) pairs); empty = all."""
+
+    tasks: tuple[tuple[str, str], ...] = ()
+
+
+Action = Launch | Decline | Kill | Suppress | Revive | Reconcile
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A one-line, human-readable account of a change, for the event log."""
+
+    text: str
+    agent_id: str | None = None
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one event: store `records` and `control` first, then apply `actions`.
+
+    `records` are the complete new values of the agents that changed (`agents/<agent-id>`);
+    `control` is the new control value when it changed, else None.
+    """
+
+    records: tuple[AgentRecord, ...] = ()
+    control: Control | None = None
+    actions: tuple[Action, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    undo: dict[str, AgentRecord | None] = field(default_factory=dict, repr=False, compare=False)
+    undo_control: Control | None = field(default=None, repr=False, compare=False)
+    undo_suppressed: bool = field(default=False, repr=False, compare=False)
+    undo_declined: set[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def needs_write(self) -> bool:
+        return bool(self.records) or self.control is not None

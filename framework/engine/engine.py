@@ -1,0 +1,521 @@
+"""The rollout engine: one `decide(event, now)` that turns an event into records and actions.
+
+The engine keeps the current records in memory with indexes over their derived facts (who
+holds a restart slot, who is in flight, who has work, who failed), so an offer is decided
+in constant time however many agents there are. It performs no I/O: the caller stores the
+decision's records, then applies its actions; if storing fails it calls `rollback`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from framework.engine.actions import (
+    Action,
+    Decision,
+    Decline,
+    Kill,
+    Launch,
+    Notice,
+    Reconcile,
+    Revive,
+    Suppress,
+)
+from framework.engine.errors import TaskIdError, UnknownAgentError
+from framework.engine.events import (
+    AgentInfo,
+    AgentRemoved,
+    AgentSeen,
+    AgentsListed,
+    AgentUnreachable,
+    Event,
+    Offer,
+    Offers,
+    Pause,
+    Resume,
+    RetryAgent,
+    SkipAgent,
+    Subscribed,
+    TaskStatus,
+    Tick,
+)
+from framework.engine.plan import Plan, StepSpec
+from framework.engine.policy import Policy
+from framework.engine.progress import AgentFacts, Block, Gates, agent_facts, blocker
+from framework.engine.reasons import shortfall
+from framework.engine.records import (
+    PRESENCE_ACTIVE,
+    PRESENCE_GONE,
+    PRESENCE_UNREACHABLE,
+    AgentRecord,
+    Control,
+    OperatorNote,
+)
+from framework.engine.status import Observations, status_document
+from framework.engine.steps import SATISFIED, Phase, kill_requested, launched, retried, skipped
+from framework.engine.steps import step_phase as phase_of
+from framework.engine.steps import updated as step_updated
+from framework.engine.tasks import (
+    INFERRED_TERMINAL_STATES,
+    KNOWN_STATES,
+    LAUNCHED,
+    TERMINAL_STATES,
+    is_live,
+    make_task_id,
+    parse_task_id,
+    rank,
+)
+
+# Offers are compared with this slack so 0.1 offered satisfies 0.1 needed.
+RESOURCE_EPSILON = 1e-9
+
+
+class _Txn:
+    """What one decision has changed so far, with what it takes to undo it."""
+
+    __slots__ = ("changed", "undo", "control", "actions", "notices", "revive", "undo_declined")
+
+    def __init__(self) -> None:
+        self.changed: dict[str, AgentRecord] = {}
+        self.undo: dict[str, AgentRecord | None] = {}
+        self.control: Control | None = None
+        self.actions: list[Action] = []
+        self.notices: list[Notice] = []
+        self.revive = False
+        self.undo_declined: set[str] | None = None
+
+
+class Engine:
+    """Decides the rollout from records, events and the time it is given.
+
+    `new_unique(now)` makes the last part of task ids; the default combines the time in
+    milliseconds with a counter, which is unique within and across scheduler runs.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        policy: Policy,
+        agents: Iterable[AgentRecord] = (),
+        control: Control | None = None,
+        new_unique: Callable[[float], str] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.policy = policy
+        self._control = control or Control()
+        counter = itertools.count()
+        self._new_unique = new_unique or (lambda now: f"{int(now * 1000)}-{next(counter)}")
+        self._agents: dict[str, AgentRecord] = {}
+        self._facts: dict[str, AgentFacts] = {}
+        self._holders: set[str] = set()
+        self._in_flight: set[str] = set()
+        self._failed: set[str] = set()
+        self._work: set[str] = set()
+        self._maintenance: set[str] = set()
+        self._unconfirmed: dict[str, str] = {}
+        self._reconcile_asked: dict[str, float] = {}
+        self._suppressed = False
+        self._long_declined: set[str] = set()
+        self._last_offer_at: dict[str, float] = {}
+        self._offer_notes: dict[str, str] = {}
+        for agent in agents:
+            self._set(agent)
+
+    # -- read-only views ---------------------------------------------------------------
+
+    @property
+    def agents(self) -> Mapping[str, AgentRecord]:
+        return MappingProxyType(self._agents)
+
+    @property
+    def control(self) -> Control:
+        return self._control
+
+    @property
+    def suppressed(self) -> bool:
+        return self._suppressed
+
+    def facts(self, agent_id: str) -> AgentFacts:
+        return self._facts[agent_id]
+
+    def restart_slot_holders(self) -> frozenset[str]:
+        return frozenset(self._holders)
+
+    def halted(self) -> bool:
+        return self.policy.is_halted(len(self._failed))
+
+    def wants_offers(self) -> bool:
+        if self._maintenance:
+            return True
+        return bool(self._work) and not self._control.paused and not self.halted()
+
+    def live_tasks(self) -> list[tuple[str, str]]:
+        """(task id, agent id) of every task the records call live, for reconciliation."""
+        return [
+            (rec.task_id, agent.agent_id)
+            for agent in self._agents.values()
+            if agent.presence != PRESENCE_GONE
+            for rec in agent.steps.values()
+            if rec.task_id is not None and is_live(rec.task_state)
+        ]
+
+    def observations(self) -> Observations:
+        return Observations(dict(self._last_offer_at), dict(self._offer_notes))
+
+    def status_document(self, now: float, framework: Mapping[str, Any] | None = None) -> dict:
+        return status_document(
+            self.plan,
+            self.policy,
+            self._agents.values(),
+            self._control,
+            now,
+            framework=framework,
+            observations=self.observations(),
+        )
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def decide(self, event: Event, now: float) -> Decision:
+        """Apply one event; the returned decision is already reflected in the engine."""
+        tx = _Txn()
+        undo_control, undo_suppressed = self._control, self._suppressed
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            raise TypeError(f"not an engine event: {event!r}")
+        handler(self, tx, event, now)
+        self._settle_offers(tx)
+        return Decision(
+            records=tuple(tx.changed.values()),
+            control=tx.control,
+            actions=tuple(tx.actions),
+            notices=tuple(tx.notices),
+            undo=tx.undo,
+            undo_control=undo_control,
+            undo_suppressed=undo_suppressed,
+            undo_declined=tx.undo_declined,
+        )
+
+    def rollback(self, decision: Decision) -> None:
+        """Forget the latest decision (its records could not be stored)."""
+        for agent_id, old in decision.undo.items():
+            if old is None:
+                self._drop(agent_id)
+            else:
+                self._set(old)
+        if decision.undo_control is not None:
+            self._control = decision.undo_control
+        self._suppressed = decision.undo_suppressed
+        if decision.undo_declined is not None:
+            self._long_declined = set(decision.undo_declined)
+
+    # -- index maintenance -------------------------------------------------------------
+
+    def _set(self, agent: AgentRecord) -> AgentFacts:
+        agent_id = agent.agent_id
+        old = self._facts.get(agent_id)
+        if old is not None:
+            for task_id in old.unconfirmed:
+                self._unconfirmed.pop(task_id, None)
+        facts = agent_facts(self.plan, self.policy, agent)
+        self._agents[agent_id] = agent
+        self._facts[agent_id] = facts
+        for flag, index in (
+            (facts.holder, self._holders),
+            (facts.in_flight, self._in_flight),
+            (facts.failed, self._failed),
+            (facts.work, self._work),
+            (facts.maintenance, self._maintenance),
+        ):
+            if flag:
+                index.add(agent_id)
+            else:
+                index.discard(agent_id)
+        for task_id in facts.unconfirmed:
+            self._unconfirmed[task_id] = agent_id
+        return facts
+
+    def _drop(self, agent_id: str) -> None:
+        facts = self._facts.pop(agent_id, None)
+        self._agents.pop(agent_id, None)
+        for index in (self._holders, self._in_flight, self._failed, self._work, self._maintenance):
+            index.discard(agent_id)
+        for task_id in facts.unconfirmed if facts else ():
+            self._unconfirmed.pop(task_id, None)
+
+    def _put(self, tx: _Txn, agent: AgentRecord) -> AgentFacts:
+        agent_id = agent.agent_id
+        old = self._facts.get(agent_id)
+        if agent_id not in tx.undo:
+            tx.undo[agent_id] = self._agents.get(agent_id)
+        tx.changed[agent_id] = agent
+        facts = self._set(agent)
+        if facts.work and (old is None or not old.work) and agent_id in self._long_declined:
+            tx.revive = True
+        return facts
+
+    def _gates(self) -> Gates:
+        return Gates(self._control.paused, self.halted(), self._holders, self._in_flight)
+
+    def _settle_offers(self, tx: _Txn) -> None:
+        wants = self.wants_offers()
+        if wants and (self._suppressed or tx.revive):
+            tx.actions.append(Revive())
+            self._suppressed = False
+            if tx.undo_declined is None:
+                tx.undo_declined = set(self._long_declined)
+            self._long_declined.clear()
+        elif not wants and not self._suppressed:
+            tx.actions.append(Suppress())
+            self._suppressed = True
+
+    # -- offers ------------------------------------------------------------------------
+
+    def _on_offers(self, tx: _Txn, event: Offers, now: float) -> None:
+        by_agent: dict[str, list[Offer]] = {}
+        for offer in event.offers:
+            by_agent.setdefault(offer.agent_id, []).append(offer)
+        gates = self._gates()
+        for offers in by_agent.values():
+            self._offer_agent(tx, offers, gates, now)
+
+    def _offer_agent(self, tx: _Txn, offers: list[Offer], gates: Gates, now: float) -> None:
+        first = offers[0]
+        agent_id = first.agent_id
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            info = AgentInfo(agent_id, first.hostname, first.agent_role)
+            agent = self._join(tx, info, now)
+        elif agent.presence != PRESENCE_ACTIVE:
+            agent = self._reactivate(tx, agent, now)
+        self._last_offer_at[agent_id] = now
+        facts = self._facts[agent_id]
+        if facts.idle:
+            self._long_declined.add(agent_id)
+            self._decline(tx, offers, self.policy.refuse_idle_s)
+            return
+        block = blocker(self.plan, self.policy, agent, facts, gates, now)
+        if block is not None:
+            until = block.record.backoff_until if block.kind is Block.BACKOFF else None
+            self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
+            return
+        spec = self.plan.steps[facts.current]
+        rec = agent.step(spec.name)
+        if facts.phase is Phase.STALE:
+            tx.actions.append(Kill(rec.task_id, agent_id))
+            message = "killing the task of an outdated configuration"
+            self._put(tx, agent.with_step(spec.name, kill_requested(rec, now, message)))
+            tx.notices.append(Notice(f"kill {rec.task_id}: config changed", agent_id, spec.name))
+            self._decline(tx, offers, self.policy.refuse_wait_s)
+            return
+        for index, offer in enumerate(offers):
+            role = _fitting_role(offer, spec)
+            if role is not None:
+                self._launch(tx, agent, spec, offer, role, now)
+                self._decline(tx, offers[:index] + offers[index + 1 :], self.policy.refuse_wait_s)
+                return
+        self._offer_notes[agent_id] = shortfall(spec, offers)
+        self._decline(tx, offers, self.policy.refuse_wait_s)
+
+    def _launch(
+        self, tx: _Txn, agent: AgentRecord, spec: StepSpec, offer: Offer, role: str, now: float
+    ) -> None:
+        agent_id = agent.agent_id
+        task_id = make_task_id(spec.name, agent_id, self._new_unique(now))
+        rec = launched(spec, agent.step(spec.name), task_id, now)
+        self._put(tx, agent.with_step(spec.name, rec))
+        self._offer_notes.pop(agent_id, None)
+        tx.actions.append(
+            Launch(
+                offer.offer_id,
+                agent_id,
+                task_id,
+                spec.name,
+                role,
+                spec.cpus,
+                spec.mem,
+                spec.target_hash,
+            )
+        )
+        tx.notices.append(Notice(f"launch {task_id} (attempt {rec.attempts})", agent_id, spec.name))
+
+    @staticmethod
+    def _decline(tx: _Txn, offers: list[Offer], refuse_seconds: float) -> None:
+        tx.actions.extend(Decline(offer.offer_id, refuse_seconds) for offer in offers)
+
+    # -- task status -------------------------------------------------------------------
+
+    def _on_status(self, tx: _Txn, event: TaskStatus, now: float) -> None:
+        try:
+            step, agent_id = parse_task_id(event.task_id)
+        except TaskIdError:
+            tx.notices.append(Notice(f"ignored update for foreign task {event.task_id!r}"))
+            return
+        if event.state not in KNOWN_STATES or event.state == LAUNCHED:
+            tx.notices.append(Notice(f"ignored unknown task state {event.state!r}", agent_id))
+            return
+        live_update = is_live(event.state)
+        agent = self._agents.get(agent_id)
+        spec = self.plan.spec(step)
+        rec = agent.step(step) if agent is not None else None
+        if agent is None or spec is None or rec is None or rec.task_id != event.task_id:
+            if live_update:
+                tx.actions.append(Kill(event.task_id, agent_id))
+                tx.notices.append(Notice(f"kill unexpected task {event.task_id}", agent_id, step))
+            return
+        if rec.task_state in TERMINAL_STATES:
+            if live_update and rec.task_state in INFERRED_TERMINAL_STATES:
+                tx.actions.append(Kill(event.task_id, agent_id))
+            return
+        if rank(event.state) < rank(rec.task_state or LAUNCHED):
+            return
+        if event.state == rec.task_state and event.healthy in (None, rec.healthy):
+            return
+        new, outcome = step_updated(
+            spec,
+            rec,
+            self.policy.retry,
+            event.state,
+            event.message,
+            event.reason,
+            event.healthy,
+            now,
+        )
+        self._put(tx, agent.with_step(step, new))
+        self._reconcile_asked.pop(event.task_id, None)
+        what = event.state if outcome is None else f"{event.state} ({outcome.value})"
+        tx.notices.append(Notice(f"{event.task_id}: {what}", agent_id, step))
+
+    # -- agents ------------------------------------------------------------------------
+
+    def _join(self, tx: _Txn, info: AgentInfo, now: float) -> AgentRecord:
+        agent = AgentRecord(info.agent_id, info.hostname, info.role, PRESENCE_ACTIVE, now)
+        self._put(tx, agent)
+        tx.notices.append(Notice(f"agent {info.hostname} joined", info.agent_id))
+        return agent
+
+    def _reactivate(self, tx: _Txn, agent: AgentRecord, now: float) -> AgentRecord:
+        agent = dataclasses.replace(agent, presence=PRESENCE_ACTIVE, presence_since=now)
+        self._put(tx, agent)
+        tx.notices.append(Notice(f"agent {agent.hostname} is back", agent.agent_id))
+        return agent
+
+    def _seen(self, tx: _Txn, info: AgentInfo, now: float) -> None:
+        agent = self._agents.get(info.agent_id)
+        if agent is None:
+            self._join(tx, info, now)
+            return
+        if agent.presence != PRESENCE_ACTIVE:
+            agent = self._reactivate(tx, agent, now)
+        if (agent.hostname, agent.role) != (info.hostname, info.role):
+            self._put(tx, dataclasses.replace(agent, hostname=info.hostname, role=info.role))
+
+    def _mark(self, tx: _Txn, agent_id: str, presence: str, now: float) -> None:
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.presence == presence:
+            return
+        if presence == PRESENCE_UNREACHABLE and agent.presence == PRESENCE_GONE:
+            return
+        self._put(tx, dataclasses.replace(agent, presence=presence, presence_since=now))
+        self._offer_notes.pop(agent_id, None)
+        tx.notices.append(Notice(f"agent {agent.hostname} is {presence}", agent_id))
+
+    def _on_seen(self, tx: _Txn, event: AgentSeen, now: float) -> None:
+        self._seen(tx, event.agent, now)
+
+    def _on_listed(self, tx: _Txn, event: AgentsListed, now: float) -> None:
+        listed = set()
+        for info in event.agents:
+            listed.add(info.agent_id)
+            self._seen(tx, info, now)
+        for agent_id in [a for a in self._agents if a not in listed]:
+            self._mark(tx, agent_id, PRESENCE_GONE, now)
+
+    def _on_unreachable(self, tx: _Txn, event: AgentUnreachable, now: float) -> None:
+        self._mark(tx, event.agent_id, PRESENCE_UNREACHABLE, now)
+
+    def _on_removed(self, tx: _Txn, event: AgentRemoved, now: float) -> None:
+        self._mark(tx, event.agent_id, PRESENCE_GONE, now)
+
+    # -- operators ---------------------------------------------------------------------
+
+    def _on_pause(self, tx: _Txn, event: Pause, now: float) -> None:
+        if not self._control.paused:
+            self._set_control(tx, Control(True, event.by, now, event.why), "paused")
+
+    def _on_resume(self, tx: _Txn, event: Resume, now: float) -> None:
+        if self._control.paused:
+            self._set_control(tx, Control(False, event.by, now, event.why), "resumed")
+
+    def _set_control(self, tx: _Txn, control: Control, verb: str) -> None:
+        self._control = tx.control = control
+        tx.notices.append(Notice(f"rollout {verb} by {control.by}: {control.why}"))
+
+    def _operate(self, tx: _Txn, event: RetryAgent | SkipAgent, now: float) -> None:
+        agent = self._agents.get(event.agent_id)
+        if agent is None:
+            raise UnknownAgentError(event.agent_id)
+        retry = isinstance(event, RetryAgent)
+        steps = dict(agent.steps)
+        for spec in self.plan.steps:
+            rec = agent.step(spec.name)
+            if phase_of(spec, rec, self.policy.retry) in SATISFIED:
+                continue
+            if retry:
+                if is_live(rec.task_state) and rec.task_id is not None:
+                    tx.actions.append(Kill(rec.task_id, agent.agent_id))
+                steps[spec.name] = retried(rec, now)
+            else:
+                steps[spec.name] = skipped(spec, rec, now)
+        action = "retry" if retry else "skip"
+        note = OperatorNote(action, event.by, now, event.why)
+        self._put(tx, dataclasses.replace(agent, steps=steps, note=note))
+        tx.notices.append(Notice(f"{action} by {event.by}: {event.why}", agent.agent_id))
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def _on_subscribed(self, tx: _Txn, event: Subscribed, now: float) -> None:
+        live = tuple(self.live_tasks())
+        if live:
+            tx.actions.append(Reconcile(live))
+        tx.actions.append(Reconcile())
+        self._suppressed = False
+        tx.revive = True
+
+    def _on_tick(self, tx: _Txn, event: Tick, now: float) -> None:
+        timeout = self.policy.launch_timeout_s
+        overdue = []
+        for task_id, agent_id in self._unconfirmed.items():
+            rec = self._agents[agent_id].step(parse_task_id(task_id)[0])
+            asked = self._reconcile_asked.get(task_id, rec.launched_at or now)
+            if now - asked >= timeout:
+                overdue.append((task_id, agent_id))
+                self._reconcile_asked[task_id] = now
+        if overdue:
+            tx.actions.append(Reconcile(tuple(overdue)))
+
+
+_HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
+    Offers: Engine._on_offers,
+    TaskStatus: Engine._on_status,
+    AgentSeen: Engine._on_seen,
+    AgentsListed: Engine._on_listed,
+    AgentUnreachable: Engine._on_unreachable,
+    AgentRemoved: Engine._on_removed,
+    Pause: Engine._on_pause,
+    Resume: Engine._on_resume,
+    RetryAgent: Engine._operate,
+    SkipAgent: Engine._operate,
+    Subscribed: Engine._on_subscribed,
+    Tick: Engine._on_tick,
+}
+
+
+def _fitting_role(offer: Offer, spec: StepSpec) -> str | None:
+    for res in offer.resources:
+        if res.cpus + RESOURCE_EPSILON >= spec.cpus and res.mem + RESOURCE_EPSILON >= spec.mem:
+            return res.role
+    return None

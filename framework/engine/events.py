@@ -1,0 +1,134 @@
+"""Engine inputs: plain, immutable values the scheduler glue builds from Mesos and operators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The Mesos role public agents offer their resources under.
+PUBLIC_MESOS_ROLE = "slave_public"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleResources:
+    """Scalar resources of one offer allocated to one role (never summed across roles)."""
+
+    role: str
+    cpus: float
+    mem: float
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    offer_id: str
+    agent_id: str
+    hostname: str
+    resources: tuple[RoleResources, ...]
+
+    @property
+    def agent_role(self) -> str:
+        """`public` when the agent offers resources under the public agents' role."""
+        public = any(r.role == PUBLIC_MESOS_ROLE for r in self.resources)
+        return "public" if public else "private"
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    offers: tuple[Offer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatus:
+    """A Mesos status update (or a reconciliation answer) for one task."""
+
+    task_id: str
+    state: str
+    message: str | None = None
+    reason: str | None = None
+    healthy: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInfo:
+    agent_id: str
+    hostname: str
+    role: str = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSeen:
+    """The master reports the agent as registered (added or re-registered)."""
+
+    agent: AgentInfo
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsListed:
+    """The master's complete agent list: unknown agents join, missing agents become gone."""
+
+    agents: tuple[AgentInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUnreachable:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRemoved:
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAgent:
+    """Operator: run the agent's unfinished steps again with fresh attempts."""
+
+    agent_id: str
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkipAgent:
+    """Operator: treat the agent's unfinished steps as done for their current targets."""
+
+    agent_id: str
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The driver (re)subscribed: reconcile tasks and reset offer suppression."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed; lets the engine chase unconfirmed launches."""
+
+
+Event = (
+    Offers
+    | TaskStatus
+    | AgentSeen
+    | AgentsListed
+    | AgentUnreachable
+    | AgentRemoved
+    | Pause
+    | Resume
+    | RetryAgent
+    | SkipAgent
+    | Subscribed
+    | Tick
+)

@@ -1,0 +1,190 @@
+"""Per-agent facts derived from one agent record, and what blocks an agent from progressing.
+
+`agent_facts` depends only on the plan, the retry policy and the record (never the clock),
+so the engine can keep indexes of them and update one agent at a time. `blocker` adds the
+rollout-wide gates and the clock, and is shared by the offer decision and the status page,
+so the reason shown is the reason acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from enum import Enum
+
+from framework.engine.budget import (
+    holds_restart_slot,
+    may_enter_disruptive,
+    may_start_parallel,
+)
+from framework.engine.plan import Plan, StepSpec
+from framework.engine.policy import Policy
+from framework.engine.records import (
+    PRESENCE_ACTIVE,
+    PRESENCE_GONE,
+    PRESENCE_UNREACHABLE,
+    AgentRecord,
+    StepRecord,
+)
+from framework.engine.steps import SATISFIED, Phase, step_phase
+from framework.engine.tasks import LAUNCHED, is_live
+
+AGENT_PENDING = "pending"
+AGENT_IN_PROGRESS = "in_progress"
+AGENT_COMPLETE = "complete"
+AGENT_FAILED = "failed"
+AGENT_GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFacts:
+    """Everything the engine indexes about one agent.
+
+    `current`: plan position of the first step not complete or skipped (None when all are).
+    `work`: the current step can start now as far as this agent is concerned (a launch, or a
+    kill of a long-running task with an outdated hash). `maintenance`: that start only
+    restores a long-running step that had already reached its target. `idle`: nothing will
+    happen on this agent without a new event (complete, failed or gone).
+    """
+
+    current: int | None
+    phase: Phase | None
+    holder: bool
+    in_flight: bool
+    failed: bool
+    work: bool
+    maintenance: bool
+    idle: bool
+    unconfirmed: tuple[str, ...]
+    state: str
+
+
+def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
+    retry = policy.retry
+    gone = agent.presence == PRESENCE_GONE
+    current: int | None = None
+    current_phase: Phase | None = None
+    in_flight = False
+    failed = False
+    started = False
+    unconfirmed: list[str] = []
+    for index, spec in enumerate(plan.steps):
+        rec = agent.step(spec.name)
+        phase = step_phase(spec, rec, retry)
+        live = is_live(rec.task_state)
+        if rec.task_state == LAUNCHED and rec.task_id is not None:
+            unconfirmed.append(rec.task_id)
+        if phase is Phase.FAILED:
+            failed = True
+        if live and phase not in SATISFIED:
+            started = True
+            in_flight = in_flight or not spec.disruptive
+        elif phase is Phase.READY and rec.task_hash == spec.target_hash and rec.attempts:
+            started = True
+        if current is None and phase not in SATISFIED:
+            current, current_phase = index, phase
+    holder = holds_restart_slot(plan, agent)
+    work = False
+    maintenance = False
+    if current is not None and not gone and agent.presence == PRESENCE_ACTIVE:
+        spec = plan.steps[current]
+        rec = agent.step(spec.name)
+        work = current_phase is Phase.READY or (
+            current_phase is Phase.STALE and spec.long_running
+        )
+        maintenance = (
+            work
+            and current_phase is Phase.READY
+            and spec.long_running
+            and rec.done_hash == spec.target_hash
+        )
+    if gone:
+        state = AGENT_GONE
+    elif failed:
+        state = AGENT_FAILED
+    elif current is None:
+        state = AGENT_COMPLETE
+    elif started or holder:
+        state = AGENT_IN_PROGRESS
+    else:
+        state = AGENT_PENDING
+    return AgentFacts(
+        current=current,
+        phase=current_phase,
+        holder=holder,
+        in_flight=in_flight and not gone,
+        failed=failed and not gone,
+        work=work,
+        maintenance=maintenance,
+        idle=gone or current is None or current_phase is Phase.FAILED,
+        unconfirmed=tuple(unconfirmed) if not gone else (),
+        state=state,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """Rollout-wide conditions, as the engine's indexes or a full recount see them."""
+
+    paused: bool
+    halted: bool
+    holders: Collection[str]
+    in_flight: Collection[str]
+
+
+class Block(Enum):
+    GONE = "gone"
+    NOTHING = "nothing"  # complete
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    BUSY = "busy"
+    KILLING = "killing"
+    OLD_TASK = "old_task"
+    HALTED = "halted"
+    PAUSED = "paused"
+    BACKOFF = "backoff"
+    BUDGET = "budget"
+    PARALLEL_CAP = "parallel_cap"
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    kind: Block
+    step: StepSpec | None = None
+    record: StepRecord | None = None
+
+
+def blocker(
+    plan: Plan, policy: Policy, agent: AgentRecord, facts: AgentFacts, gates: Gates, now: float
+) -> Blocker | None:
+    """Why the agent's current step cannot start now, or None when it can."""
+    if agent.presence == PRESENCE_GONE:
+        return Blocker(Block.GONE)
+    if facts.current is None:
+        return Blocker(Block.NOTHING)
+    spec = plan.steps[facts.current]
+    rec = agent.step(spec.name)
+    phase = facts.phase
+    if phase is Phase.FAILED:
+        return Blocker(Block.FAILED, spec, rec)
+    if agent.presence == PRESENCE_UNREACHABLE:
+        return Blocker(Block.UNREACHABLE, spec, rec)
+    if phase is Phase.BUSY:
+        return Blocker(Block.BUSY, spec, rec)
+    if phase is Phase.KILLING:
+        return Blocker(Block.KILLING, spec, rec)
+    if phase is Phase.STALE and not spec.long_running:
+        return Blocker(Block.OLD_TASK, spec, rec)
+    if not facts.maintenance:
+        if gates.halted:
+            return Blocker(Block.HALTED, spec, rec)
+        if gates.paused:
+            return Blocker(Block.PAUSED, spec, rec)
+    if rec.backoff_until is not None and now < rec.backoff_until:
+        return Blocker(Block.BACKOFF, spec, rec)
+    if spec.disruptive:
+        if not may_enter_disruptive(agent.agent_id, gates.holders, policy.max_concurrent_restarts):
+            return Blocker(Block.BUDGET, spec, rec)
+    elif not may_start_parallel(agent.agent_id, gates.in_flight, policy.max_parallel):
+        return Blocker(Block.PARALLEL_CAP, spec, rec)
+    return None

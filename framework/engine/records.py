@@ -1,0 +1,233 @@
+"""Leaf facts: what the engine stores per agent (one JSON value per agent) and the control.
+
+Nothing here is an aggregate: agent state, rollout state, counts and waiting reasons are
+derived from these records by pure functions. `to_dict`/`from_dict` round-trip exactly;
+`from_dict` rejects malformed input with a RecordError naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from framework.engine.errors import RecordError
+from framework.engine.tasks import KNOWN_STATES
+
+RECORD_VERSION = 1
+
+ROLE_PRIVATE = "private"
+ROLE_PUBLIC = "public"
+ROLES = (ROLE_PRIVATE, ROLE_PUBLIC)
+
+PRESENCE_ACTIVE = "active"
+PRESENCE_UNREACHABLE = "unreachable"
+PRESENCE_GONE = "gone"
+PRESENCES = (PRESENCE_ACTIVE, PRESENCE_UNREACHABLE, PRESENCE_GONE)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """Facts about one step on one agent.
+
+    `task_hash` is the target hash the last task was launched with; `attempts`, `failures`
+    and `reruns` count launches, failed outcomes and run-again outcomes for that hash.
+    `done_hash`: one-shot steps finished (long-running steps reached healthy RUNNING) with it.
+    `skipped_hash`: an operator skipped the step while this was its target.
+    `released`: an operator retried or skipped the step, so it holds no restart slot until
+    its next launch; `kill_requested`: the engine killed the task, so its end is expected.
+    """
+
+    task_id: str | None = None
+    task_hash: str | None = None
+    task_state: str | None = None
+    kill_requested: bool = False
+    healthy: bool | None = None
+    done_hash: str | None = None
+    skipped_hash: str | None = None
+    released: bool = False
+    attempts: int = 0
+    failures: int = 0
+    reruns: int = 0
+    message: str | None = None
+    launched_at: float | None = None
+    running_since: float | None = None
+    updated_at: float | None = None
+    backoff_until: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _STEP_FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "step") -> StepRecord:
+        if not isinstance(data, Mapping):
+            raise RecordError(f"{where}: expected an object, got {type(data).__name__}")
+        unknown = set(data) - set(_STEP_FIELDS)
+        if unknown:
+            raise RecordError(f"{where}: unknown fields {sorted(unknown)}")
+        values = {}
+        for name, kinds in _STEP_FIELDS.items():
+            value = data.get(name, _DEFAULTS[name])
+            if isinstance(value, int) and float in kinds and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise RecordError(f"{where}.{name}: unexpected value {value!r}")
+            values[name] = value
+        if values["task_state"] is not None and values["task_state"] not in KNOWN_STATES:
+            raise RecordError(f"{where}.task_state: unknown state {values['task_state']!r}")
+        if min(values["attempts"], values["failures"], values["reruns"]) < 0:
+            raise RecordError(f"{where}: counters must not be negative")
+        return cls(**values)
+
+
+_OPT_STR = (str, type(None))
+_OPT_NUM = (float, type(None))
+_STEP_FIELDS: dict[str, tuple[type, ...]] = {
+    "task_id": _OPT_STR,
+    "task_hash": _OPT_STR,
+    "task_state": _OPT_STR,
+    "kill_requested": (bool,),
+    "healthy": (bool, type(None)),
+    "done_hash": _OPT_STR,
+    "skipped_hash": _OPT_STR,
+    "released": (bool,),
+    "attempts": (int,),
+    "failures": (int,),
+    "reruns": (int,),
+    "message": _OPT_STR,
+    "launched_at": _OPT_NUM,
+    "running_since": _OPT_NUM,
+    "updated_at": _OPT_NUM,
+    "backoff_until": _OPT_NUM,
+}
+_DEFAULTS = StepRecord().to_dict()
+EMPTY_STEP = StepRecord()
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorNote:
+    """Who did what to an agent or the rollout, when and why."""
+
+    action: str
+    by: str
+    at: float
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "by": self.by, "at": self.at, "why": self.why}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "note") -> OperatorNote:
+        if not isinstance(data, Mapping):
+            raise RecordError(f"{where}: expected an object")
+        try:
+            action, by, at, why = data["action"], data["by"], data["at"], data["why"]
+        except KeyError as err:
+            raise RecordError(f"{where}: missing field {err.args[0]!r}") from None
+        if not all(isinstance(v, str) for v in (action, by, why)):
+            raise RecordError(f"{where}: action, by and why must be strings")
+        if isinstance(at, bool) or not isinstance(at, int | float):
+            raise RecordError(f"{where}.at: expected unix seconds, got {at!r}")
+        return cls(action, by, float(at), why)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """One agent: identity, presence as the master reports it, and its step records."""
+
+    agent_id: str
+    hostname: str
+    role: str = ROLE_PRIVATE
+    presence: str = PRESENCE_ACTIVE
+    presence_since: float | None = None
+    steps: Mapping[str, StepRecord] = field(default_factory=dict)
+    note: OperatorNote | None = None
+
+    def step(self, name: str) -> StepRecord:
+        return self.steps.get(name, EMPTY_STEP)
+
+    def with_step(self, name: str, record: StepRecord) -> AgentRecord:
+        steps = dict(self.steps)
+        steps[name] = record
+        return AgentRecord(
+            self.agent_id,
+            self.hostname,
+            self.role,
+            self.presence,
+            self.presence_since,
+            steps,
+            self.note,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": RECORD_VERSION,
+            "id": self.agent_id,
+            "hostname": self.hostname,
+            "role": self.role,
+            "presence": self.presence,
+            "presence_since": self.presence_since,
+            "steps": {name: rec.to_dict() for name, rec in sorted(self.steps.items())},
+            "note": None if self.note is None else self.note.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AgentRecord:
+        if not isinstance(data, Mapping):
+            raise RecordError(f"agent record: expected an object, got {type(data).__name__}")
+        if data.get("version") != RECORD_VERSION:
+            raise RecordError(f"agent record: unsupported version {data.get('version')!r}")
+        agent_id, hostname = data.get("id"), data.get("hostname")
+        if not isinstance(agent_id, str) or not agent_id:
+            raise RecordError(f"agent record: bad id {agent_id!r}")
+        where = f"agent {agent_id}"
+        if not isinstance(hostname, str):
+            raise RecordError(f"{where}.hostname: expected a string")
+        role, presence = data.get("role"), data.get("presence")
+        if role not in ROLES:
+            raise RecordError(f"{where}.role: {role!r} is not one of {ROLES}")
+        if presence not in PRESENCES:
+            raise RecordError(f"{where}.presence: {presence!r} is not one of {PRESENCES}")
+        since = data.get("presence_since")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int | float)):
+            raise RecordError(f"{where}.presence_since: expected unix seconds")
+        steps = data.get("steps", {})
+        if not isinstance(steps, Mapping):
+            raise RecordError(f"{where}.steps: expected an object")
+        note = data.get("note")
+        return cls(
+            agent_id=agent_id,
+            hostname=hostname,
+            role=role,
+            presence=presence,
+            presence_since=None if since is None else float(since),
+            steps={
+                str(name): StepRecord.from_dict(rec, f"{where}.steps.{name}")
+                for name, rec in steps.items()
+            },
+            note=None if note is None else OperatorNote.from_dict(note, f"{where}.note"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """Rollout-wide operator control: paused or not, by whom, when and why."""
+
+    paused: bool = False
+    by: str | None = None
+    at: float | None = None
+    why: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"paused": self.paused, "by": self.by, "at": self.at, "why": self.why}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Control:
+        if not isinstance(data, Mapping) or not isinstance(data.get("paused"), bool):
+            raise RecordError("control: expected an object with a boolean 'paused'")
+        by, at, why = data.get("by"), data.get("at"), data.get("why")
+        if not isinstance(by, _OPT_STR) or not isinstance(why, _OPT_STR):
+            raise RecordError("control: 'by' and 'why' must be strings or null")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
+            raise RecordError("control.at: expected unix seconds or null")
+        return cls(data["paused"], by, None if at is None else float(at), why)

@@ -1,0 +1,220 @@
+"""The status document of docs/status-api.md, derived from the records alone (plus what the
+scheduler observed about offers since it started)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from framework.engine.plan import Plan, StepSpec
+from framework.engine.policy import Policy
+from framework.engine.progress import (
+    AGENT_COMPLETE,
+    AGENT_FAILED,
+    AGENT_GONE,
+    AGENT_IN_PROGRESS,
+    AGENT_PENDING,
+    AgentFacts,
+    Gates,
+    agent_facts,
+)
+from framework.engine.reasons import halt_reason, pause_reason, waiting_reason
+from framework.engine.records import AgentRecord, Control, StepRecord
+from framework.engine.steps import Phase, step_phase
+from framework.engine.tasks import LAUNCHED, TASK_STAGING, TASK_STARTING, is_live
+
+ROLLOUT_IN_PROGRESS = "in_progress"
+ROLLOUT_COMPLETE = "complete"
+ROLLOUT_PAUSED = "paused"
+ROLLOUT_HALTED = "halted"
+
+STEP_PENDING = "pending"
+STEP_STAGING = "staging"
+STEP_RUNNING = "running"
+STEP_COMPLETE = "complete"
+STEP_FAILED = "failed"
+STEP_SKIPPED = "skipped"
+STEP_BACKOFF = "backoff"
+
+_STAGING_STATES = frozenset({LAUNCHED, TASK_STAGING, TASK_STARTING})
+_PHASE_STATES = {
+    Phase.COMPLETE: STEP_COMPLETE,
+    Phase.SKIPPED: STEP_SKIPPED,
+    Phase.FAILED: STEP_FAILED,
+}
+_DEFAULT_FRAMEWORK = {"name": None, "id": None, "subscribed": False, "leader": False}
+
+
+@dataclass(frozen=True)
+class Observations:
+    """In-memory observations of this scheduler run: when each agent last offered, and
+    what its last unusable offer lacked."""
+
+    last_offer_at: Mapping[str, float] = field(default_factory=dict)
+    offer_notes: Mapping[str, str] = field(default_factory=dict)
+
+
+def step_state(spec: StepSpec, rec: StepRecord, phase: Phase, now: float) -> str:
+    if phase in _PHASE_STATES:
+        return _PHASE_STATES[phase]
+    if is_live(rec.task_state):
+        return STEP_STAGING if rec.task_state in _STAGING_STATES else STEP_RUNNING
+    if rec.backoff_until is not None and now < rec.backoff_until:
+        return STEP_BACKOFF
+    return STEP_PENDING
+
+
+def status_document(
+    plan: Plan,
+    policy: Policy,
+    agents: Iterable[AgentRecord],
+    control: Control,
+    now: float,
+    framework: Mapping[str, Any] | None = None,
+    observations: Observations | None = None,
+) -> dict[str, Any]:
+    """The whole `GET /v1/status` document (without paging), as plain JSON-ready data."""
+    seen = observations or Observations()
+    records = sorted(agents, key=lambda a: (a.hostname, a.agent_id))
+    facts = {a.agent_id: agent_facts(plan, policy, a) for a in records}
+    hostnames = {a.agent_id: a.hostname for a in records}
+    holders = sorted(a for a, f in facts.items() if f.holder)
+    failed = [a.hostname for a in records if facts[a.agent_id].failed]
+    gates = Gates(
+        paused=control.paused,
+        halted=policy.is_halted(len(failed)),
+        holders=holders,
+        in_flight={a for a, f in facts.items() if f.in_flight},
+    )
+    counts = {s: 0 for s in (AGENT_COMPLETE, AGENT_IN_PROGRESS, AGENT_PENDING, AGENT_FAILED)}
+    gone = 0
+    for f in facts.values():
+        if f.state == AGENT_GONE:
+            gone += 1
+        else:
+            counts[f.state] += 1
+    total = sum(counts.values())
+    if gates.halted:
+        state, reason = ROLLOUT_HALTED, halt_reason(policy, failed)
+    elif control.paused:
+        state, reason = ROLLOUT_PAUSED, pause_reason(control)
+    elif total and counts[AGENT_COMPLETE] == total:
+        state, reason = ROLLOUT_COMPLETE, None
+    else:
+        state, reason = ROLLOUT_IN_PROGRESS, None
+    live = [a for a in records if facts[a.agent_id].state != AGENT_GONE]
+    started_at, completed_at, eta_s = _timing(plan, policy, live, facts, state, counts)
+    agent_docs = [
+        _agent_doc(plan, policy, a, facts[a.agent_id], gates, now, hostnames, control, seen)
+        for a in records
+    ]
+    return {
+        "framework": {**_DEFAULT_FRAMEWORK, **(framework or {})},
+        "rollout": {
+            "state": state,
+            "reason": reason,
+            "control": control.to_dict(),
+            "counts": {"total": total, **counts},
+            "gone": gone,
+            "budget": {
+                "max_concurrent_restarts": policy.max_concurrent_restarts,
+                "in_use": len(holders),
+                "holders": holders,
+            },
+            "failure_budget": {"max_failed": policy.max_failed, "failed": len(failed)},
+            "started_at": started_at,
+            "completed_at": completed_at,
+            "eta_s": eta_s,
+            "config_hash": plan.config_hash,
+        },
+        "agents": agent_docs,
+        "generated_at": now,
+    }
+
+
+def _agent_doc(
+    plan: Plan,
+    policy: Policy,
+    agent: AgentRecord,
+    facts: AgentFacts,
+    gates: Gates,
+    now: float,
+    hostnames: Mapping[str, str],
+    control: Control,
+    seen: Observations,
+) -> dict[str, Any]:
+    steps = []
+    for spec in plan.steps:
+        rec = agent.step(spec.name)
+        phase = step_phase(spec, rec, policy.retry)
+        steps.append(
+            {
+                "name": spec.name,
+                "state": step_state(spec, rec, phase, now),
+                "task_id": rec.task_id,
+                "attempts": rec.attempts,
+                "message": rec.message,
+                "updated_at": rec.updated_at,
+                "disruptive": spec.disruptive,
+                "target_hash": spec.target_hash,
+            }
+        )
+    reason = waiting_reason(
+        plan,
+        policy,
+        agent,
+        facts,
+        gates,
+        now,
+        lambda agent_id: hostnames.get(agent_id, agent_id),
+        control,
+        seen.last_offer_at,
+        seen.offer_notes,
+    )
+    return {
+        "id": agent.agent_id,
+        "hostname": agent.hostname,
+        "role": agent.role,
+        "state": facts.state,
+        "waiting_reason": reason,
+        "holds_restart_slot": facts.holder,
+        "steps": steps,
+    }
+
+
+def _timing(
+    plan: Plan,
+    policy: Policy,
+    agents: list[AgentRecord],
+    facts: Mapping[str, AgentFacts],
+    state: str,
+    counts: Mapping[str, int],
+) -> tuple[float | None, float | None, float | None]:
+    """(started_at, completed_at, eta_s) of the rollout of the current targets."""
+    starts: list[float] = []
+    durations: list[float] = []
+    last_update: float | None = None
+    for agent in agents:
+        launched = [
+            agent.step(s.name).launched_at
+            for s in plan.steps
+            if agent.step(s.name).task_hash == s.target_hash
+            and agent.step(s.name).launched_at is not None
+        ]
+        updates = [r.updated_at for r in agent.steps.values() if r.updated_at is not None]
+        if launched:
+            starts.append(min(launched))
+        if updates:
+            last_update = max(updates) if last_update is None else max(last_update, *updates)
+        if launched and updates and facts[agent.agent_id].state == AGENT_COMPLETE:
+            durations.append(max(updates) - min(launched))
+    started_at = min(starts) if starts else None
+    completed_at = last_update if state == ROLLOUT_COMPLETE else None
+    remaining = counts[AGENT_PENDING] + counts[AGENT_IN_PROGRESS]
+    eta_s = None
+    if state == ROLLOUT_IN_PROGRESS and durations and remaining:
+        waves = math.ceil(remaining / policy.max_concurrent_restarts)
+        eta_s = round(sum(durations) / len(durations) * waves, 1)
+    return started_at, completed_at, eta_s

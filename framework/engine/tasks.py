@@ -1,0 +1,103 @@
+"""Mesos task states as the engine sees them, and the task id contract.
+
+Task ids are `calico-<step>.<agent-id>.<unique>` (stable contract): the step and the agent
+can be recovered from any task id, so reconciliation can attribute tasks no record knows.
+"""
+
+from __future__ import annotations
+
+from framework.engine.errors import TaskIdError
+from framework.engine.plan import STEP_ORDER
+
+TASK_ID_PREFIX = "calico-"
+
+# The engine's own state for a task it asked to launch and has heard nothing about yet.
+LAUNCHED = "LAUNCHED"
+
+TASK_STAGING = "TASK_STAGING"
+TASK_STARTING = "TASK_STARTING"
+TASK_RUNNING = "TASK_RUNNING"
+TASK_KILLING = "TASK_KILLING"
+TASK_UNREACHABLE = "TASK_UNREACHABLE"
+TASK_FINISHED = "TASK_FINISHED"
+TASK_FAILED = "TASK_FAILED"
+TASK_KILLED = "TASK_KILLED"
+TASK_LOST = "TASK_LOST"
+TASK_ERROR = "TASK_ERROR"
+TASK_DROPPED = "TASK_DROPPED"
+TASK_GONE = "TASK_GONE"
+TASK_GONE_BY_OPERATOR = "TASK_GONE_BY_OPERATOR"
+TASK_UNKNOWN = "TASK_UNKNOWN"
+
+TERMINAL_STATES = frozenset(
+    {
+        TASK_FINISHED,
+        TASK_FAILED,
+        TASK_KILLED,
+        TASK_LOST,
+        TASK_ERROR,
+        TASK_DROPPED,
+        TASK_GONE,
+        TASK_GONE_BY_OPERATOR,
+        TASK_UNKNOWN,
+    }
+)
+# Terminal states the master infers without hearing from the task: the task may in fact
+# still run, so a later "running" report for it must be answered with a kill.
+INFERRED_TERMINAL_STATES = frozenset(
+    {TASK_LOST, TASK_DROPPED, TASK_GONE, TASK_GONE_BY_OPERATOR, TASK_UNKNOWN}
+)
+# States that end a task because its agent went away or restarted under it.
+AGENT_LOSS_STATES = frozenset(
+    {TASK_KILLED, TASK_LOST, TASK_DROPPED, TASK_GONE, TASK_GONE_BY_OPERATOR, TASK_UNKNOWN}
+)
+AGENT_RESTART_REASONS = frozenset(
+    {
+        "REASON_AGENT_RESTARTED",
+        "REASON_AGENT_REREGISTERED",
+        "REASON_EXECUTOR_REREGISTRATION_TIMEOUT",
+        "REASON_EXECUTOR_TERMINATED",
+        "REASON_SLAVE_RESTARTED",
+    }
+)
+RERUN_EXIT_MARKER = "exit status 75"
+
+# Updates only move forward: a lower-ranked state never replaces a higher-ranked one.
+_RANK = {
+    LAUNCHED: 0,
+    TASK_STAGING: 1,
+    TASK_STARTING: 2,
+    TASK_RUNNING: 3,
+    TASK_KILLING: 3,
+    TASK_UNREACHABLE: 3,
+}
+_TERMINAL_RANK = 4
+KNOWN_STATES = frozenset(_RANK) | TERMINAL_STATES
+
+
+def is_live(state: str | None) -> bool:
+    """True for a task that exists or may still exist (launched and not terminal)."""
+    return state is not None and state not in TERMINAL_STATES
+
+
+def rank(state: str) -> int:
+    return _TERMINAL_RANK if state in TERMINAL_STATES else _RANK.get(state, 0)
+
+
+def make_task_id(step: str, agent_id: str, unique: str) -> str:
+    if "." in unique or not unique:
+        raise TaskIdError(f"task id suffix {unique!r} must be non-empty and contain no '.'")
+    return f"{TASK_ID_PREFIX}{step}.{agent_id}.{unique}"
+
+
+def parse_task_id(task_id: str) -> tuple[str, str]:
+    """Return (step, agent id) of one of our task ids; TaskIdError for anything else."""
+    if not task_id.startswith(TASK_ID_PREFIX):
+        raise TaskIdError(f"{task_id!r} is not a calico task id")
+    step, dot, rest = task_id[len(TASK_ID_PREFIX) :].partition(".")
+    agent_id, dot2, unique = rest.rpartition(".")
+    if not dot or not dot2 or not agent_id or not unique:
+        raise TaskIdError(f"{task_id!r} is not of the form calico-<step>.<agent-id>.<unique>")
+    if step not in STEP_ORDER:
+        raise TaskIdError(f"{task_id!r} names unknown step {step!r}")
+    return step, agent_id
