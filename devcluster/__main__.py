@@ -1,0 +1,148 @@
+"""`python -m devcluster`: a local Mesos-compatible cluster for tests and the demo.
+
+    python -m devcluster [--agents N] [--public-agents M] ...   etcd + master + scheduler
+    python -m devcluster master --agents N ...                  master emulator and agents
+    python -m devcluster host --root DIR ...                    one standalone simulated host
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from devcluster.cluster import ClusterOptions, LocalCluster
+from devcluster.master import MasterOptions
+
+EXIT_FAILED = 1
+EXIT_TIMEOUT = 3
+
+
+def _cluster_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agents", type=int, default=4, help="private agents")
+    parser.add_argument("--public-agents", type=int, default=0, help="public agents")
+    parser.add_argument("--hostnames", default="",
+                        help="comma-separated host names for the agents, in order")
+    parser.add_argument("--events", type=Path, help="write every host action here (JSON lines)")
+    parser.add_argument("--work-dir", type=Path,
+                        help="where hosts, sandboxes and logs live (default: a new temp dir)")
+    parser.add_argument("--docker-version", default="20.10.24")
+    parser.add_argument("--agent-restart-seconds", type=float, default=1.0)
+    parser.add_argument("--docker-restart-seconds", type=float, default=0.5)
+    parser.add_argument("--heartbeat-seconds", type=float, default=15.0)
+
+
+def _cluster_options(args: argparse.Namespace, port: int = 0) -> ClusterOptions:
+    problems = []
+    if args.agents < 0 or args.public_agents < 0 or args.agents + args.public_agents < 1:
+        problems.append("need at least one agent (--agents/--public-agents >= 0)")
+    if problems:
+        raise SystemExit("devcluster: " + "; ".join(problems))
+    hostnames = tuple(h for h in args.hostnames.split(",") if h) if args.hostnames else ()
+    return ClusterOptions(
+        agents=args.agents, public_agents=args.public_agents, hostnames=hostnames,
+        docker_version=args.docker_version, docker_restart_s=args.docker_restart_seconds,
+        agent_restart_s=args.agent_restart_seconds, port=port,
+        events_file=args.events.resolve() if args.events else None,
+        master=MasterOptions(heartbeat_interval_s=args.heartbeat_seconds),
+    )
+
+
+def _work_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        return args.work_dir.resolve(), False
+    return Path(tempfile.mkdtemp(prefix="calico-devcluster-")), True
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def run_master(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devcluster master")
+    _cluster_args(parser)
+    parser.add_argument("--port", type=int, default=5050)
+    args = parser.parse_args(argv)
+    work_dir, temporary = _work_dir(args)
+    cluster = LocalCluster(work_dir, _cluster_options(args, args.port)).start()
+    print(f"master: {cluster.url}", flush=True)
+    print(f"work dir: {work_dir}", flush=True)
+    try:
+        _wait_for_interrupt()
+    finally:
+        cluster.stop()
+        if temporary:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    return 0
+
+
+def run_stack(argv: list[str]) -> int:
+    from devcluster.stack import DevStack, StackError, StackOptions
+
+    parser = argparse.ArgumentParser(prog="python -m devcluster",
+                                     description=__doc__.splitlines()[0])
+    _cluster_args(parser)
+    parser.add_argument("--max-concurrent-restarts", type=int, default=1)
+    parser.add_argument("--exit-on-complete", action="store_true",
+                        help="exit 0 once the rollout completes, 1 if it halts")
+    parser.add_argument("--timeout", type=float, default=0.0,
+                        help="with --exit-on-complete: give up after this many seconds (exit 3)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
+    args = parser.parse_args(argv)
+    work_dir, temporary = _work_dir(args)
+    options = StackOptions(cluster=_cluster_options(args),
+                           max_concurrent_restarts=args.max_concurrent_restarts)
+    stack = DevStack(work_dir, options)
+    try:
+        stack.start()
+        print(f"master: {stack.cluster.url}", flush=True)
+        print(f"etcd: {stack.etcd.endpoint}", flush=True)
+        print(f"status: {stack.status_url}", flush=True)
+        print(f"operator token: {options.operator_token}", flush=True)
+        print(f"scheduler log: {stack.scheduler_log}", flush=True)
+        if not args.exit_on_complete:
+            _wait_for_interrupt()
+            return 0
+        try:
+            status = stack.wait_status(
+                lambda s: s["rollout"]["state"] in ("complete", "halted"),
+                deadline_s=args.timeout or float("inf"))
+        except StackError as err:
+            print(f"devcluster: {err}", file=sys.stderr)
+            return EXIT_TIMEOUT
+        counts = status["rollout"]["counts"]
+        print(f"rollout {status['rollout']['state']}: {counts['complete']} of "
+              f"{counts['total']} agents complete", flush=True)
+        return 0 if status["rollout"]["state"] == "complete" else EXIT_FAILED
+    finally:
+        stack.stop()
+        if temporary and not args.keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if argv[:1] == ["master"]:
+        return run_master(argv[1:])
+    if argv[:1] == ["host"]:
+        from devcluster.host.cli import main as host_main
+
+        return host_main(argv[1:])
+    return run_stack(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
