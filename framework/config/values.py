@@ -291,7 +291,14 @@ def token(raw: str) -> str:
 
 
 def private_key(raw: str) -> str:
+    """A PEM private key, bare or inside a DC/OS service-account credential JSON."""
     value = raw.strip()
+    if value.startswith("{"):
+        try:
+            value = str(json.loads(value)["private_key"]).strip()
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError("expected a service-account credential JSON with "
+                             "a private_key") from None
     if not (value.startswith("-----BEGIN ") and "PRIVATE KEY-----" in value):
         raise ValueError("expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
     return value + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -322,6 +323,17 @@ def test_redacted_hides_every_secret(files):
         assert secret not in text
     assert config.redacted().mesos.principal == "p"
     assert config.mesos.secret == "mesos-pw", "the original stays intact"
+
+
+def test_service_account_key_may_be_a_dcos_credential_json():
+    credential = json.dumps({"scheme": "RS256", "uid": "sa", "private_key": PEM,
+                             "login_endpoint": "https://leader.mesos/acs/api/v1/auth/login"})
+    config = load([], {"CALICO_SERVICE_ACCOUNT_UID": "sa",
+                       "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": credential})
+    assert config.mesos.service_account.private_key == PEM + "\n"
+    with pytest.raises(ConfigError):
+        load([], {"CALICO_SERVICE_ACCOUNT_UID": "sa",
+                  "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": '{"uid": "sa"}'})
 
 
 def test_config_is_immutable():
