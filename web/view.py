@@ -54,6 +54,7 @@ class Summary:
 
     state: str
     reason: str | None
+    paused: bool
     paused_by: str | None
     paused_at: float | None
     paused_why: str | None
@@ -87,6 +88,7 @@ def summarize(document: Document, now: float) -> Summary:
     return Summary(
         state=rollout.get("state", "in_progress"),
         reason=rollout.get("reason"),
+        paused=bool(control.get("paused")),
         paused_by=control.get("by") if control.get("paused") else None,
         paused_at=control.get("at") if control.get("paused") else None,
         paused_why=control.get("why") if control.get("paused") else None,

@@ -158,6 +158,8 @@
       } else if (rollout.reason) {
         banner = rollout.reason;
       }
+      byId("pause-button").hidden = Boolean(control.paused);
+      byId("resume-button").hidden = !control.paused;
       setText("banner-text", banner);
       byId("banner").hidden = !banner;
     }

@@ -1,0 +1,289 @@
+"""The status page in a real Chromium (Playwright), served by waitress, while a test thread
+advances a scripted rollout: live updates, escaping, operator actions, Admin Router prefix."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, HOSTNAMES, TOKEN, PrefixStripper
+from tests.web.rollout import ScriptedRollout
+from web import HealthReport, create_app, serve
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOT_COPY = REPO / "out" / "screenshots" / "status-page.png"
+REFRESH_MS = 200
+STEP_INTERVAL_S = 0.05
+WAIT_MS = 20_000
+SCRIPT_MESSAGE = "<script>window.__injected = 1</script>"
+
+
+class Stepper:
+    """A background thread that advances the rollout until a condition holds."""
+
+    def __init__(self, rollout: ScriptedRollout) -> None:
+        self.rollout = rollout
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def run_until(self, done: Callable[[], bool]) -> None:
+        self.join()
+        self._stop.clear()
+
+        def loop() -> None:
+            while not done() and not self._stop.wait(STEP_INTERVAL_S):
+                self.rollout.advance()
+
+        self._thread = threading.Thread(target=loop, name="rollout-stepper", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float = 30.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError("the rollout stepper did not reach its condition")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_rollout() -> ScriptedRollout:
+    rollout = ScriptedRollout(HOSTNAMES, clock=time.time)
+    rollout.say("a2.example", "etcd-proxy", SCRIPT_MESSAGE)
+    return rollout
+
+
+@pytest.fixture
+def stepper(live_rollout: ScriptedRollout) -> Iterator[Stepper]:
+    stepper = Stepper(live_rollout)
+    yield stepper
+    stepper.stop()
+
+
+def _serve(rollout: ScriptedRollout, prefix: str | None = None) -> Iterator[str]:
+    app = create_app(
+        rollout,
+        rollout,
+        token=TOKEN,
+        health=lambda: HealthReport(ok=True),
+        metrics=list,
+    )
+    app.config["REFRESH_MS"] = REFRESH_MS
+    handle = serve(PrefixStripper(app, prefix) if prefix else app)
+    yield handle.url.rstrip("/") + (prefix or "") + "/"
+    handle.stop()
+
+
+@pytest.fixture
+def url(live_rollout: ScriptedRollout) -> Iterator[str]:
+    yield from _serve(live_rollout)
+
+
+@pytest.fixture
+def prefixed_url(live_rollout: ScriptedRollout) -> Iterator[str]:
+    yield from _serve(live_rollout, ADMIN_ROUTER_PREFIX)
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh page that fails the test if any dialog opens or any script error happens."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(WAIT_MS)
+    yield page
+    context.close()
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+    assert errors == [], f"script errors: {errors}"
+
+
+def _mark_document(page) -> None:
+    page.evaluate("window.__sameDocument = true")
+
+
+def _assert_same_document(page) -> None:
+    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+
+
+def _counts(rollout: ScriptedRollout) -> dict[str, int]:
+    return rollout.status()["rollout"]["counts"]
+
+
+def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, stepper, tmp_path):
+    page.goto(url)
+    expect(page.locator("#agent-rows tr")).to_have_count(5)
+    expect(page.locator("#headline")).to_have_text("0 of 5 agents complete")
+    _mark_document(page)
+
+    stepper.run_until(lambda: _counts(live_rollout)["complete"] == 2
+                      and live_rollout.agents[2].steps[1].state == "running")
+    stepper.join()
+    expect(page.locator("#headline")).to_have_text("2 of 5 agents complete")
+    expect(page.locator("#slot-holders")).to_have_text("a3.example")
+    holder_row = page.locator("#agent-rows tr", has_text="a3.example")
+    expect(holder_row.locator(".slot-mark")).to_be_visible()
+    expect(page.locator("#agent-rows tr", has_text="p1.example").locator(".waiting")).to_have_text(
+        "waiting for a restart slot"
+    )
+    screenshot = tmp_path / "status-page.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+    stepper.run_until(lambda: live_rollout.complete)
+    expect(page.locator("#headline")).to_have_text("5 of 5 agents complete")
+    expect(page.locator("#rollout-state")).to_have_text("complete")
+    expect(page.locator("#eta")).to_have_text("done")
+    expect(page.locator("#agent-rows .badge.state-complete")).to_have_count(5)
+    _assert_same_document(page)
+
+
+def test_hostile_strings_render_as_text_and_run_nothing(page, url, live_rollout, stepper):
+    page.goto(url)
+    hostile_row = page.locator("#agent-rows tr", has_text=HOSTILE_HOST)
+    expect(hostile_row.locator("td.host a")).to_have_text(HOSTILE_HOST)
+    _mark_document(page)
+    stepper.run_until(lambda: live_rollout.agents[1].steps[0].state == "running")
+    stepper.join()
+    live_rollout.say("a2.example", "etcd-proxy", SCRIPT_MESSAGE)
+    # After a live refresh (rendered by the script, not the server) the strings are still text.
+    expect(page.locator("#agent-rows tr", has_text="a2.example").locator(".msg")).to_have_text(
+        SCRIPT_MESSAGE
+    )
+    expect(hostile_row.locator("td.host a")).to_have_text(HOSTILE_HOST)
+    assert page.locator("#agent-rows img, #agent-rows script").count() == 0
+    assert page.evaluate("window.__injected === undefined")
+    hostile_row.locator("td.host a").click()
+    expect(page.locator("#agent-host")).to_have_text(HOSTILE_HOST)
+    assert page.locator("main img, main script").count() == 0
+
+
+def test_pause_and_resume_with_a_token_asked_once(page, url, live_rollout):
+    page.goto(url)
+    page.locator("#pause-button").click()
+    expect(page.locator("#action-dialog")).to_be_visible()
+    page.fill("#action-token", "not-the-token")
+    page.fill("#action-reason", "maintenance window")
+    page.click("#action-confirm")
+    expect(page.locator("#action-error")).to_have_text("wrong operator token")
+    assert not live_rollout.paused["paused"]
+
+    page.fill("#action-token", TOKEN)
+    page.click("#action-confirm")
+    expect(page.locator("#action-dialog")).to_be_hidden()
+    expect(page.locator("#rollout-state")).to_have_text("paused")
+    expect(page.locator("#banner")).to_contain_text("Paused by status page")
+    expect(page.locator("#banner")).to_contain_text("maintenance window")
+    assert live_rollout.paused["why"] == "maintenance window"
+
+    page.locator("#resume-button").click()
+    expect(page.locator("#token-field")).to_be_hidden()
+    page.fill("#action-reason", "window over")
+    page.click("#action-confirm")
+    expect(page.locator("#rollout-state")).to_have_text("in progress")
+    expect(page.locator("#pause-button")).to_be_visible()
+    expect(page.locator("#banner")).to_be_hidden()
+
+
+def test_retry_a_failed_agent_from_its_row(page, url, live_rollout, stepper):
+    live_rollout.fail("a1.example", "docker")
+    page.goto(url)
+    stepper.run_until(lambda: live_rollout.agents[0].state == "failed")
+    stepper.join()
+    row = page.locator("#agent-rows tr", has_text="a1.example")
+    expect(row.locator(".badge")).to_have_text("failed")
+    expect(page.locator("#count-failed")).to_have_text("1")
+    page.evaluate(f"sessionStorage.setItem('calico-dcos-operator-token', '{TOKEN}')")
+    row.get_by_role("button", name="Retry").click()
+    expect(page.locator("#token-field")).to_be_hidden()
+    page.fill("#action-reason", "disk cleaned")
+    page.click("#action-confirm")
+    expect(row.locator(".badge")).not_to_have_text("failed")
+    expect(page.locator("#count-failed")).to_have_text("0")
+    assert live_rollout.events(limit=1)[0]["kind"] == "retry"
+
+
+def test_works_under_a_stripped_service_prefix(page, prefixed_url, live_rollout, stepper):
+    page.goto(prefixed_url)
+    expect(page.locator("#agent-rows tr")).to_have_count(5)
+    _mark_document(page)
+    stepper.run_until(lambda: _counts(live_rollout)["complete"] == 1)
+    stepper.join()
+    expect(page.locator("#headline")).to_have_text("1 of 5 agents complete")
+    _assert_same_document(page)
+    page.fill("#filter-q", "p1")
+    expect(page.locator("#agent-rows tr")).to_have_count(1)
+    assert page.url.startswith(prefixed_url)
+    page.locator("#agent-rows a", has_text="p1.example").click()
+    expect(page.locator("#agent-host")).to_have_text("p1.example")
+    assert page.url.startswith(prefixed_url + "agents/")
+    _mark_document(page)
+    stepper.run_until(lambda: live_rollout.agents[4].state != "pending")
+    stepper.join()
+    expect(page.locator("#agent-state")).to_have_text("in progress")
+    _assert_same_document(page)
+    page.locator(".crumbs a").click()
+    expect(page.locator("#headline")).to_be_visible()
+    assert page.url == prefixed_url
+
+
+def test_filter_search_and_paging_over_many_agents(page, browser):
+    hosts = [f"host-{index:04d}.example" for index in range(120)]
+    many = ScriptedRollout(hosts, clock=time.time)
+    served = _serve(many)
+    base = next(served)
+    try:
+        page.goto(base)
+        expect(page.locator("#page-info")).to_have_text("1–50 of 120")
+        expect(page.locator("#agent-rows tr")).to_have_count(50)
+        page.click("#next-page")
+        expect(page.locator("#page-info")).to_have_text("51–100 of 120")
+        expect(page.locator("#agent-rows tr").first).to_contain_text("host-0050.example")
+        page.fill("#filter-q", "host-011")
+        expect(page.locator("#page-info")).to_have_text("1–10 of 10")
+        page.select_option("#filter-state", "failed")
+        expect(page.locator("#page-info")).to_have_text("no agents match")
+        page.select_option("#filter-state", "pending")
+        expect(page.locator("#agent-rows tr")).to_have_count(10)
+        page.reload()  # the filters live in the URL
+        expect(page.locator("#filter-q")).to_have_value("host-011")
+        expect(page.locator("#agent-rows tr")).to_have_count(10)
+    finally:
+        next(served, None)
