@@ -103,7 +103,7 @@ def check_package(texts: Mapping[str, str], schemas: Schemas) -> Package:
     found += problems(schemas.package, package.package, "package.json")
     found += problems(schemas.config_meta, package.config, "config.json")
     found += problems(schemas.resource, package.resource, "resource.json")
-    found += _required_without_default(package.config, "config.json")
+    found += _required_without_default(package.config)
     if package.package.get("name") != PACKAGE_NAME:
         found.append(f"package.json /name: must be {PACKAGE_NAME!r} (the directory name)")
     try:
@@ -123,18 +123,15 @@ def check_package(texts: Mapping[str, str], schemas: Schemas) -> Package:
     return package
 
 
-def _required_without_default(schema: Mapping[str, Any], where: str) -> list[str]:
+def _required_without_default(schema: Mapping[str, Any], pointer: str = "") -> list[str]:
     """The DC/OS UI's one-click install needs a default for every required property."""
     found = []
-    for name in schema.get("required", []):
-        prop = schema.get("properties", {}).get(name, {})
-        if prop.get("type") == "object":
-            found += _required_without_default(prop, f"{where} /{name}")
-        elif "default" not in prop:
-            found.append(f"{where} /{name}: required but has no default")
+    required = schema.get("required", [])
     for name, prop in schema.get("properties", {}).items():
-        if prop.get("type") == "object" and name not in schema.get("required", []):
-            found += _required_without_default(prop, f"{where} /{name}")
+        if prop.get("type") == "object":
+            found += _required_without_default(prop, f"{pointer}/{name}")
+        elif name in required and "default" not in prop:
+            found.append(f"config.json {pointer}/{name}: required but has no default")
     return found
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
@@ -74,9 +74,24 @@ def load_schemas(reference: Path) -> Schemas:
 
 
 def problems(validator: Draft4Validator, instance: Any, what: str) -> list[str]:
-    """Every schema violation, one line each, naming the JSON pointer of the bad field."""
+    """Every schema violation, one line each, naming the JSON pointer of the bad field.
+
+    For `oneOf` (package.json's packaging versions) the branch with the fewest violations is
+    the one the author meant, so its violations are reported instead of the bare mismatch.
+    """
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path)):
-        pointer = "/" + "/".join(str(part) for part in error.path)
-        found.append(f"{what} {pointer}: {error.message}")
+        for leaf in _closest(error):
+            pointer = "/" + "/".join(str(part) for part in leaf.path)
+            found.append(f"{what} {pointer}: {leaf.message}")
     return found
+
+
+def _closest(error: ValidationError) -> list[ValidationError]:
+    if error.validator != "oneOf" or not error.context:
+        return [error]
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0], []).append(sub)
+    best = min(branches.values(), key=len)
+    return [leaf for sub in best for leaf in _closest(sub)]
