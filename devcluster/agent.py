@@ -247,6 +247,12 @@ class SimulatedAgent:
         self.master.task_terminal(task)
 
     def _send_head(self, task: AgentTask) -> None:
+        if task.framework_id in self.master.removed_frameworks:
+            # The framework is gone for good: nobody will acknowledge, so stop retrying.
+            task.pending_updates.clear()
+            if task.terminal:
+                self.tasks.pop(task.task_id, None)
+            return
         if not task.pending_updates or not self.connected:
             return
         head = task.pending_updates[0]

@@ -345,6 +345,8 @@ class Master:
                 self.frameworks[fw.id] = fw
             else:
                 if fw.subscription is not None:
+                    fw.subscription.send({"type": "ERROR",
+                                          "error": {"message": "Framework failed over"}})
                     fw.subscription.close()
                 self._recover_framework_offers(fw)
             info["id"] = {"value": fw.id}

@@ -24,6 +24,7 @@ from devcluster.state_json import slaves_json, state_json
 log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.5
+SHUTDOWN_POLL_S = 0.05
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -37,8 +38,9 @@ class MasterServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         master.address = ("127.0.0.1", self.httpd.server_address[1])
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
-                                        name="devcluster-master-http")
+        self._thread = threading.Thread(target=self.httpd.serve_forever,
+                                        kwargs={"poll_interval": SHUTDOWN_POLL_S},
+                                        daemon=True, name="devcluster-master-http")
 
     @property
     def url(self) -> str:

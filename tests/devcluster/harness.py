@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pymesos import MesosSchedulerDriver, Scheduler
 
-from devcluster.agent import AgentSpec, SimulatedAgent
+from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
 from devcluster.cluster import agent_ip
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
@@ -74,7 +74,12 @@ class RecordingScheduler(Scheduler):
         self._record("agent_lost", agent_id["value"])
 
     def error(self, driver, message):
+        """Record, then abort as libmesos drivers do after an ERROR event."""
         self._record("error", message)
+        driver.stop(failover=True)
+
+    def registered_id(self) -> str:
+        return wait_for(lambda: self.kinds("registered"), what="registered")[0][0]
 
     def kinds(self, kind: str) -> list:
         with self.lock:
@@ -187,3 +192,33 @@ def command_task(offer: dict, task_id: str, command: str, *, cpus: float = 0.1,
         else:
             task[key] = value
     return task
+
+
+def launch(driver: MesosSchedulerDriver, sched: RecordingScheduler, agent: SimulatedAgent,
+           task_id: str, command: str, *, wait_state: str | None = "TASK_RUNNING",
+           **extra) -> AgentTask:
+    """Take an offer from `agent` and launch one command task on it (no decline filter)."""
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, task_id, command, **extra)],
+                       filters={"refuse_seconds": 0})
+    if wait_state is not None:
+        sched.wait_state(task_id, wait_state)
+    return wait_for(lambda: find_task(agent, task_id), what=f"{task_id} on {agent.id}")
+
+
+def find_task(agent: SimulatedAgent, task_id: str) -> AgentTask | None:
+    """The agent's task, or the master's record of it once it completed."""
+    task = agent.tasks.get(task_id)
+    if task is not None:
+        return task
+    with agent.master.lock:
+        for fw in agent.master.frameworks.values():
+            for done in fw.completed_tasks:
+                if done.task_id == task_id and done.agent_id == agent.id:
+                    return done
+    return None
+
+
+def process_gone(task: AgentTask) -> bool:
+    """True once the task's process has exited and been reaped."""
+    return task.proc is not None and task.proc.returncode is not None

@@ -1,0 +1,108 @@
+"""Scheduler failover: dropped streams, master failover, competing instances, timeouts."""
+
+from __future__ import annotations
+
+import time
+
+from tests.devcluster.harness import RecordingScheduler, launch, process_gone, wait_for
+
+
+def test_resubscribe_after_dropped_stream_keeps_tasks(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = sched.registered_id()
+    launch(driver, sched, agent, "t-run", "exec sleep 600")
+    harness.master.drop_stream(framework_id)
+    wait_for(lambda: sched.kinds("reregistered"), what="reregistered")
+    assert sched.kinds("disconnected")
+    assert driver.framework_id == framework_id
+    before = len(sched.updates)
+    driver.reconcileTasks([])
+    wait_for(lambda: len(sched.updates) > before, what="reconciliation after re-subscribe")
+    assert sched.updates[-1]["state"] == "TASK_RUNNING"
+
+
+def test_resubscribe_after_master_failover_gets_new_master(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = sched.registered_id()
+    launch(driver, sched, agent, "t-run", "exec sleep 600")
+    old_master = harness.get_json("/master/state")["id"]
+    harness.master.fail_over()
+    wait_for(lambda: sched.kinds("reregistered"), what="reregistered")
+    state = harness.get_json("/master/state")
+    assert state["id"] != old_master
+    assert state["leader_info"]["id"] == state["id"]
+    assert [f["id"] for f in state["frameworks"]] == [framework_id]
+    assert [t["id"] for t in state["frameworks"][0]["tasks"]] == ["t-run"]
+    assert driver.framework_id == framework_id
+
+
+def test_second_instance_takes_over_and_old_stream_is_closed(harness):
+    agent = harness.add_agent()
+    first = RecordingScheduler()
+    harness.driver(first)
+    framework_id = first.registered_id()
+    second = RecordingScheduler()
+    driver = harness.driver(second, framework_id=framework_id)
+    wait_for(lambda: second.kinds("reregistered"), what="second instance subscribed")
+    assert wait_for(lambda: first.kinds("error"), what="error to the old instance") == [
+        "Framework failed over"]
+    assert not second.kinds("error")
+    launch(driver, second, agent, "t-new", "true", wait_state="TASK_FINISHED")
+    assert harness.get_json("/master/state")["frameworks"][0]["connected"] is True
+
+
+def test_teardown_kills_tasks_and_later_subscribe_is_refused(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = sched.registered_id()
+    task = launch(driver, sched, agent, "t-run", "exec sleep 600")
+    driver.stop(failover=False)
+    driver.join()
+    wait_for(lambda: process_gone(task), what="task process killed")
+    wait_for(lambda: "t-run" not in agent.tasks, what="task forgotten by the agent")
+    state = harness.get_json("/master/state")
+    assert state["frameworks"] == []
+    assert [f["id"] for f in state["completed_frameworks"]] == [framework_id]
+    again = RecordingScheduler()
+    harness.driver(again, framework_id=framework_id)
+    assert wait_for(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
+    assert not again.kinds("registered") and not again.kinds("reregistered")
+    wait_for(lambda: agent.free["*"].scalars["cpus"] == 4.0, what="task resources released")
+
+
+def test_framework_not_back_within_failover_timeout_is_removed(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched, failover_timeout=0.5)
+    framework_id = sched.registered_id()
+    task = launch(driver, sched, agent, "t-run", "exec sleep 600")
+    driver.stop(failover=True)
+    driver.join()
+    wait_for(lambda: framework_id in harness.master.removed_frameworks,
+             what="framework removed after its failover timeout")
+    wait_for(lambda: process_gone(task), what="task process killed")
+    assert task.state == "TASK_KILLED"
+    again = RecordingScheduler()
+    harness.driver(again, framework_id=framework_id)
+    assert wait_for(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
+
+
+def test_framework_back_within_failover_timeout_keeps_tasks(harness, sched):
+    timeout_s = 0.6
+    agent = harness.add_agent()
+    driver = harness.driver(sched, failover_timeout=timeout_s)
+    framework_id = sched.registered_id()
+    task = launch(driver, sched, agent, "t-run", "exec sleep 600")
+    driver.stop(failover=True)
+    driver.join()
+    wait_for(lambda: not harness.master.frameworks[framework_id].connected,
+             what="master noticed the disconnect")
+    left_at = time.monotonic()
+    back = RecordingScheduler()
+    harness.driver(back, framework_id=framework_id, failover_timeout=timeout_s)
+    wait_for(lambda: back.kinds("reregistered"), what="reregistered")
+    # The expired timer of the earlier disconnect must not remove the framework.
+    wait_for(lambda: time.monotonic() > left_at + 2 * timeout_s, what="timeout passed")
+    assert framework_id in harness.master.frameworks
+    assert not process_gone(task) and task.state == "TASK_RUNNING"
