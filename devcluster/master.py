@@ -617,7 +617,8 @@ class Master:
             raise CallError(400, "'reconcile.tasks' must be a list")
         if not items:
             for task in list(fw.tasks.values()):
-                self._send_master_update(fw, task, task.state, "REASON_RECONCILIATION",
+                self._send_master_update(fw, task, self._reported_state(fw, task),
+                                         "REASON_RECONCILIATION",
                                          "Reconciliation: Latest task state")
             return
         for item in items:
@@ -626,7 +627,8 @@ class Master:
                 raise CallError(400, "each reconciled task needs a 'task_id'")
             task = fw.tasks.get(task_id) or _completed(fw, task_id)
             if task is not None:
-                self._send_master_update(fw, task, task.state, "REASON_RECONCILIATION",
+                self._send_master_update(fw, task, self._reported_state(fw, task),
+                                         "REASON_RECONCILIATION",
                                          "Reconciliation: Latest task state")
                 continue
             agent_id = ((item or {}).get("agent_id") or {}).get("value")
@@ -643,6 +645,13 @@ class Master:
             if agent_id:
                 status["agent_id"] = {"value": agent_id}
             fw.subscription.send({"type": "UPDATE", "update": {"status": status}})
+
+    def _reported_state(self, fw: Framework, task: AgentTask) -> str:
+        """What the master knows: a live task on a partitioned agent is unreachable."""
+        agent = self.agents.get(task.agent_id)
+        if not task.terminal and agent is not None and agent.state == "unreachable":
+            return "TASK_UNREACHABLE" if fw.partition_aware else "TASK_LOST"
+        return task.state
 
     def _send_master_update(self, fw: Framework, task: AgentTask, state: str, reason: str,
                             message: str) -> None:

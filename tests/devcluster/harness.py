@@ -63,6 +63,8 @@ class RecordingScheduler(Scheduler):
         self._record("offers", [o["id"]["value"] for o in offers])
 
     def offerRescinded(self, driver, offer_id):  # noqa: N802
+        with self.lock:
+            self.offers = [o for o in self.offers if o["id"] != offer_id]
         self._record("rescinded", offer_id["value"])
 
     def statusUpdate(self, driver, update):  # noqa: N802
