@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--daemon-json", type=Path,
                         help="file whose bytes become the initial /etc/docker/daemon.json")
     parser.add_argument("--docker-flag", action="append", default=[],
-                        help="extra dockerd argument on the unit's ExecStart (repeatable)")
+                        help="extra dockerd argument on the unit's ExecStart, given as "
+                             "--docker-flag=--name=value (repeatable)")
     return parser
 
 
