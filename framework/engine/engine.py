@@ -1,7 +1,7 @@
 """The rollout engine: one `decide(event, now)` that turns an event into records and actions.
 
 The engine keeps the current records in memory with indexes over their derived facts (who
-holds a restart slot, who is in flight, who has work, who failed), so an offer is decided
+holds a restart slot, who is in flight, who wants offers, who failed), so an offer is decided
 in constant time however many agents there are. It performs no I/O: the caller stores the
 decision's records, then applies its actions; if storing fails it calls `rollback`.
 """
@@ -114,7 +114,7 @@ class Engine:
         self._holders: set[str] = set()
         self._in_flight: set[str] = set()
         self._failed: set[str] = set()
-        self._work: set[str] = set()
+        self._unfinished: set[str] = set()
         self._maintenance: set[str] = set()
         self._unconfirmed: dict[str, str] = {}
         self._reconcile_asked: dict[str, float] = {}
@@ -151,7 +151,7 @@ class Engine:
     def wants_offers(self) -> bool:
         if self._maintenance:
             return True
-        return bool(self._work) and not self._control.paused and not self.halted()
+        return bool(self._unfinished) and not self._control.paused and not self.halted()
 
     def live_tasks(self) -> list[tuple[str, str]]:
         """(task id, agent id) of every task the records call live, for reconciliation."""
@@ -223,13 +223,8 @@ class Engine:
         facts = agent_facts(self.plan, self.policy, agent)
         self._agents[agent_id] = agent
         self._facts[agent_id] = facts
-        for flag, index in (
-            (facts.holder, self._holders),
-            (facts.in_flight, self._in_flight),
-            (facts.failed, self._failed),
-            (facts.work, self._work),
-            (facts.maintenance, self._maintenance),
-        ):
+        flags = (facts.holder, facts.in_flight, facts.failed, facts.unfinished, facts.maintenance)
+        for flag, index in zip(flags, self._indexes(), strict=True):
             if flag:
                 index.add(agent_id)
             else:
@@ -241,10 +236,14 @@ class Engine:
     def _drop(self, agent_id: str) -> None:
         facts = self._facts.pop(agent_id, None)
         self._agents.pop(agent_id, None)
-        for index in (self._holders, self._in_flight, self._failed, self._work, self._maintenance):
+        for index in self._indexes():
             index.discard(agent_id)
         for task_id in facts.unconfirmed if facts else ():
             self._unconfirmed.pop(task_id, None)
+
+    def _indexes(self) -> tuple[set[str], ...]:
+        """The agent-id sets kept per fact, in the order `_set` fills them."""
+        return (self._holders, self._in_flight, self._failed, self._unfinished, self._maintenance)
 
     def _put(self, tx: _Txn, agent: AgentRecord) -> AgentFacts:
         agent_id = agent.agent_id
@@ -253,7 +252,11 @@ class Engine:
             tx.undo[agent_id] = self._agents.get(agent_id)
         tx.changed[agent_id] = agent
         facts = self._set(agent)
-        if facts.work and (old is None or not old.work) and agent_id in self._long_declined:
+        if (
+            facts.unfinished
+            and (old is None or not old.unfinished)
+            and agent_id in self._long_declined
+        ):
             tx.revive = True
         return facts
 

@@ -41,10 +41,11 @@ class AgentFacts:
     """Everything the engine indexes about one agent.
 
     `current`: plan position of the first step not complete or skipped (None when all are).
-    `work`: the current step can start now as far as this agent is concerned (a launch, or a
-    kill of a long-running task with an outdated hash). `maintenance`: that start only
-    restores a long-running step that had already reached its target. `idle`: nothing will
-    happen on this agent without a new event (complete, failed or gone).
+    `unfinished`: a reachable agent with steps left that are not failed; it wants offers
+    (declined briefly while it waits). `maintenance`: its current step only restores a
+    long-running task that had already reached its target, which goes on while the rollout
+    is paused or halted. `idle`: nothing will happen on this agent without a new event
+    (complete, failed or gone); its offers are declined for long.
     """
 
     current: int | None
@@ -52,7 +53,7 @@ class AgentFacts:
     holder: bool
     in_flight: bool
     failed: bool
-    work: bool
+    unfinished: bool
     maintenance: bool
     idle: bool
     unconfirmed: tuple[str, ...]
@@ -84,20 +85,12 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
         if current is None and phase not in SATISFIED:
             current, current_phase = index, phase
     holder = holds_restart_slot(plan, agent)
-    work = False
+    idle = gone or current is None or current_phase is Phase.FAILED
+    unfinished = not idle and agent.presence == PRESENCE_ACTIVE
     maintenance = False
-    if current is not None and not gone and agent.presence == PRESENCE_ACTIVE:
+    if unfinished and current is not None and current_phase is Phase.READY:
         spec = plan.steps[current]
-        rec = agent.step(spec.name)
-        work = current_phase is Phase.READY or (
-            current_phase is Phase.STALE and spec.long_running
-        )
-        maintenance = (
-            work
-            and current_phase is Phase.READY
-            and spec.long_running
-            and rec.done_hash == spec.target_hash
-        )
+        maintenance = spec.long_running and agent.step(spec.name).done_hash == spec.target_hash
     if gone:
         state = AGENT_GONE
     elif failed:
@@ -114,9 +107,9 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
         holder=holder,
         in_flight=in_flight and not gone,
         failed=failed and not gone,
-        work=work,
+        unfinished=unfinished,
         maintenance=maintenance,
-        idle=gone or current is None or current_phase is Phase.FAILED,
+        idle=idle,
         unconfirmed=tuple(unconfirmed) if not gone else (),
         state=state,
     )

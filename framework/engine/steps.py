@@ -12,6 +12,7 @@ from framework.engine.records import StepRecord
 from framework.engine.tasks import (
     AGENT_LOSS_STATES,
     AGENT_RESTART_REASONS,
+    INFERRED_TERMINAL_STATES,
     LAUNCHED,
     RERUN_EXIT_MARKER,
     TASK_DROPPED,
@@ -101,8 +102,8 @@ def classify(spec: StepSpec, rec: StepRecord, state: str, message: str, reason: 
         return Outcome.EXPECTED
     if state == TASK_FAILED and RERUN_EXIT_MARKER in message:
         return Outcome.RERUN
-    if state == TASK_DROPPED:
-        return Outcome.RERUN
+    if state == TASK_DROPPED or (rec.task_state == LAUNCHED and state in INFERRED_TERMINAL_STATES):
+        return Outcome.RERUN  # the task never started
     if spec.disruptive and (state in AGENT_LOSS_STATES or reason in AGENT_RESTART_REASONS):
         return Outcome.RERUN
     return Outcome.FAILURE

@@ -1,0 +1,186 @@
+"""Offers: per-role resources, decline filters, suppression and revival."""
+
+from __future__ import annotations
+
+import pytest
+
+from framework.engine import (
+    AgentInfo,
+    AgentRemoved,
+    AgentSeen,
+    AgentsListed,
+    AgentUnreachable,
+    Decline,
+    Launch,
+    Offers,
+    Policy,
+    RetryPolicy,
+    Revive,
+    Suppress,
+)
+from tests.engine.kit import Driver, launch_step, make_plan, of_type, offer, refuse_seconds
+
+IDLE = Policy().refuse_idle_s
+WAIT = Policy().refuse_wait_s
+
+
+@pytest.mark.parametrize(
+    ("roles", "launched_role"),
+    [
+        ((("*", 1.0, 1024.0),), "*"),
+        ((("slave_public", 1.0, 1024.0),), "slave_public"),
+        ((("*", 0.05, 1024.0), ("slave_public", 0.1, 64.0)), "slave_public"),
+        ((("*", 0.1, 64.0), ("slave_public", 4.0, 4096.0)), "*"),
+        ((("*", 0.05, 1024.0), ("slave_public", 0.05, 1024.0)), None),  # never summed
+        ((("*", 1.0, 32.0),), None),
+    ],
+)
+def test_resources_are_taken_from_one_role(roles, launched_role):
+    driver = Driver(agents=("a1",))
+    decision = driver.offer("a1", *roles)
+    launches = of_type(decision, Launch)
+    assert [launch.role for launch in launches] == ([launched_role] if launched_role else [])
+    if launches:
+        assert (launches[0].cpus, launches[0].mem) == (0.1, 64.0)
+    else:
+        assert refuse_seconds(decision) == [WAIT]
+
+
+@pytest.mark.parametrize(
+    ("roles", "reason"),
+    [
+        ((("*", 0.05, 1024.0),), "offer has 0.05 cpus of the 0.1 needed for etcd-proxy"),
+        ((("*", 1.0, 32.0),), "offer has 32 MB mem of the 64 needed for etcd-proxy"),
+        (
+            (("*", 0.0, 0.0), ("slave_public", 0.05, 128.0)),
+            "offer has 0.05 cpus of the 0.1 needed for etcd-proxy",
+        ),
+        (
+            (("*", 0.01, 16.0),),
+            "offer has 0.01 cpus of the 0.1 needed and 16 MB mem of the 64 needed for etcd-proxy",
+        ),
+    ],
+)
+def test_insufficient_resources_are_explained(roles, reason):
+    driver = Driver(agents=("a1",))
+    driver.offer("a1", *roles)
+    assert driver.reason("a1") == reason
+    driver.offer("a1")
+    assert driver.reason("a1") is None
+
+
+def test_several_offers_for_one_agent_launch_once_and_decline_the_rest():
+    driver = Driver(agents=("a1",))
+    offers = (offer("a1", ("*", 0.01, 16.0)), offer("a1"), offer("a1"))
+    decision = driver.send(Offers(offers))
+    assert [launch.offer_id for launch in of_type(decision, Launch)] == [offers[1].offer_id]
+    declined = [d.offer_id for d in of_type(decision, Decline)]
+    assert sorted(declined) == sorted([offers[0].offer_id, offers[2].offer_id])
+
+
+def test_an_offer_from_an_unknown_agent_adds_it_with_its_role():
+    driver = Driver()
+    decision = driver.send(Offers((offer("p1", ("slave_public", 2.0, 2048.0), hostname="p1.x"),)))
+    assert [r.agent_id for r in decision.records] == ["p1"]
+    agent = driver.engine.agents["p1"]
+    assert (agent.hostname, agent.role) == ("p1.x", "public")
+    assert of_type(decision, Launch)[0].role == "slave_public"
+
+
+def test_waiting_agents_get_short_refusals_and_finished_ones_long():
+    driver = Driver(agents=("a1", "a2"))
+    assert driver.reason("a1") == "no offer from this agent yet (needed to start etcd-proxy)"
+    launch_step(driver, "a1", "docker")
+    driver.succeed(driver.launch("a2"))
+    assert refuse_seconds(driver.offer("a2")) == [WAIT]  # budget held by a1
+    assert refuse_seconds(driver.offer("a1")) == [WAIT]  # docker still running
+    driver2 = Driver(agents=("a1",))
+    driver2.complete_agent("a1")
+    assert refuse_seconds(driver2.offer("a1")) == [IDLE]
+
+
+def test_offers_are_suppressed_when_nothing_is_left_and_revived_for_a_new_agent():
+    driver = Driver(agents=("a1",))
+    launches = driver.complete_agent("a1")
+    assert len(launches) == 4
+    assert driver.engine.suppressed
+    assert driver.send(AgentSeen(AgentInfo("a1", "a1.example"))).actions == ()
+    decision = driver.send(AgentSeen(AgentInfo("a2", "a2.example")))
+    assert decision.actions == (Revive(),)
+    assert not driver.engine.suppressed
+
+
+def test_suppression_waits_until_the_last_agent_is_done():
+    driver = Driver(agents=("a1", "a2"))
+    driver.complete_agent("a1")
+    assert not driver.engine.suppressed
+    decision_log = []
+    for launch in [driver.launch("a2") for _ in range(1)]:
+        decision_log.append(driver.succeed(launch))
+    assert not driver.engine.suppressed
+    driver.complete_agent("a2")
+    assert driver.engine.suppressed
+
+
+def test_an_agent_declined_for_long_is_revived_when_it_gets_work_again():
+    driver = Driver(agents=("a1", "a2"), policy=Policy(max_concurrent_restarts=2))
+    driver.complete_agent("a1")
+    assert refuse_seconds(driver.offer("a1")) == [IDLE]
+    node = driver.engine.agents["a1"].step("calico-node").task_id
+    decision = driver.status(node, "TASK_FAILED", message="calico-node crashed")
+    assert Revive() in decision.actions
+    assert not driver.engine.suppressed
+
+
+def test_no_revive_for_work_on_agents_that_were_never_declined_for_long():
+    driver = Driver(agents=("a1",))
+    proxy = driver.launch("a1")
+    decision = driver.status(proxy.task_id, "TASK_RUNNING")
+    assert Revive() not in decision.actions
+
+
+def test_a_failed_agent_alone_is_suppressed_and_its_retry_revives():
+    from framework.engine import RetryAgent
+
+    driver = Driver(
+        agents=("a1",), policy=Policy(retry=RetryPolicy(max_attempts=1), max_failed=3)
+    )
+    docker = launch_step(driver, "a1", "docker")
+    decision = driver.status(docker.task_id, "TASK_FAILED", message="bad")
+    assert Suppress() in decision.actions
+    assert driver.send(RetryAgent("a1", "alice", "try again")).actions == (Revive(),)
+
+
+@pytest.mark.parametrize("event", [AgentUnreachable("a1"), AgentRemoved("a1")])
+def test_an_offer_proves_an_absent_agent_is_back(event):
+    driver = Driver(agents=("a1",))
+    driver.send(event)
+    decision = driver.offer("a1")
+    assert driver.engine.agents["a1"].presence == "active"
+    assert of_type(decision, Launch)
+
+
+def test_the_master_list_adds_new_agents_and_marks_missing_ones_gone():
+    driver = Driver(agents=("a1", "a2"))
+    decision = driver.send(
+        AgentsListed((AgentInfo("a2", "a2.example"), AgentInfo("p1", "p1.example", "public")))
+    )
+    assert sorted(r.agent_id for r in decision.records) == ["a1", "p1"]
+    assert driver.state("a1") == "gone"
+    assert driver.engine.agents["p1"].role == "public"
+    rollout = driver.engine.status_document(driver.now)["rollout"]
+    assert (rollout["counts"]["total"], rollout["gone"]) == (2, 1)
+
+
+def test_a_renamed_agent_keeps_its_steps():
+    driver = Driver(agents=("a1",))
+    driver.complete_agent("a1")
+    driver.send(AgentSeen(AgentInfo("a1", "renamed.example")))
+    assert driver.engine.agents["a1"].hostname == "renamed.example"
+    assert driver.state("a1") == "complete"
+
+
+def test_a_plan_with_all_steps_disabled_wants_no_offers():
+    driver = Driver(plan=make_plan(steps=()), agents=("a1",))
+    assert driver.engine.suppressed
+    assert driver.engine.status_document(driver.now)["rollout"]["state"] == "complete"
