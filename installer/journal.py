@@ -8,9 +8,9 @@ Layout (host paths, prefixed by --root):
 import json
 import os
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from installer import fsutil
+from installer import crashpoints, fsutil
 from installer.errors import HostError
 
 STATE_DIR = "/var/lib/calico-dcos"
@@ -59,6 +59,8 @@ class Journal:
         fsutil.ensure_dir(self.journal_dir)
         body = json.dumps(stored, indent=2, sort_keys=True) + "\n"
         fsutil.atomic_write(self.path(step), body.encode("utf-8"))
+        if "phase" in stored:
+            crashpoints.reached("{}:{}".format(step, stored["phase"]))
         return stored
 
     def clear(self, step: str) -> None:
@@ -78,7 +80,7 @@ class Journal:
     def drop_backup(self, step: str, name: str) -> None:
         fsutil.remove_file(os.path.join(self.backup_dir(step), name))
 
-    def steps(self):
+    def steps(self) -> List[str]:
         """Names of the steps that have a journal record."""
         if not os.path.isdir(self.journal_dir):
             return []

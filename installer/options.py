@@ -10,6 +10,7 @@ from installer.steps import agent_unit, cni, docker, node
 
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -17,11 +18,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "{}: error: {}\n".format(self.prog, " ".join(message.split())))
 
 
-def key_value(text: str) -> tuple:
+def _pair(text: str, names: "re.Pattern[str]") -> tuple:
     key, sep, value = text.partition("=")
-    if not sep or not _ENV_NAME.match(key) or "\n" in value or "\0" in value:
+    if not sep or not names.match(key) or "\n" in value or "\0" in value:
         raise argparse.ArgumentTypeError("expected NAME=VALUE, got {!r}".format(text))
     return key, value
+
+
+def env_pair(text: str) -> tuple:
+    """NAME=VALUE where NAME is an environment variable name."""
+    return _pair(text, _ENV_NAME)
+
+
+def opt_pair(text: str) -> tuple:
+    """KEY=VALUE where KEY may hold dots, like kv.cacertfile."""
+    return _pair(text, _OPT_NAME)
 
 
 def seconds(text: str) -> float:
@@ -82,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _timing(sub)
     _add_unit_options(sub)
     sub.add_argument("--cluster-store", required=True, help="e.g. etcd://127.0.0.1:2379")
-    sub.add_argument("--cluster-store-opt", type=key_value, action="append", default=None,
+    sub.add_argument("--cluster-store-opt", type=opt_pair, action="append", default=None,
                      metavar="KEY=VALUE", help="cluster-store-opts entry (repeatable)")
 
     sub = steps.add_parser("cni", help="install the calico CNI plugins and network config")
@@ -114,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--master", help="Mesos master list, to find the agent IP by route")
     sub.add_argument("--hostname", help="node name (default: this host's name)")
     sub.add_argument("--container-name", default=node.CONTAINER_NAME)
-    sub.add_argument("--felix", type=key_value, action="append", default=None,
+    sub.add_argument("--felix", type=env_pair, action="append", default=None,
                      metavar="NAME=VALUE", help="Felix setting, passed as FELIX_<NAME>")
-    sub.add_argument("--env", type=key_value, action="append", default=None,
+    sub.add_argument("--env", type=env_pair, action="append", default=None,
                      metavar="NAME=VALUE", help="extra calico/node environment variable")
 
     sub = steps.add_parser("ip", help="print this agent's IP")

@@ -4,14 +4,16 @@ import logging
 import time
 from typing import NamedTuple, Optional
 
+from installer import crashpoints
 from installer.errors import ServiceError
 from installer.host import Host
 
 DEFAULT_RESTART_TIMEOUT_S = 180.0
 DEFAULT_STABLE_FOR_S = 15.0
 DEFAULT_POLL_INTERVAL_S = 1.0
-# Both change on every activation; InvocationID needs systemd >= 232.
-MARKER_PROPERTIES = "InvocationID,ActiveEnterTimestampMonotonic"
+# Together they change on every activation: InvocationID (systemd >= 232) is unique per
+# run; the wall-clock ActiveEnterTimestamp and NRestarts cover older systemd.
+MARKER_PROPERTIES = "InvocationID,ActiveEnterTimestamp,NRestarts"
 
 log = logging.getLogger("calico-installer")
 
@@ -57,6 +59,7 @@ class Unit:
         result = self.host.run(["systemctl", "restart", self.name], self.timing.restart_timeout)
         if result.returncode != 0:
             log.warning("systemctl restart %s: %s", self.name, result.reason)
+        crashpoints.reached("restarted:" + self.name)
 
     def wait_stable(self) -> None:
         """Return once the unit is active and stayed active for the stability window."""
@@ -75,4 +78,4 @@ class Unit:
             if state != "active":
                 raise ServiceError("{} left the active state after {:.0f}s (state: {})".format(
                     self.name, time.monotonic() - stable_since, state))
-        log.info("%s is active and stayed active for %.0fs", self.name, self.timing.stable_for)
+        log.info("%s is active and stayed active for %.1fs", self.name, self.timing.stable_for)

@@ -74,15 +74,17 @@ class DaemonJsonChange:
         self._save(phase, marker=marker)
         self.unit.restart()
 
-    def run(self, target: TargetFn, resumed: Optional[Dict[str, Any]]) -> bool:
-        """Apply target(current); True when something changed. ServiceError after rollback."""
+    def run(self, target: TargetFn, resumed: Optional[Dict[str, Any]],
+            restart_anyway: bool = False) -> bool:
+        """Apply target(current) and restart Docker; True when something changed (nothing
+        when the file already matches, unless restart_anyway). ServiceError after rollback."""
         resumed_phase = resumed.get("phase") if in_progress(resumed) else None
         mode = fsutil.file_mode(self.path, DEFAULT_MODE)
         if resumed_phase == "rolling-back":
             self._roll_back(resumed_phase, self.record.get("reason", "previous run failed"))
         if resumed_phase is None:
             current = fsutil.read_bytes(self.path)
-            if target(current) == current:
+            if target(current) == current and not restart_anyway:
                 return False
             if current is not None:
                 self.journal.save_backup(STEP, ROLLBACK_COPY, current)

@@ -26,6 +26,15 @@ def server_version(host: Host) -> tuple:
     return dockerconf.parse_version(output)
 
 
+def live_cluster_store(host: Host) -> str:
+    """The cluster-store the running Docker uses, from `docker info` ("" when none)."""
+    for line in host.check(["docker", "info"]).splitlines():
+        name, sep, value = line.strip().partition(":")
+        if sep and name == "Cluster Store":
+            return value.strip()
+    return ""
+
+
 def unit_texts(host: Host, unit: str) -> List[str]:
     """The unit file, its drop-ins and Docker's environment files, as far as they exist."""
     paths = []
@@ -60,6 +69,7 @@ def run(host: Host, options: Any) -> Outcome:
     desired = dockerconf.desired_settings(options.cluster_store, options.cluster_store_opt)
     previous = host.journal.load(STEP)
     resuming = in_progress(previous)
+    stale = False
     details = {"daemon_json": options.daemon_json, "cluster_store": options.cluster_store}
 
     if not resuming:
@@ -83,8 +93,13 @@ def run(host: Host, options: Any) -> Outcome:
         if dockerconf.holds(settings, desired):
             if not unit.is_active():
                 raise HostError("{} is not active".format(options.docker_unit))
-            return Outcome(OK, "cluster-store already set to {}".format(options.cluster_store),
-                           details=details)
+            live = live_cluster_store(host)
+            if live == options.cluster_store:
+                return Outcome(OK, "cluster-store already set to {}".format(
+                    options.cluster_store), details=details)
+            log.info("daemon.json holds the cluster-store but Docker runs with %r; restarting",
+                     live)
+            stale = True
         fsutil.check_writable_dir(os.path.dirname(path))
         fsutil.check_writable_dir(host.journal.state_dir)
         previous = _remember_original(host, previous, current, settings, desired)
@@ -93,13 +108,17 @@ def run(host: Host, options: Any) -> Outcome:
         settings = dockerconf.parse_daemon_json(base, options.daemon_json)
         return dockerconf.render_daemon_json(dockerconf.apply(settings, desired))
 
-    record = dict(previous, target=desired) if resuming else base_record(previous, desired)
+    if resuming:
+        record = dict(previous, target=desired, op="install")
+    else:
+        record = base_record(previous, desired)
     change = DaemonJsonChange(host, unit, path, record)
-    changed = change.run(target, previous if resuming else None)
+    changed = change.run(target, previous if resuming else None, restart_anyway=stale)
     settings = dockerconf.parse_daemon_json(fsutil.read_bytes(path), options.daemon_json)
-    if not dockerconf.holds(settings, desired):
-        raise HostError("{} does not hold the cluster-store after the change".format(
-            options.daemon_json))
+    live = live_cluster_store(host)
+    if not dockerconf.holds(settings, desired) or live != options.cluster_store:
+        raise HostError("Docker is active but runs with cluster-store {!r}, not {}".format(
+            live, options.cluster_store))
     change.finish("done")
     log.info("Docker uses cluster-store %s", options.cluster_store)
     return Outcome(OK, "cluster-store set to {}; Docker restarted and stable".format(

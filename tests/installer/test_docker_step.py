@@ -1,0 +1,186 @@
+"""`docker` on simulated hosts: fresh, already done, changed, skipped, failing, killed."""
+
+import json
+import subprocess
+import threading
+
+import pytest
+
+from tests.installer.conftest import FAST_TIMING, last_line
+
+STORE = "etcd://127.0.0.1:2379"
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def docker_step(host, store=STORE, *extra, **kwargs):
+    return host.run("docker", "--cluster-store", store, *FAST_TIMING, *extra, **kwargs)
+
+
+def daemon_json(host):
+    return json.loads(host.file(DAEMON_JSON).read_text())
+
+
+def test_fresh_host_gets_cluster_store_with_one_restart(make_host):
+    host = make_host()
+    done = docker_step(host)
+    assert done.returncode == 0, done.stderr
+    assert daemon_json(host) == {"cluster-store": STORE}
+    assert host.restarts("docker") == 1
+    assert host.unit_state("docker") == "active"
+    assert "Cluster Store: " + STORE in host.docker("info").stdout
+    result = host.result("docker")
+    assert result["status"] == "ok" and result["changed"] is True and result["exit_code"] == 0
+    again = docker_step(host)
+    assert again.returncode == 0 and "already set" in last_line(again.stderr)
+    assert host.restarts("docker") == 1
+    assert host.result("docker")["changed"] is False
+
+
+def test_changed_store_keeps_other_keys(make_host):
+    original = '{\n  "log-driver": "journald",\n  "debug": true\n}\n'
+    host = make_host(daemon_json=original)
+    assert docker_step(host).returncode == 0
+    assert docker_step(host, "etcd://10.0.0.9:2379").returncode == 0
+    assert daemon_json(host) == {"log-driver": "journald", "debug": True,
+                                 "cluster-store": "etcd://10.0.0.9:2379"}
+    assert host.restarts("docker") == 2
+
+
+def test_store_opts_are_written(make_host):
+    host = make_host()
+    done = docker_step(host, STORE, "--cluster-store-opt", "kv.cacertfile=/etc/ca.pem")
+    assert done.returncode == 0, done.stderr
+    assert daemon_json(host)["cluster-store-opts"] == {"kv.cacertfile": "/etc/ca.pem"}
+
+
+@pytest.mark.parametrize("version", ["23.0.1", "24.0.7", "1.9.1"])
+def test_unsupported_docker_is_skipped(make_host, version):
+    host = make_host(docker_version=version)
+    done = docker_step(host)
+    assert done.returncode == 0
+    assert last_line(done.stderr).endswith(
+        f"skipped: Docker {version} does not support cluster-store "
+        "(only 1.10 <= version < 23.0)")
+    assert host.result("docker")["status"] == "skipped"
+    assert not host.file(DAEMON_JSON).exists()
+    assert host.restarts("docker") == 0
+
+
+def test_conflicting_unit_flag_fails_without_changes(make_host):
+    host = make_host(docker_flags=("--cluster-store=etcd://other:2379",))
+    before = host.snapshot()
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert "sets --cluster-store=etcd://other:2379 on its command line" in last_line(done.stderr)
+    assert host.snapshot() == before and host.restarts("docker") == 0
+
+
+def test_matching_unit_flag_is_already_done(make_host):
+    host = make_host(docker_flags=("--cluster-store", STORE))
+    done = docker_step(host)
+    assert done.returncode == 0 and "command line" in last_line(done.stderr)
+    assert not host.file(DAEMON_JSON).exists() and host.restarts("docker") == 0
+
+
+def test_malformed_daemon_json_changes_nothing(make_host):
+    host = make_host(daemon_json='{"debug": true}')
+    host.file(DAEMON_JSON).write_text('{"debug": true,,}')  # broken while Docker runs
+    before = host.snapshot()
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("malformed /etc/docker/daemon.json:")
+    assert host.snapshot() == before
+
+
+def test_file_right_but_docker_not_restarted_gets_one_restart(make_host):
+    host = make_host()
+    host.file(DAEMON_JSON).write_text(json.dumps({"cluster-store": STORE}))
+    done = docker_step(host)
+    assert done.returncode == 0, done.stderr
+    assert host.restarts("docker") == 1
+    assert "Cluster Store: " + STORE in host.docker("info").stdout
+
+
+def test_docker_down_fails_with_reason(make_host):
+    host = make_host()
+    assert host.run("uninstall").returncode == 0  # nothing installed: a no-op
+    subprocess.run(["systemctl", "stop", "docker"], env=host.env, check=True)
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert "docker version" in last_line(done.stderr)
+    assert not host.file(DAEMON_JSON).exists()
+
+
+def _clear_fault_after_failed_restart(host):
+    host.wait_for_event(lambda e: e["unit"] == "docker" and e["phase"] == "end"
+                        and not e["ok"])
+    host.set_fault("docker_never_starts", False)
+
+
+def test_docker_not_coming_back_restores_exact_bytes(make_host):
+    original = b'{ "log-driver" : "journald" }   \n'
+    host = make_host(daemon_json=original.decode())
+    host.set_fault("docker_never_starts")
+    watcher = threading.Thread(target=_clear_fault_after_failed_restart, args=(host,))
+    watcher.start()
+    done = docker_step(host, STORE, "--restart-timeout", "1.5")
+    watcher.join()
+    assert done.returncode == 1
+    reason = last_line(done.stderr)
+    assert reason.startswith("docker did not become active within 2s")
+    assert reason.endswith("previous daemon.json restored and docker is active")
+    assert host.file(DAEMON_JSON).read_bytes() == original
+    assert host.unit_state("docker") == "active"
+    assert host.restarts("docker") == 2
+    assert host.result("docker")["status"] == "failed"
+    assert not list((host.root / "var/lib/calico-dcos/backup/docker").glob("*.rollback"))
+
+
+def test_docker_never_coming_back_still_restores_bytes(make_host):
+    host = make_host()
+    host.set_fault("docker_never_starts")
+    done = docker_step(host, STORE, "--restart-timeout", "0.5")
+    assert done.returncode == 1
+    assert "after restoring the previous daemon.json" in last_line(done.stderr)
+    assert not host.file(DAEMON_JSON).exists()
+
+
+def test_docker_crashing_after_start_is_rolled_back(make_host):
+    host = make_host(daemon_json='{"debug": false}\n')
+    host.set_fault("docker_crashes_after_s", 0.1)
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert "docker left the active state" in last_line(done.stderr)
+    assert host.file(DAEMON_JSON).read_text() == '{"debug": false}\n'
+
+
+CRASH_POINTS = ["docker:backed-up", "docker:written", "docker:restarting", "restarted:docker",
+                "docker:done"]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_kill_at_every_journal_point_converges_with_one_restart(make_host, point):
+    host = make_host(daemon_json='{"debug": true}\n')
+    killed = docker_step(host, crash_at=point)
+    assert killed.returncode == -9
+    done = docker_step(host)
+    assert done.returncode == 0, done.stderr
+    assert daemon_json(host) == {"debug": True, "cluster-store": STORE}
+    assert host.restarts("docker") == 1
+    assert "Cluster Store: " + STORE in host.docker("info").stdout
+    assert docker_step(host).returncode == 0 and host.restarts("docker") == 1
+
+
+@pytest.mark.parametrize("point", ["restarted:docker", "docker:rolling-back"])
+def test_kill_around_a_failed_restart_still_restores(make_host, point):
+    host = make_host(daemon_json='{"debug": true}\n')
+    host.set_fault("docker_crashes_after_s", 0.1)
+    first = docker_step(host, STORE, "--restart-timeout", "1", crash_at=point)
+    assert first.returncode == -9
+    host.set_fault("docker_crashes_after_s", False)
+    rerun = docker_step(host, STORE, "--restart-timeout", "1")
+    assert rerun.returncode == 1
+    assert last_line(rerun.stderr).endswith("previous daemon.json restored and docker is active")
+    assert host.file(DAEMON_JSON).read_text() == '{"debug": true}\n'
+    assert host.restarts("docker") == 2
+    assert host.unit_state("docker") == "active"
