@@ -46,6 +46,7 @@ class Api:
 
     base: str
     token: str | None = None
+    dcos_token: str | None = None
     timeout: float = TIMEOUT_S
 
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
@@ -60,7 +61,9 @@ class Api:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+            headers["X-Operator-Token"] = self.token
+        if self.dcos_token:  # for DC/OS Admin Router in front of /service/<name>/
+            headers["Authorization"] = f"token={self.dcos_token}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -211,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("agent_id", nargs="?", help="agent id (status: show that agent)")
     parser.add_argument("--url", required=True, help="the scheduler's URL, e.g. http://host:port/")
     parser.add_argument("--token", help=f"operator token (default: ${TOKEN_ENV})")
+    parser.add_argument(
+        "--dcos-token", help="DC/OS authentication token, when --url goes through Admin Router"
+    )
     parser.add_argument("--reason", help="why, recorded in the event log")
     parser.add_argument("--state", help="status: only agents in this state")
     parser.add_argument("--q", default="", help="status: only host names containing this")
@@ -220,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> None:
     token = args.token or environ.get(TOKEN_ENV) or None
-    api = Api(args.url, token)
+    api = Api(args.url, token, args.dcos_token)
     if args.command == "status":
         if args.agent_id:
             path = "v1/agents/" + urllib.parse.quote(args.agent_id, safe="")

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from web import metrics as metrics_text
-from web.auth import check_bearer
+from web.auth import OPERATOR_HEADER, check_operator
 from web.context import get_context
 from web.contracts import (
     ControlError,
@@ -131,7 +131,9 @@ def _action_body() -> tuple[str, str]:
 
 def _perform(action: str, agent_id: str | None) -> Response:
     context = get_context()
-    check_bearer(context.token, request.headers.get("Authorization"))
+    check_operator(
+        context.token, request.headers.get("Authorization"), request.headers.get(OPERATOR_HEADER)
+    )
     if agent_id is not None:
         validate_agent_id(agent_id)
     by, why = _action_body()

@@ -155,6 +155,17 @@ def test_actions_need_the_right_bearer_token(client, rollout, headers):
     assert rollout.status()["rollout"]["state"] == "in_progress"
 
 
+def test_operator_header_works_and_wins_over_authorization(client, rollout):
+    dcos_login = {"Authorization": "token=eyJhbGciOi.dcos.jwt", "X-Operator-Token": TOKEN}
+    assert client.post(PAUSE, json={"reason": "x"}, headers=dcos_login).status_code == 200
+    wrong = {"Authorization": f"Bearer {TOKEN}", "X-Operator-Token": "wrong"}
+    assert client.post(PAUSE, json={"reason": "x"}, headers=wrong).status_code == 401
+    dcos_only = {"Authorization": "token=eyJhbGciOi.dcos.jwt"}
+    assert client.post(PAUSE, json={"reason": "x"}, headers=dcos_only).status_code == 401
+    empty = {"X-Operator-Token": " "}
+    assert client.post(PAUSE, json={"reason": "x"}, headers=empty).status_code == 401
+
+
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from framework.cli import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main, printable
-from tests.web.conftest import HOSTILE_HOST, TOKEN
+from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, TOKEN, PrefixStripper
+from web import serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,6 +100,35 @@ def test_refusals_have_clear_messages_and_exit_codes(
     monkeypatch.delenv("CALICO_OPERATOR_TOKEN", raising=False)
     assert main([*argv, "--url", served.url]) == code
     assert message in capsys.readouterr().err
+
+
+class AdminRouter(PrefixStripper):
+    """Admin Router in front of the app: a DC/OS login (`Authorization: token=...`) is
+    required, and the `/service/calico` prefix is stripped."""
+
+    DCOS_TOKEN = "dcos-jwt"
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION") != f"token={self.DCOS_TOKEN}":
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [b'{"error": "DC/OS login required"}']
+        return super().__call__(environ, start_response)
+
+
+def test_actions_through_admin_router_with_a_dcos_login(app, rollout, capsys):
+    handle = serve(AdminRouter(app, ADMIN_ROUTER_PREFIX))
+    url = handle.url + ADMIN_ROUTER_PREFIX.lstrip("/") + "/"
+    try:
+        refused = main(["pause", "--url", url, "--token", TOKEN, "--reason", "r"])
+        assert refused == EXIT_REFUSED
+        assert "401: DC/OS login required" in capsys.readouterr().err
+        dcos = ["--dcos-token", AdminRouter.DCOS_TOKEN]
+        assert main(["pause", "--url", url, "--token", TOKEN, "--reason", "r", *dcos]) == 0
+        assert rollout.paused["paused"]
+        assert main(["status", "--url", url, *dcos]) == 0
+        assert "calico: paused" in capsys.readouterr().out
+    finally:
+        handle.stop()
 
 
 def test_unreachable_scheduler(capsys):

@@ -320,7 +320,8 @@
         : "v1/rollout/" + pending.action;
       const response = await fetch(ROOT + path, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+        // Not "Authorization": behind Admin Router that header carries the DC/OS login.
+        headers: { "Content-Type": "application/json", "X-Operator-Token": token },
         body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
       });
       if (response.ok) {
