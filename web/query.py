@@ -69,11 +69,19 @@ def matches(agent: Mapping[str, Any], query: AgentQuery) -> bool:
 def apply_query(document: Document, query: AgentQuery) -> dict[str, Any]:
     """A shallow copy of `document` listing only the requested page of agents, plus `page`.
 
-    `rollout.counts` is left alone: it always describes the whole cluster.
+    `rollout.counts` is left alone: it always describes the whole cluster. `page.slot_holders`
+    maps the restart-slot holders' ids to host names, since they may not be on this page.
     """
-    selected = [agent for agent in document.get("agents", ()) if matches(agent, query)]
+    agents = document.get("agents", ())
+    selected = [agent for agent in agents if matches(agent, query)]
     end = None if query.limit is None else query.offset + query.limit
+    holders = set((document.get("rollout", {}).get("budget") or {}).get("holders", ()))
     result = dict(document)
     result["agents"] = selected[query.offset : end]
-    result["page"] = {"total": len(selected), "offset": query.offset, "limit": query.limit}
+    result["page"] = {
+        "total": len(selected),
+        "offset": query.offset,
+        "limit": query.limit,
+        "slot_holders": {a.get("id"): a.get("hostname") for a in agents if a.get("id") in holders},
+    }
     return result

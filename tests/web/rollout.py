@@ -286,3 +286,55 @@ class ScriptedRollout:
             "agents": agents,
             "generated_at": self._clock(),
         }
+
+
+class FixedStatus:
+    """A large, unchanging cluster: `count` agents, the last one mid-way and holding the
+    restart slot (so its host name is not on the first page), the rest pending."""
+
+    def __init__(self, count: int) -> None:
+        agents = []
+        for index in range(count):
+            busy = index == count - 1
+            steps = [
+                {"name": name, "state": "running" if busy and name == "docker" else
+                 ("complete" if busy and name == "etcd-proxy" else "pending"),
+                 "task_id": None, "attempts": 1 if busy else 0, "message": None,
+                 "updated_at": START if busy else None, "disruptive": disruptive,
+                 "target_hash": "9f2c"}
+                for name, disruptive in STEPS
+            ]
+            agents.append({
+                "id": f"c0ffee-S{index}", "hostname": f"host-{index:05d}.example",
+                "role": "private", "state": "in_progress" if busy else "pending",
+                "waiting_reason": None if busy else "waiting for a restart slot",
+                "holds_restart_slot": busy, "steps": steps,
+            })
+        self.document = {
+            "framework": {"name": "calico", "id": "c0ffee-0001", "subscribed": True,
+                          "leader": True},
+            "rollout": {
+                "state": "in_progress", "reason": None,
+                "control": {"paused": False, "by": None, "at": None, "why": None},
+                "counts": {"total": count, "complete": 0, "in_progress": 1,
+                           "pending": count - 1, "failed": 0},
+                "gone": 0,
+                "budget": {"max_concurrent_restarts": 1, "in_use": 1,
+                           "holders": [agents[-1]["id"]]},
+                "failure_budget": {"max_failed": 1, "failed": 0},
+                "started_at": START, "completed_at": None, "eta_s": None,
+                "config_hash": "ab12cd34",
+            },
+            "agents": agents,
+            "generated_at": START,
+        }
+        self._by_id = {agent["id"]: agent for agent in agents}
+
+    def status(self) -> Document:
+        return self.document
+
+    def agent(self, agent_id: str) -> Document | None:
+        return self._by_id.get(agent_id)
+
+    def events(self, agent_id: str | None = None, limit: int = 100) -> Sequence[Document]:
+        return []

@@ -248,3 +248,22 @@ def test_hostile_strings_stay_data_in_json(client, rollout):
     body = client.get("/v1/status?q=%3Cimg").get_json()
     assert [a["hostname"] for a in body["agents"]] == [HOSTILE_HOST]
     assert client.get("/v1/status").headers["Content-Type"] == "application/json"
+
+
+def test_ten_thousand_agents_are_served_a_page_at_a_time():
+    from tests.web.rollout import FixedStatus
+
+    source = FixedStatus(10_000)
+    app = create_app(
+        source, source, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=list
+    )
+    client = app.test_client()
+    body = client.get("/v1/status?limit=50&offset=9950").get_json()
+    assert [a["hostname"] for a in body["agents"]][-1] == "host-09999.example"
+    assert body["page"]["total"] == 10_000 and len(body["agents"]) == 50
+    assert body["page"]["slot_holders"] == {"c0ffee-S9999": "host-09999.example"}
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('<tr data-agent-id="') == 50
+    assert 'id="page-info">1–50 of 10000</span>' in html
+    assert 'id="slot-holders">host-09999.example</span>' in html
+    assert len(client.get("/v1/status?q=host-0999").get_json()["agents"]) == 10

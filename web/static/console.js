@@ -146,7 +146,8 @@
       setText("count-gone", String(rollout.gone || 0));
       const max = budget.max_concurrent_restarts;
       setText("slots", (budget.in_use || 0) + " of " + (max === null || max === undefined ? "?" : max));
-      const names = new Map((doc.agents || []).map((agent) => [agent.id, agent.hostname]));
+      const names = new Map(Object.entries((doc.page || {}).slot_holders || {}));
+      for (const agent of doc.agents || []) names.set(agent.id, agent.hostname);
       setText("slot-holders", (budget.holders || []).map((id) => names.get(id) || id).join(", "));
       const started = rollout.started_at;
       const elapsed = started ? (rollout.completed_at || nowSeconds()) - started : null;
