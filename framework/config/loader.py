@@ -225,6 +225,8 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         installer=InstallerSettings(
             url=p["CALICO_INSTALLER_URL"],
             python=p["CALICO_INSTALLER_PYTHON"],
+            restart_timeout_s=p["CALICO_RESTART_TIMEOUT"],
+            restart_stable_s=p["CALICO_RESTART_STABLE_SECONDS"],
         ),
         rollout=RolloutSettings(
             max_concurrent_restarts=p["CALICO_MAX_CONCURRENT_RESTARTS"],

@@ -119,6 +119,8 @@ class CalicoNodeStep:
 class InstallerSettings:
     url: str | None  # None: the scheduler serves the .pyz at /artifacts/
     python: str
+    restart_timeout_s: float  # a restarted unit must be active within this
+    restart_stable_s: float  # ... and then stay active this long
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,10 @@ VARIABLES: tuple[Variable, ...] = (
          "where agents fetch calico-installer.pyz (default: served by the scheduler)"),
     _var("CALICO_INSTALLER_PYTHON", v.command_name, "python3",
          "Python interpreter that runs the installer on agents"),
+    _var("CALICO_RESTART_TIMEOUT", v.number(0.0, exclusive=True), "180",
+         "seconds a restarted Docker or agent unit may take to become active"),
+    _var("CALICO_RESTART_STABLE_SECONDS", v.number(0.0), "15",
+         "seconds a restarted unit must then stay active before its step counts as done"),
     # rollout
     _var("CALICO_MAX_CONCURRENT_RESTARTS", v.integer(1), "1",
          "agents allowed inside a disruptive step at once"),

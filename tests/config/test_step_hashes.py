@@ -31,6 +31,7 @@ BASE = load([], {}).step_hashes()
     # one-shot steps ignore their task resources; nothing re-runs for the installer's URL
     ({"CALICO_DOCKER_CPUS": "0.5", "CALICO_CNI_MEM": "128"}, set()),
     ({"CALICO_INSTALLER_URL": "https://mirror/calico-installer.pyz"}, set()),
+    ({"CALICO_RESTART_TIMEOUT": "600", "CALICO_RESTART_STABLE_SECONDS": "1"}, set()),
     ({"CALICO_MAX_CONCURRENT_RESTARTS": "3", "CALICO_FRAMEWORK_NAME": "other"}, set()),
 ])
 def test_a_changed_input_changes_only_its_steps_hash(env, changed):
