@@ -48,7 +48,7 @@ def run_step(argv: List[str]) -> int:
     path = options.result_file or result_path(options.step)
     try:
         if not os.path.isdir(options.root):
-            raise BadInput("--root {} is not a directory".format(options.root))
+            raise BadInput("--root {} is not an accessible directory".format(options.root))
         outcome = RUNNERS[options.step](Host(options.root), options)
     except InstallerError as err:
         outcome = Outcome(FAILED, err.reason, exit_code=err.exit_code)

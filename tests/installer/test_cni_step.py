@@ -1,0 +1,168 @@
+"""`cni` on simulated hosts: place files, one agent restart, exit 75, verify on re-run."""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.installer.conftest import FAST_TIMING, last_line
+
+PLUGINS = "/opt/mesosphere/active/cni"
+CONFIGS = "/opt/mesosphere/etc/dcos/network/cni"
+NETWORK = {"name": "calico", "cniVersion": "0.3.1", "type": "calico",
+           "ipam": {"type": "calico-ipam"}, "etcd_endpoints": "http://127.0.0.1:2379"}
+
+
+def inputs(host, calico=b"#!/bin/sh\necho calico v1\n", ipam=b"#!/bin/sh\necho ipam v1\n",
+           network=None):
+    (host.sandbox / "calico").write_bytes(calico)
+    (host.sandbox / "calico-ipam").write_bytes(ipam)
+    config = json.dumps(network or NETWORK).encode() if not isinstance(network, bytes) \
+        else network
+    (host.sandbox / "calico.conf").write_bytes(config)
+    return ["--calico-binary", "calico", "--ipam-binary", "calico-ipam",
+            "--network-config", "calico.conf"]
+
+
+def cni_step(host, args, *extra, **kwargs):
+    return host.run("cni", *args, *FAST_TIMING, *extra, **kwargs)
+
+
+def converge(host, args, max_runs=4):
+    """Run the step until it exits 0; the exit codes seen."""
+    codes = []
+    for _ in range(max_runs):
+        done = cni_step(host, args)
+        codes.append(done.returncode)
+        if done.returncode != 75:
+            assert done.returncode == 0, done.stderr
+            return codes
+    raise AssertionError(f"no convergence: {codes}")
+
+
+def test_fresh_install_restarts_agent_once_then_verifies(make_host):
+    host = make_host()
+    args = inputs(host)
+    first = cni_step(host, args)
+    assert first.returncode == 75, first.stderr
+    assert "restart of dcos-mesos-slave issued" in last_line(first.stderr)
+    assert host.result("cni")["status"] == "again"
+    plugin = host.file(PLUGINS + "/calico")
+    assert plugin.read_bytes() == b"#!/bin/sh\necho calico v1\n"
+    assert plugin.stat().st_mode & 0o777 == 0o755
+    assert host.file(PLUGINS + "/calico-ipam").stat().st_mode & 0o777 == 0o755
+    assert json.loads(host.file(CONFIGS + "/calico.conf").read_text()) == NETWORK
+    assert host.file(CONFIGS + "/calico.conf").stat().st_mode & 0o777 == 0o644
+    second = cni_step(host, args)
+    assert second.returncode == 0, second.stderr
+    assert "restarted and stable" in last_line(second.stderr)
+    third = cni_step(host, args)
+    assert third.returncode == 0 and "already in place" in last_line(third.stderr)
+    assert host.restarts("dcos-mesos-slave") == 1
+    assert host.file(CONFIGS + "/dcos.conf").exists()  # DC/OS's own network untouched
+
+
+def test_public_agent_restarts_the_public_unit(make_host):
+    host = make_host(public=True)
+    assert converge(host, inputs(host)) == [75, 0]
+    assert host.restarts("dcos-mesos-slave-public") == 1
+    assert host.restarts("dcos-mesos-slave") == 0
+
+
+def test_changed_binary_replaces_only_that_file_and_restarts_once(make_host):
+    host = make_host()
+    converge(host, inputs(host))
+    ipam = host.file(PLUGINS + "/calico-ipam")
+    ipam_inode = ipam.stat().st_ino
+    assert converge(host, inputs(host, calico=b"#!/bin/sh\necho calico v2\n")) == [75, 0]
+    assert host.file(PLUGINS + "/calico").read_bytes().endswith(b"v2\n")
+    assert ipam.stat().st_ino == ipam_inode
+    assert host.restarts("dcos-mesos-slave") == 2
+
+
+def test_existing_plugin_is_replaced_and_kept_for_uninstall(make_host):
+    host = make_host()
+    old = host.file(PLUGINS + "/calico")
+    old.write_bytes(b"old calico from another installer")
+    old.chmod(0o700)
+    converge(host, inputs(host))
+    backups = host.root / "var/lib/calico-dcos/backup/cni"
+    assert (backups / "opt_mesosphere_active_cni_calico").read_bytes() == \
+        b"old calico from another installer"
+
+
+@pytest.mark.parametrize("point", ["cni:writing", "cni:restarting",
+                                   "restarted:dcos-mesos-slave", "cni:done"])
+def test_kill_at_every_journal_point_converges_with_one_restart(make_host, point):
+    host = make_host()
+    args = inputs(host)
+    codes = [cni_step(host, args, crash_at=point).returncode for _ in range(2)]
+    assert -9 in codes, codes
+    converge(host, args)
+    assert host.restarts("dcos-mesos-slave") == 1
+    assert host.file(PLUGINS + "/calico").exists()
+    assert cni_step(host, args).returncode == 0
+    assert host.restarts("dcos-mesos-slave") == 1
+
+
+def test_agent_not_coming_back_fails_the_verifying_run(make_host):
+    host = make_host()
+    args = inputs(host)
+    host.set_fault("agent_never_starts")
+    assert cni_step(host, args).returncode == 75
+    done = cni_step(host, args, "--restart-timeout", "0.5")
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("dcos-mesos-slave did not become active within")
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s: (s / "calico").unlink(), "cannot read plugin binary calico: No such file"),
+    (lambda s: (s / "calico-ipam").write_bytes(b""), "plugin binary calico-ipam is empty"),
+    (lambda s: (s / "calico.conf").write_text("{oops"), "network config calico.conf is not JSON"),
+    (lambda s: (s / "calico.conf").write_text('{"type": "calico"}'), "needs a JSON object"),
+])
+def test_bad_input_changes_nothing(make_host, change, reason):
+    host = make_host()
+    args = inputs(host)
+    change(host.sandbox)
+    before = host.snapshot()
+    done = cni_step(host, args)
+    assert done.returncode == 1
+    assert reason in last_line(done.stderr)
+    assert host.snapshot() == before and host.restarts("dcos-mesos-slave") == 0
+
+
+def test_plugins_dir_that_is_a_file_changes_nothing(make_host):
+    host = make_host()
+    args = inputs(host)
+    shutil.rmtree(host.file(PLUGINS))
+    host.file(PLUGINS).write_text("not a dir")
+    before = host.snapshot()
+    done = cni_step(host, args)
+    assert done.returncode == 1
+    assert last_line(done.stderr).endswith("active/cni/calico: Not a directory")
+    assert host.snapshot() == before
+
+
+def test_unreadable_root_as_unprivileged_user(make_host):
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv missing")
+    host = make_host()
+    args = inputs(host)
+    shared = Path(tempfile.mkdtemp(prefix="calico-installer-test-"))
+    try:
+        shared.chmod(0o777)
+        shutil.copy(host.pyz, shared / "calico-installer.pyz")
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                sys.executable, str(shared / "calico-installer.pyz"), "cni", *args]
+        done = subprocess.run(argv, cwd=shared, env=host.env, capture_output=True, text=True,
+                              timeout=60)
+    finally:
+        shutil.rmtree(shared)
+    assert done.returncode == 1
+    assert last_line(done.stderr) == f"--root {host.root} is not an accessible directory"
+    assert not host.file(PLUGINS + "/calico").exists()
