@@ -93,7 +93,11 @@ def _api_error(err: ApiError) -> Response | tuple[str, int]:
 
 
 def _http_error(err: HTTPException) -> Response | tuple[str, int]:
-    return _error_response(err.code or 500, err.description or err.name)
+    response = _error_response(err.code or 500, err.description or err.name)
+    allowed = getattr(err, "valid_methods", None)
+    if allowed and isinstance(response, Response):
+        response.headers["Allow"] = ", ".join(allowed)
+    return response
 
 
 def _secure(response: Response) -> Response:

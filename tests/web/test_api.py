@@ -238,7 +238,8 @@ def test_actions_map_control_errors_to_status_codes(client, rollout, app):
 
 
 def test_wrong_method_and_unknown_path_are_json_errors(client):
-    assert client.get(PAUSE).status_code == 405
+    wrong_method = client.get(PAUSE)
+    assert wrong_method.status_code == 405 and "POST" in wrong_method.headers["Allow"]
     missing = client.get("/v1/nothing")
     assert missing.status_code == 404 and missing.is_json
 
@@ -267,3 +268,23 @@ def test_ten_thousand_agents_are_served_a_page_at_a_time():
     assert 'id="page-info">1–50 of 10000</span>' in html
     assert 'id="slot-holders">host-09999.example</span>' in html
     assert len(client.get("/v1/status?q=host-0999").get_json()["agents"]) == 10
+
+
+def test_an_empty_document_before_any_work_still_renders(rollout):
+    class Empty:
+        def status(self):
+            return {}
+
+        def agent(self, agent_id):
+            return None
+
+        def events(self, agent_id=None, limit=100):
+            return []
+
+    app = create_app(
+        Empty(), rollout, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=list
+    )
+    client = app.test_client()
+    assert "0 of 0 agents complete" in client.get("/").get_data(as_text=True)
+    assert client.get("/v1/status?state=pending").get_json()["page"]["total"] == 0
+    assert 'calico_dcos_agents{state="pending"} 0' in client.get("/metrics").get_data(as_text=True)

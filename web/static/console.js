@@ -325,15 +325,16 @@
         headers: { "Content-Type": "application/json", "X-Operator-Token": token },
         body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
       });
+      const rejectedToken = response.status === 401 || response.status === 403;
+      if (!rejectedToken) storeToken(token); // right token, even if the action was refused
       if (response.ok) {
-        storeToken(token);
         dialog.close();
         await refreshNow();
         return;
       }
       let message = "HTTP " + response.status;
       try { message = (await response.json()).error || message; } catch (err) { /* not JSON */ }
-      if (response.status === 401) {
+      if (rejectedToken) {
         storeToken("");
         tokenField.hidden = false;
         tokenInput.required = true;
