@@ -19,6 +19,8 @@ CNI_CONFIG_DIR = "opt/mesosphere/etc/dcos/network/cni"
 CNI_PLUGIN_DIR = "opt/mesosphere/active/cni"
 DCOS_BIN_DIR = "opt/mesosphere/bin"
 MESOS_AGENT_ENV_FILE = "opt/mesosphere/etc/mesos-slave-common"
+MESOS_AGENT_ROLE_ENV_FILE = "opt/mesosphere/etc/mesos-slave"
+DCOS_ENVIRONMENT_FILE = "opt/mesosphere/environment"
 STANDIN_BIN_DIR = "bin"
 
 DOCKER_UNIT = "docker"
@@ -78,12 +80,6 @@ class HostDir:
     @property
     def units(self) -> tuple[str, str]:
         return (DOCKER_UNIT, self.agent_unit)
-
-    def unit_file(self, unit: str) -> str:
-        """The unit file's path as seen on the host (without the root prefix)."""
-        if unit == DOCKER_UNIT:
-            return "/" + DOCKER_UNIT_FILE
-        return f"/{AGENT_UNIT_FILE_DIR}/{unit}.service"
 
     def on_host(self, host_path: str) -> Path:
         return self.root / host_path.lstrip("/")

@@ -21,8 +21,10 @@ from devcluster.host.hostdir import (
     CNI_PLUGIN_DIR,
     DAEMON_JSON,
     DCOS_BIN_DIR,
+    DCOS_ENVIRONMENT_FILE,
     DOCKER_UNIT_FILE,
     MESOS_AGENT_ENV_FILE,
+    MESOS_AGENT_ROLE_ENV_FILE,
     STANDIN_BIN_DIR,
     HostDir,
 )
@@ -61,8 +63,8 @@ Restart=always
 RestartSec=5
 KillMode=control-group
 Delegate=true
-EnvironmentFile=/opt/mesosphere/environment
-EnvironmentFile=/opt/mesosphere/etc/mesos-slave-common
+EnvironmentFile=/{environment}
+EnvironmentFile=/{agent_common}
 EnvironmentFile={role_env}
 ExecStart={exec_start}
 """
@@ -71,6 +73,8 @@ MESOS_CONTAINERIZERS=docker,mesos
 MESOS_NETWORK_CNI_CONFIG_DIR=/{CNI_CONFIG_DIR}
 MESOS_NETWORK_CNI_PLUGINS_DIR=/{CNI_PLUGIN_DIR}/
 """
+MESOS_AGENT_PUBLIC_TEXT = "MESOS_DEFAULT_ROLE=slave_public\n"
+DCOS_ENVIRONMENT_TEXT = "PATH=/opt/mesosphere/bin:/usr/bin:/bin\n"
 DCOS_OVERLAY_CNI_TEXT = """\
 {"name": "dcos", "type": "bridge", "bridge": "m-dcos", "isGateway": true, "ipMasq": false}
 """
@@ -97,15 +101,15 @@ def _write_if_missing(path: Path, text: str) -> None:
 
 
 def _unit_texts(spec: HostSpec, agent_unit: str) -> dict[str, str]:
-    role_env = "/opt/mesosphere/etc/mesos-slave-public" if spec.public \
-        else "/opt/mesosphere/etc/mesos-slave"
+    role_env = "/" + MESOS_AGENT_ROLE_ENV_FILE + ("-public" if spec.public else "")
     description = ("Mesos Agent Public: distributed systems kernel public agent" if spec.public
                    else "Mesos Agent: distributed systems kernel agent")
     return {
         DOCKER_UNIT_FILE: DOCKER_UNIT_TEXT.format(
             exec_start=shlex.join(DOCKERD_COMMAND + list(spec.docker_flags))),
         f"{AGENT_UNIT_FILE_DIR}/{agent_unit}.service": AGENT_UNIT_TEXT.format(
-            description=description, role_env=role_env, exec_start=shlex.join(AGENT_COMMAND)),
+            description=description, role_env=role_env, environment=DCOS_ENVIRONMENT_FILE,
+            agent_common=MESOS_AGENT_ENV_FILE, exec_start=shlex.join(AGENT_COMMAND)),
     }
 
 
@@ -131,6 +135,9 @@ def prepare_host(root: Path | str, spec: HostSpec) -> dict[str, str]:
     for relative, text in _unit_texts(spec, host.agent_unit).items():
         _write_if_missing(root / relative, text)
     _write_if_missing(root / MESOS_AGENT_ENV_FILE, MESOS_AGENT_ENV_TEXT)
+    _write_if_missing(root / DCOS_ENVIRONMENT_FILE, DCOS_ENVIRONMENT_TEXT)
+    _write_if_missing(root / (MESOS_AGENT_ROLE_ENV_FILE + ("-public" if spec.public else "")),
+                      MESOS_AGENT_PUBLIC_TEXT if spec.public else "")
     _write_if_missing(root / CNI_CONFIG_DIR / "dcos.conf", DCOS_OVERLAY_CNI_TEXT)
     if spec.daemon_json is not None:
         _write_if_missing(root / DAEMON_JSON, spec.daemon_json)

@@ -8,10 +8,11 @@ state is read from there.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 
-from devcluster.host import control, faults, units
+from devcluster.host import control, faults, unitfile, units
 from devcluster.host.errors import ControlError, HostError
 from devcluster.host.hostdir import HostDir, unit_name
 
@@ -29,8 +30,9 @@ DESCRIPTIONS = {"docker": "Docker Application Container Engine",
                 "dcos-mesos-slave-public": "Mesos Agent Public: distributed systems kernel "
                                            "public agent"}
 DEFAULT_PROPERTIES = ("Id", "Description", "LoadState", "ActiveState", "SubState", "Result",
-                      "ExecStart", "FragmentPath", "ActiveEnterTimestamp",
-                      "ActiveEnterTimestampMonotonic", "NRestarts", "StatusText")
+                      "InvocationID", "ExecStart", "FragmentPath", "DropInPaths",
+                      "ActiveEnterTimestamp", "ActiveEnterTimestampMonotonic", "NRestarts",
+                      "StatusText")
 
 
 class Usage(Exception):
@@ -133,6 +135,13 @@ def _exec_start_property(argv: list[str]) -> str:
             "start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
 
 
+def invocation_id(unit: str, active_since: float | None) -> str:
+    """Unique per activation, like systemd's InvocationID; empty while not active."""
+    if active_since is None:
+        return ""
+    return hashlib.sha256(f"{unit}@{active_since!r}".encode()).hexdigest()[:32]
+
+
 def properties(host: HostDir, unit: str) -> dict[str, str]:
     """systemctl show's properties for a unit of this host."""
     if unit not in host.units:
@@ -147,8 +156,10 @@ def properties(host: HostDir, unit: str) -> dict[str, str]:
         "ActiveState": state["active_state"],
         "SubState": SUB_STATES.get(state["active_state"], state["active_state"]),
         "Result": state["result"],
-        "ExecStart": _exec_start_property(units.exec_start(host, unit)),
-        "FragmentPath": host.unit_file(unit),
+        "InvocationID": invocation_id(unit, since),
+        "ExecStart": _exec_start_property(unitfile.exec_start(host, unit, expand=False)),
+        "FragmentPath": unitfile.fragment(host, unit) or "",
+        "DropInPaths": " ".join(unitfile.drop_ins(host, unit)),
         "ActiveEnterTimestamp": _format_time(since),
         "ActiveEnterTimestampMonotonic":
             "0" if since is None else str(int(units.monotonic_of(since) * 1_000_000)),
@@ -187,9 +198,9 @@ def _cat(host: HostDir, unit: str) -> int:
     if unit not in host.units:
         print(f"No files found for {unit}.service.", file=sys.stderr)
         return EXIT_FAILED
-    host_path = host.unit_file(unit)
-    print(f"# {host_path}")
-    sys.stdout.write(host.on_host(host_path).read_text())
+    for index, host_path in enumerate(unitfile.files(host, unit)):
+        print(f"{chr(10) if index else ''}# {host_path}")
+        sys.stdout.write(host.on_host(host_path).read_text())
     return EXIT_OK
 
 

@@ -13,10 +13,9 @@ ExecStart in place at that moment, exactly as dockerd would judge them.
 
 from __future__ import annotations
 
-import shlex
 import time
 
-from devcluster.host import containers, dockerd, faults, store
+from devcluster.host import containers, dockerd, faults, store, unitfile
 from devcluster.host.errors import StateError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
@@ -33,21 +32,6 @@ CRASH_EXIT_CODE = 137
 def restart_seconds(host: HostDir, unit: str) -> float:
     key = "docker_restart_s" if unit == DOCKER_UNIT else "agent_restart_s"
     return float(host.spec[key])
-
-
-def exec_start(host: HostDir, unit: str) -> list[str]:
-    """The unit file's ExecStart command line as an argument list ([] when absent)."""
-    try:
-        text = host.on_host(host.unit_file(unit)).read_text()
-    except FileNotFoundError:
-        return []
-    for line in text.splitlines():
-        if line.startswith("ExecStart="):
-            try:
-                return shlex.split(line[len("ExecStart="):].lstrip("-@+!"))
-            except ValueError as exc:
-                raise StateError(f"{host.unit_file(unit)}: bad ExecStart line: {exc}") from exc
-    return []
 
 
 def fresh_record(state: str, now: float) -> dict:
@@ -104,8 +88,8 @@ def start_outcome(host: HostDir, unit: str) -> tuple[str, str | None, dict | Non
         daemon_json = None
     try:
         config = dockerd.effective_config(
-            host.spec["docker_version"], daemon_json, exec_start(host, unit))
-    except dockerd.DaemonConfigError as exc:
+            host.spec["docker_version"], daemon_json, unitfile.exec_start(host, unit))
+    except (dockerd.DaemonConfigError, StateError) as exc:
         return FAILED, str(exc), None
     return ACTIVE, None, config
 
