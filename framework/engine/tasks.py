@@ -60,7 +60,9 @@ AGENT_RESTART_REASONS = frozenset(
         "REASON_SLAVE_RESTARTED",
     }
 )
-RERUN_EXIT_MARKER = "exit status 75"
+# The Mesos command executor words the installer's "run again" exit as
+# "Command exited with status 75".
+RERUN_EXIT_MARKER = "status 75"
 
 # Updates only move forward: a lower-ranked state never replaces a higher-ranked one.
 _RANK = {
