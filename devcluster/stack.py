@@ -80,6 +80,8 @@ class DevStack:
             "CALICO_MAX_CONCURRENT_RESTARTS": str(self.options.max_concurrent_restarts),
             "CALICO_RETRY_BACKOFF_BASE": "1",
             "CALICO_RETRY_BACKOFF_CAP": "10",
+            "CALICO_RESTART_STABLE_SECONDS": "1",
+            "CALICO_RESTART_TIMEOUT": "60",
             "PYTHONUNBUFFERED": "1",
         })
         env.update(dict(self.options.scheduler_env))

@@ -77,7 +77,7 @@ VARIABLES: tuple[Variable, ...] = (
     _var("CALICO_ETCD_PROXY_BINARY_URL", HTTP_URL, defaults.ETCD_BINARY_URL,
          "etcd release tarball the proxy runs from"),
     _var("CALICO_ETCD_PROXY_BINARY_SHA256", v.sha256, None,
-         "sha256 of the etcd tarball, checked by the Mesos fetcher step"),
+         "sha256 of the etcd tarball; a mismatch fails the step"),
     _var("CALICO_ETCD_PROXY_IMAGE", v.docker_image, None,
          "Docker image to run the proxy from instead of the tarball"),
     _var("CALICO_ETCD_PROXY_CPUS", CPUS, "0.1", "cpus of each etcd proxy task"),

@@ -1,0 +1,40 @@
+"""Reads from the leading master's HTTP endpoints (agent list) with the scheduler's credentials."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+
+from framework.config import Config
+from framework.engine import PUBLIC_MESOS_ROLE
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_S = 10.0
+
+
+class MasterClient:
+    def __init__(self, address: str, config: Config) -> None:
+        self.base = address if address.startswith("http") else f"http://{address}"
+        self.auth = None
+        if config.mesos.principal and config.mesos.secret:
+            self.auth = (config.mesos.principal, config.mesos.secret)
+
+    def agents(self) -> list[tuple[str, str, str]] | None:
+        """(agent id, hostname, private|public) of every registered agent; None on error."""
+        try:
+            resp = requests.get(f"{self.base}/master/slaves", auth=self.auth,
+                                timeout=REQUEST_TIMEOUT_S)
+            resp.raise_for_status()
+            slaves = resp.json().get("slaves", [])
+        except (requests.RequestException, ValueError) as err:
+            log.warning("could not list agents from %s: %s", self.base, err)
+            return None
+        return [(s["id"], s.get("hostname", ""), _role(s)) for s in slaves if "id" in s]
+
+
+def _role(slave: dict) -> str:
+    public = (slave.get("attributes") or {}).get("public_ip") == "true" or \
+        PUBLIC_MESOS_ROLE in (slave.get("reserved_resources") or {})
+    return "public" if public else "private"

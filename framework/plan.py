@@ -1,0 +1,53 @@
+"""From the validated config to the engine's plan and policy, and stored records back."""
+
+from __future__ import annotations
+
+import logging
+
+from framework.config import (
+    STEP_CALICO_NODE,
+    STEP_CNI,
+    STEP_DOCKER,
+    STEP_ETCD_PROXY,
+    Config,
+)
+from framework.engine import AgentRecord, Plan, Policy, RecordError, RetryPolicy, StepSpec
+
+log = logging.getLogger(__name__)
+
+
+def engine_plan(config: Config) -> Plan:
+    hashes = config.step_hashes()
+    resources = {
+        STEP_ETCD_PROXY: config.etcd_proxy.resources,
+        STEP_DOCKER: config.docker.resources,
+        STEP_CNI: config.cni.resources,
+        STEP_CALICO_NODE: config.calico_node.resources,
+    }
+    return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb)
+                      for step in config.enabled_steps()))
+
+
+def engine_policy(config: Config) -> Policy:
+    rollout = config.rollout
+    return Policy(
+        max_concurrent_restarts=rollout.max_concurrent_restarts,
+        max_parallel=rollout.max_parallel_tasks,
+        retry=RetryPolicy(max_attempts=rollout.retry_max_attempts,
+                          backoff_base_s=rollout.backoff_base_s,
+                          backoff_cap_s=rollout.backoff_cap_s),
+        # The config counts the failed agent that halts the rollout; the engine counts
+        # the failed agents it tolerates.
+        max_failed=rollout.max_failed_agents - 1,
+    )
+
+
+def load_records(stored: dict[str, dict]) -> list[AgentRecord]:
+    """Decode stored agent records; an undecodable one is logged and left for re-discovery."""
+    records = []
+    for agent_id, value in stored.items():
+        try:
+            records.append(AgentRecord.from_dict(value))
+        except RecordError as err:
+            log.error("ignoring the stored record of agent %s: %s", agent_id, err)
+    return records

@@ -1,0 +1,485 @@
+"""The scheduler process: leader lock, state, web server, pymesos driver and one worker.
+
+Everything that changes the rollout happens on the worker (the main thread): it takes one
+message at a time from the inbox (pymesos callbacks, operator actions, agent listings,
+ticks), asks the engine, stores the decision in etcd, and only then applies its actions to
+the driver. Status updates are acknowledged after their record is stored, so an etcd outage
+loses nothing: unacknowledged updates come back from the agents.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymesos import MesosSchedulerDriver
+
+from framework import artifacts as artifact_files
+from framework.config import Config
+from framework.engine import (
+    AgentInfo,
+    AgentsListed,
+    Decision,
+    Decline,
+    Engine,
+    EngineError,
+    Kill,
+    Launch,
+    Pause,
+    Reconcile,
+    Resume,
+    RetryAgent,
+    Revive,
+    SkipAgent,
+    Subscribed,
+    Suppress,
+    TaskStatus,
+    Tick,
+)
+from framework.engine import Control as EngineControl
+from framework.master_api import MasterClient
+from framework.mesos import (
+    FRAMEWORK_REMOVED,
+    Disconnected,
+    DriverError,
+    QueueingScheduler,
+    RawOffers,
+    Registered,
+    framework_info,
+)
+from framework.plan import engine_plan, engine_policy, load_records
+from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
+from framework.state import (
+    Batch,
+    ConflictError,
+    EtcdConnection,
+    NewEvent,
+    NotLeader,
+    StateStore,
+    StoreError,
+    StoreUnavailable,
+    TLSFiles,
+)
+from framework.state import Control as StoredControl
+from framework.taskinfo import task_info
+from web import SCHEDULER_COUNTERS, HealthReport, create_app, scheduler_counters, serve
+
+log = logging.getLogger("framework")
+
+TICK_S = 1.0
+SNAPSHOT_EVERY_S = 0.5
+AGENT_LIST_EVERY_S = 30.0
+ETCD_PING_EVERY_S = 2.0
+ETCD_RETRY_S = 2.0
+EXIT_LOST_LEADERSHIP = 1
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A status update and the raw form pymesos needs to acknowledge it."""
+
+    status: TaskStatus
+    raw: dict
+
+
+@dataclass(frozen=True)
+class Stop:
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeadershipLost:
+    reason: str
+
+
+class AckingScheduler(QueueingScheduler):
+    def statusUpdate(self, driver, update):  # noqa: N802 - pymesos API
+        self.inbox.put(StatusUpdate(_task_status(update), dict(update)))
+
+
+def _task_status(update: dict) -> TaskStatus:
+    return TaskStatus(task_id=update.get("task_id", {}).get("value", ""),
+                      state=update.get("state", ""), message=update.get("message"),
+                      reason=update.get("reason"), healthy=update.get("healthy"))
+
+
+class Runtime:
+    def __init__(self, config: Config, store: StateStore, artifacts_dir: Path) -> None:
+        self.config = config
+        self.store = store
+        self.artifacts_dir = artifacts_dir
+        self.inbox: queue.Queue = queue.Queue()
+        self.counters: collections.Counter = collections.Counter()
+        self.plan = engine_plan(config)
+        self.policy = engine_policy(config)
+        self.engine = Engine(self.plan, self.policy)
+        self.driver: MesosSchedulerDriver | None = None
+        self.framework_id: str | None = None
+        self.subscribed = False
+        self.leader = False
+        self.etcd_ok = True
+        self.raw_offers: dict[str, dict] = {}
+        self.master: MasterClient | None = None
+        self.urls = None
+        self.web = None
+        self._stop_reason: str | None = None
+        self._dirty = True
+        self._last_snapshot = 0.0
+        self._last_agent_list = 0.0
+        self.snapshot = Snapshot(self._document(time.time()))
+
+    # -- start-up --
+
+    def start_web(self) -> int:
+        control = OperatorControl(self.inbox, _operator_event)
+        app = create_app(StatusView(self.snapshot, self.store), control,
+                         token=self.config.web.operator_token, health=self.health,
+                         metrics=self.metrics, artifacts_dir=self.artifacts_dir)
+        self.web = serve(app, self.config.web.bind_address, self.config.web.port)
+        log.info("status page and API on port %d", self.web.port)
+        return self.web.port
+
+    def become_leader(self) -> None:
+        """Block until this scheduler holds the leader lock (etcd outages are waited out)."""
+        while self._stop_reason is None:
+            try:
+                if self.store.leader.acquire(timeout_s=ETCD_RETRY_S):
+                    self.leader = True
+                    log.info("leader lock acquired")
+                    return
+                log.info("another scheduler is leader (%s); waiting",
+                         self.store.leader.holder())
+            except StoreUnavailable as err:
+                self.etcd_ok = False
+                log.warning("etcd unavailable while taking the leader lock: %s", err)
+                time.sleep(ETCD_RETRY_S)
+
+    def load_state(self) -> None:
+        while True:
+            try:
+                self.framework_id = self.store.load_framework_id()
+                records = load_records(self.store.load_agents())
+                stored = self.store.load_control()
+                break
+            except StoreUnavailable as err:
+                self.etcd_ok = False
+                log.warning("etcd unavailable while loading state: %s", err)
+                time.sleep(ETCD_RETRY_S)
+        self.etcd_ok = True
+        control = EngineControl(stored.paused, stored.by, stored.at, stored.why)
+        self.engine = Engine(self.plan, self.policy, records, control)
+        log.info("loaded %d agent records; framework id %s", len(records),
+                 self.framework_id or "(none yet)")
+
+    def start_driver(self) -> None:
+        webui = self.config.webui_url(self.web.port)
+        info = framework_info(self.config, webui, self.framework_id)
+        self.driver = MesosSchedulerDriver(
+            AckingScheduler(self.inbox), info, self.config.mesos.master,
+            implicit_acknowledgements=False, principal=self.config.mesos.principal,
+            secret=self.config.mesos.secret)
+        self.driver.start()
+
+    # -- the worker --
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.inbox.put(Stop("SIGTERM")))
+        threading.Thread(target=self._ping_etcd, daemon=True, name="etcd-ping").start()
+        while self._stop_reason is None:
+            try:
+                message = self.inbox.get(timeout=TICK_S)
+            except queue.Empty:
+                message = Tick()
+            try:
+                self.handle(message)
+            except NotLeader as err:
+                self.inbox.put(LeadershipLost(str(err)))
+            self._periodic()
+        return self.shutdown()
+
+    def handle(self, message: object) -> None:
+        match message:
+            case Registered():
+                self._registered(message)
+            case Disconnected():
+                self.subscribed = False
+                self._dirty = True
+            case DriverError():
+                self._driver_error(message.message)
+            case RawOffers():
+                self.counters["calico_dcos_offers_received_total"] += len(message.offers)
+                for offer in message.offers:
+                    self.raw_offers[offer["id"]["value"]] = offer
+                self._decide(message.to_engine())
+                self._decline_leftovers(message)
+            case StatusUpdate():
+                if self._decide(message.status) is not None and self.driver is not None:
+                    self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+            case OperatorRequest():
+                self._operator(message)
+            case Stop():
+                self._stop_reason = message.reason
+            case LeadershipLost():
+                log.error("leadership lost (%s); stopping so another scheduler takes over",
+                          message.reason)
+                self._stop_reason = "leadership lost"
+                self.leader = False
+            case _:
+                self._decide(message)
+
+    def _registered(self, message: Registered) -> None:
+        self.subscribed = True
+        self._dirty = True
+        self.master = MasterClient(message.master, self.config)
+        if message.framework_id != self.framework_id:
+            log.info("registered with framework id %s", message.framework_id)
+            self._store_call(self.store.save_framework_id, message.framework_id)
+            self.framework_id = message.framework_id
+        else:
+            log.info("re-subscribed as %s", message.framework_id)
+        self._decide(Subscribed())
+        self._list_agents()
+
+    def _driver_error(self, message: str) -> None:
+        if FRAMEWORK_REMOVED not in message:
+            log.error("the master reported an error: %s", message)
+            return
+        log.warning("the master removed framework %s; registering afresh", self.framework_id)
+        self._stop_driver()
+        self._store_call(self.store.clear_framework, f"master said: {message}")
+        self.framework_id = None
+        self.engine = Engine(self.plan, self.policy, (), self.engine.control)
+        self.raw_offers.clear()
+        self.start_driver()
+
+    def _operator(self, request: OperatorRequest) -> None:
+        try:
+            if self._decide(request.event, raise_store_errors=True) is None:
+                request.error = StoreUnavailable("etcd is unavailable")
+        except (EngineError, StoreError) as err:
+            request.error = err
+        finally:
+            request.done.set()
+
+    def _decide(self, event: object, raise_store_errors: bool = False) -> Decision | None:
+        """Decide, store, then act. None when the decision could not be stored."""
+        now = time.time()
+        decision = self.engine.decide(event, now)
+        if decision.needs_write or decision.notices:
+            batch = Batch(
+                agents={r.agent_id: r.to_dict() for r in decision.records},
+                control=_stored_control(decision.control) if decision.control else None,
+                events=[NewEvent(_event_kind(n), n.text, n.agent_id)
+                        for n in decision.notices][:64],
+            )
+            try:
+                self.store.commit(batch)
+                self.etcd_ok = True
+            except (StoreUnavailable, ConflictError) as err:
+                self.engine.rollback(decision)
+                self.etcd_ok = not isinstance(err, StoreUnavailable)
+                self.counters["calico_dcos_etcd_errors_total"] += 1
+                log.warning("could not store a decision (%s); will retry", err)
+                if isinstance(err, ConflictError):
+                    self.load_state()
+                if raise_store_errors:
+                    raise
+                return None
+            for note in decision.notices:
+                log.info("%s", note.text)
+        self._apply(decision)
+        self._dirty = True
+        return decision
+
+    def _apply(self, decision: Decision) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        for action in decision.actions:
+            match action:
+                case Launch():
+                    offer = self.raw_offers.pop(action.offer_id, None)
+                    if offer is None:
+                        continue
+                    task = task_info(self.config, action, offer, self.urls,
+                                     offer.get("hostname", ""))
+                    log.info("launching %s on %s", action.task_id, offer.get("hostname"))
+                    self.counters["calico_dcos_offers_accepted_total"] += 1
+                    self._call(driver.launchTasks, offer["id"], [task])
+                case Decline():
+                    self.raw_offers.pop(action.offer_id, None)
+                    self.counters["calico_dcos_offers_declined_total"] += 1
+                    self._call(driver.declineOffer, {"value": action.offer_id},
+                               {"refuse_seconds": action.refuse_seconds})
+                case Kill():
+                    log.info("killing %s", action.task_id)
+                    self._call(driver.killTask, {"value": action.task_id})
+                case Suppress():
+                    self.counters["calico_dcos_suppress_total"] += 1
+                    self._call(driver.suppressOffers)
+                case Revive():
+                    self.counters["calico_dcos_revive_total"] += 1
+                    self._call(driver.reviveOffers)
+                case Reconcile():
+                    tasks = [{"task_id": {"value": t}, "agent_id": {"value": a}}
+                             for t, a in action.tasks]
+                    self._call(driver.reconcileTasks, tasks)
+
+    def _decline_leftovers(self, message: RawOffers) -> None:
+        """Never hold an offer: anything the engine did not use or decline goes back now."""
+        leftovers = [o for o in message.offers if o["id"]["value"] in self.raw_offers]
+        self._decline_all(leftovers)
+
+    def _decline_all(self, offers: list[dict]) -> None:
+        for offer in offers:
+            offer_id = offer["id"]["value"]
+            if self.raw_offers.pop(offer_id, None) is not None and self.driver is not None:
+                self.counters["calico_dcos_offers_declined_total"] += 1
+                self._call(self.driver.declineOffer, {"value": offer_id},
+                           {"refuse_seconds": self.policy.refuse_wait_s})
+
+    def _call(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as err:  # a failed driver call must not stop the worker
+            log.warning("driver call %s failed: %s", getattr(fn, "__name__", fn), err)
+
+    def _store_call(self, fn, *args) -> None:
+        while True:
+            try:
+                fn(*args)
+                self.etcd_ok = True
+                return
+            except StoreUnavailable as err:
+                self.etcd_ok = False
+                log.warning("etcd unavailable (%s); retrying", err)
+                time.sleep(ETCD_RETRY_S)
+
+    # -- periodic work --
+
+    def _periodic(self) -> None:
+        now = time.time()
+        if self.subscribed and now - self._last_agent_list > AGENT_LIST_EVERY_S:
+            self._list_agents()
+        if self._dirty and now - self._last_snapshot >= SNAPSHOT_EVERY_S:
+            self.snapshot.publish(self._document(now))
+            self._dirty = False
+            self._last_snapshot = now
+
+    def _list_agents(self) -> None:
+        """Agents from /master/slaves, so agents that never offered are known too."""
+        self._last_agent_list = time.time()
+        master = self.master
+        if master is None:
+            return
+
+        def fetch() -> None:
+            agents = master.agents()
+            if agents is not None:
+                self.inbox.put(AgentsListed(tuple(AgentInfo(*a) for a in agents)))
+        threading.Thread(target=fetch, daemon=True, name="agent-list").start()
+
+    def _ping_etcd(self) -> None:
+        while self._stop_reason is None:
+            try:
+                self.store.ping()
+                ok = True
+            except StoreError:
+                ok = False
+            if ok != self.etcd_ok:
+                self.etcd_ok = ok
+                self._dirty = True
+                if ok:
+                    self.inbox.put(Tick())
+            time.sleep(ETCD_PING_EVERY_S)
+
+    def _document(self, now: float) -> dict:
+        return self.engine.status_document(now, framework={
+            "name": self.config.framework.name, "id": self.framework_id,
+            "subscribed": self.subscribed, "leader": self.leader})
+
+    # -- web callbacks --
+
+    def health(self) -> HealthReport:
+        reasons = []
+        if not self.leader:
+            reasons.append("not the leader (waiting for the leader lock)")
+        if not self.subscribed:
+            reasons.append("not subscribed to the Mesos master")
+        if not self.etcd_ok:
+            reasons.append("etcd is unreachable")
+        return HealthReport(not reasons, tuple(reasons))
+
+    def metrics(self):
+        return scheduler_counters({name: self.counters[name] for name in SCHEDULER_COUNTERS})
+
+    # -- shutdown --
+
+    def _stop_driver(self) -> None:
+        driver, self.driver = self.driver, None
+        if driver is not None:
+            driver.stop(failover=True)
+            driver.join()
+
+    def shutdown(self) -> int:
+        log.info("stopping: %s", self._stop_reason)
+        self._stop_driver()
+        if self.leader:
+            try:
+                self.store.leader.release()
+            except StoreError as err:
+                log.warning("could not release the leader lock: %s", err)
+        if self.web is not None:
+            self.web.stop()
+        return EXIT_LOST_LEADERSHIP if self._stop_reason == "leadership lost" else 0
+
+
+def _operator_event(kind: str, *args: str):
+    if kind == "pause":
+        return Pause(*args)
+    if kind == "resume":
+        return Resume(*args)
+    if kind == "retry":
+        return RetryAgent(*args)
+    return SkipAgent(*args)
+
+
+def _stored_control(control: EngineControl) -> StoredControl:
+    return StoredControl(paused=control.paused, by=control.by, at=control.at, why=control.why)
+
+
+def _event_kind(notice) -> str:
+    return "step" if notice.step else "rollout"
+
+
+def run(config: Config) -> int:
+    logging.basicConfig(level=config.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pymesos").setLevel(logging.WARNING)
+    log.info("starting with %s", config.redacted())
+    tls = None
+    if config.etcd.ca_file or config.etcd.cert_file:
+        tls = TLSFiles(config.etcd.ca_file, config.etcd.cert_file, config.etcd.key_file)
+    conn = EtcdConnection(list(config.etcd.endpoints), tls=tls)
+    inbox_holder: list[Runtime] = []
+    store = StateStore(conn, config.framework.name, on_leadership_lost=lambda why: (
+        inbox_holder[0].inbox.put(LeadershipLost(why)) if inbox_holder else None))
+    with tempfile.TemporaryDirectory(prefix="calico-dcos-artifacts-") as tmp:
+        runtime = Runtime(config, store, Path(tmp))
+        inbox_holder.append(runtime)
+        port = runtime.start_web()
+        runtime.urls = artifact_files.prepare(config, Path(tmp), port)
+        runtime.become_leader()
+        if runtime._stop_reason is not None:
+            return runtime.shutdown()
+        runtime.load_state()
+        runtime.start_driver()
+        return runtime.run()
+

@@ -1,0 +1,101 @@
+"""What the web app reads: an immutable status document the scheduler publishes, plus the
+operator actions it forwards to the scheduler's single worker."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from framework.engine import Event, UnknownAgentError
+from framework.state import StateStore, StoreError
+from web import ControlUnavailableError, NotApplicableError
+from web import UnknownAgentError as WebUnknownAgent
+
+OPERATOR_DEADLINE_S = 10.0
+
+
+class Snapshot:
+    """The latest status document, replaced whole; readers never see a half-built one."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._document = document
+        self._by_id: dict[str, dict] = {}
+
+    def publish(self, document: dict[str, Any]) -> None:
+        by_id = {agent["id"]: agent for agent in document.get("agents", [])}
+        with self._lock:
+            self._document, self._by_id = document, by_id
+
+    def document(self) -> dict[str, Any]:
+        with self._lock:
+            return self._document
+
+    def agent_entry(self, agent_id: str) -> dict | None:
+        with self._lock:
+            return self._by_id.get(agent_id)
+
+
+class StatusView:
+    """`web.StatusSource` over a Snapshot and the store's event log."""
+
+    def __init__(self, snapshot: Snapshot, store: StateStore) -> None:
+        self.snapshot = snapshot
+        self.store = store
+
+    def status(self) -> dict[str, Any]:
+        return self.snapshot.document()
+
+    def agent(self, agent_id: str) -> dict | None:
+        return self.snapshot.agent_entry(agent_id)
+
+    def events(self, agent_id: str | None = None, limit: int = 100) -> list[dict]:
+        try:
+            events = self.store.recent_events(limit=limit, agent_id=agent_id)
+        except StoreError:
+            return []
+        return [{"seq": e.seq, "at": e.at, "kind": e.kind, "message": e.message,
+                 "agent_id": e.agent_id, "by": None} for e in events]
+
+
+@dataclass
+class OperatorRequest:
+    """An operator event for the worker; `done` is set once it was decided and stored."""
+
+    event: Event
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
+class OperatorControl:
+    """`web.Control`: hands each action to the worker and waits for its outcome."""
+
+    def __init__(self, inbox: queue.Queue, make_event) -> None:
+        self.inbox = inbox
+        self.make_event = make_event
+
+    def _submit(self, kind: str, *args: str) -> None:
+        request = OperatorRequest(self.make_event(kind, *args))
+        self.inbox.put(request)
+        if not request.done.wait(OPERATOR_DEADLINE_S):
+            raise ControlUnavailableError("the scheduler did not record the action in time")
+        if isinstance(request.error, UnknownAgentError):
+            raise WebUnknownAgent(str(request.error))
+        if isinstance(request.error, StoreError):
+            raise ControlUnavailableError(f"could not record the action: {request.error}")
+        if request.error is not None:
+            raise NotApplicableError(str(request.error))
+
+    def pause(self, by: str, why: str) -> None:
+        self._submit("pause", by, why)
+
+    def resume(self, by: str, why: str) -> None:
+        self._submit("resume", by, why)
+
+    def retry(self, agent_id: str, by: str, why: str) -> None:
+        self._submit("retry", agent_id, by, why)
+
+    def skip(self, agent_id: str, by: str, why: str) -> None:
+        self._submit("skip", agent_id, by, why)
