@@ -36,6 +36,14 @@ class DriverError:
 
 
 @dataclass(frozen=True)
+class StatusUpdate:
+    """A status update for the engine, and the raw form needed to acknowledge it once stored."""
+
+    status: TaskStatus
+    raw: dict
+
+
+@dataclass(frozen=True)
 class RawOffers:
     """Offers as the master sent them; the engine sees `to_engine()`, tasks need the raw shape."""
 
@@ -97,13 +105,14 @@ class QueueingScheduler(Scheduler):
         self.inbox.put(RawOffers(tuple(offers)))
 
     def statusUpdate(self, driver, update):  # noqa: N802 - pymesos API
-        self.inbox.put(TaskStatus(
+        status = TaskStatus(
             task_id=update.get("task_id", {}).get("value", ""),
             state=update.get("state", ""),
             message=update.get("message"),
             reason=update.get("reason"),
             healthy=update.get("healthy"),
-        ))
+        )
+        self.inbox.put(StatusUpdate(status, dict(update)))
 
     def slaveLost(self, driver, agent_id):  # noqa: N802 - pymesos API
         self.inbox.put(AgentUnreachable(agent_id["value"]))

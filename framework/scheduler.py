@@ -40,7 +40,6 @@ from framework.engine import (
     SkipAgent,
     Subscribed,
     Suppress,
-    TaskStatus,
     Tick,
 )
 from framework.engine import Control as EngineControl
@@ -52,6 +51,7 @@ from framework.mesos import (
     QueueingScheduler,
     RawOffers,
     Registered,
+    StatusUpdate,
     framework_info,
 )
 from framework.plan import engine_plan, engine_policy, load_records
@@ -82,14 +82,6 @@ EXIT_LOST_LEADERSHIP = 1
 
 
 @dataclass(frozen=True)
-class StatusUpdate:
-    """A status update and the raw form pymesos needs to acknowledge it."""
-
-    status: TaskStatus
-    raw: dict
-
-
-@dataclass(frozen=True)
 class Stop:
     reason: str
 
@@ -97,17 +89,6 @@ class Stop:
 @dataclass(frozen=True)
 class LeadershipLost:
     reason: str
-
-
-class AckingScheduler(QueueingScheduler):
-    def statusUpdate(self, driver, update):  # noqa: N802 - pymesos API
-        self.inbox.put(StatusUpdate(_task_status(update), dict(update)))
-
-
-def _task_status(update: dict) -> TaskStatus:
-    return TaskStatus(task_id=update.get("task_id", {}).get("value", ""),
-                      state=update.get("state", ""), message=update.get("message"),
-                      reason=update.get("reason"), healthy=update.get("healthy"))
 
 
 class Runtime:
@@ -182,7 +163,7 @@ class Runtime:
         webui = self.config.webui_url(self.web.port)
         info = framework_info(self.config, webui, self.framework_id)
         self.driver = MesosSchedulerDriver(
-            AckingScheduler(self.inbox), info, self.config.mesos.master,
+            QueueingScheduler(self.inbox), info, self.config.mesos.master,
             implicit_acknowledgements=False, principal=self.config.mesos.principal,
             secret=self.config.mesos.secret)
         self.driver.start()
