@@ -258,6 +258,10 @@ def test_works_under_a_stripped_service_prefix(page, prefixed_url, live_rollout,
     stepper.run_until(lambda: live_rollout.agents[4].state != "pending")
     stepper.join()
     expect(page.locator("#agent-state")).to_have_text("in progress")
+    task_id = live_rollout.agents[4].steps[0].history[0].task_id
+    expect(page.locator("#agent-steps .history")).to_have_count(1)
+    expect(page.locator("#agent-steps .history td.mono")).to_have_text(task_id)
+    expect(page.locator("#agent-events li").first).to_contain_text(f"launched {task_id}")
     _assert_same_document(page)
     page.locator(".crumbs a").click()
     expect(page.locator("#headline")).to_be_visible()

@@ -237,23 +237,30 @@
   function agentPage() {
     const agentId = body.dataset.agentId;
 
-    function renderStep(step) {
+    function renderHistory(step) {
       const history = step.history || [];
-      const rows = history.length ? history.map((task) => el("tr", {},
-        el("td", { class: "mono" }, task.task_id || ""),
-        el("td", {}, task.state || ""),
-        el("td", {}, String(task.attempt ?? "")),
-        el("td", {}, task.message || ""),
-        el("td", {}, age(task.started_at)),
-        el("td", {}, age(task.updated_at)))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" },
-        step.task_id ? el("span", { class: "mono" }, step.task_id) : "no task launched yet"))];
+      if (!history.length) {
+        return step.task_id ? el("p", { class: "mono muted" }, step.task_id)
+          : el("p", { class: "muted" }, "no task launched yet");
+      }
+      const headings = ["Task", "State", "Attempt", "Message", "Started", "Updated"];
+      return el("table", { class: "history" },
+        el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", {}, h)))),
+        el("tbody", {}, ...history.map((task) => el("tr", {},
+          el("td", { class: "mono" }, task.task_id || ""),
+          el("td", {}, task.state || ""),
+          el("td", {}, String(task.attempt ?? "")),
+          el("td", {}, task.message || ""),
+          el("td", {}, age(task.started_at)),
+          el("td", {}, age(task.updated_at))))));
+    }
+
+    function renderStep(step) {
       return el("article", { class: "step-card" },
         el("header", {}, chip(step), " ", el("span", { class: "muted" },
           "attempt " + step.attempts + (step.disruptive ? " · disruptive" : "") + " · updated " + age(step.updated_at))),
         step.message ? el("p", { class: "msg" }, step.message) : null,
-        el("table", { class: "history" },
-          el("thead", {}, el("tr", {}, ...["Task", "State", "Attempt", "Message", "Started", "Updated"].map((h) => el("th", {}, h)))),
-          el("tbody", {}, ...rows)));
+        renderHistory(step));
     }
 
     function renderEvent(event) {
