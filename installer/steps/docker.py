@@ -36,7 +36,8 @@ def live_cluster_store(host: Host) -> str:
 
 
 def unit_texts(host: Host, unit: str) -> List[str]:
-    """The unit file, its drop-ins and Docker's environment files, as far as they exist."""
+    """Docker's command line as systemd shows it, plus the unit file, its drop-ins and
+    Docker's environment files as far as they exist (older systemd shows less)."""
     paths = []
     for directory in UNIT_FILE_DIRS:
         paths.append(os.path.join(directory, unit + ".service"))
@@ -45,7 +46,8 @@ def unit_texts(host: Host, unit: str) -> List[str]:
             paths += [os.path.join(directory, unit + ".service.d", name)
                       for name in sorted(os.listdir(dropins)) if name.endswith(".conf")]
     paths += list(ENV_FILES)
-    texts = []
+    shown = host.run(["systemctl", "show", "-p", "ExecStart", unit])
+    texts = [shown.stdout] if shown.returncode == 0 else []
     for path in paths:
         data = fsutil.read_bytes(host.path(path))
         if data is not None:
@@ -79,7 +81,7 @@ def run(host: Host, options: Any) -> Outcome:
             return Outcome(SKIPPED, "skipped: Docker {} does not support cluster-store (only "
                            "1.10 <= version < 23.0)".format(details["docker_version"]),
                            details=details)
-        flags = dockerconf.flag_values(unit_texts(host, options.docker_unit))
+        flags = sorted(set(dockerconf.flag_values(unit_texts(host, options.docker_unit))))
         if flags:
             if flags == [options.cluster_store] and not options.cluster_store_opt:
                 return Outcome(OK, "cluster-store already set to {} on the {} command line"

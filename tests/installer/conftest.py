@@ -132,3 +132,26 @@ def stop_gracefully(proc: subprocess.Popen, timeout: float = 20) -> tuple:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
+
+
+# Makes ROOT read-only in a private mount namespace, except the simulator's own state dir
+# (re-bound read-write through an alias), then runs the remaining arguments.
+_READ_ONLY_SCRIPT = (
+    'mount --bind "$1/var/lib/devcluster" "$2" && mount --bind "$1" "$1" && '
+    'mount -o remount,ro,bind "$1" "$1" && mount --bind "$2" "$1/var/lib/devcluster" && '
+    'shift 2 && exec "$@"'
+)
+
+
+def read_only_supported() -> bool:
+    probe = subprocess.run(["unshare", "-m", "--", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def run_read_only(host: SimHost, tmp_path: Path, step: str, *args: str):
+    alias = tmp_path / "state-alias"
+    alias.mkdir(exist_ok=True)
+    argv = ["unshare", "-m", "--", "sh", "-c", _READ_ONLY_SCRIPT, "sh", str(host.root),
+            str(alias), *host.argv(step, *args)]
+    return subprocess.run(argv, cwd=host.sandbox, env=host.env, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)

@@ -184,3 +184,15 @@ def test_kill_around_a_failed_restart_still_restores(make_host, point):
     assert host.file(DAEMON_JSON).read_text() == '{"debug": true}\n'
     assert host.restarts("docker") == 2
     assert host.unit_state("docker") == "active"
+
+
+def test_conflicting_flag_in_a_drop_in_is_found(make_host):
+    host = make_host()
+    drop_in = host.file("/etc/systemd/system/docker.service.d/override.conf")
+    drop_in.parent.mkdir(parents=True)
+    drop_in.write_text("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --cluster-store "
+                       "consul://c:8500\n")
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert "--cluster-store=consul://c:8500" in last_line(done.stderr)
+    assert not host.file(DAEMON_JSON).exists()

@@ -1,0 +1,98 @@
+"""`node` on simulated hosts: stale container removed, foreground run, SIGTERM stops it."""
+
+import json
+import time
+
+from tests.installer.conftest import last_line, stop_gracefully
+
+IMAGE = "calico/node:v3.8.0"
+ETCD = "http://127.0.0.1:2379"
+
+
+def node_args(*extra):
+    return ["--image", IMAGE, "--etcd-endpoints", ETCD, "--hostname", "a1.example", *extra]
+
+
+def inspect(host, name="calico-node"):
+    done = host.docker("inspect", "--type", "container", name)
+    return json.loads(done.stdout)[0] if done.returncode == 0 else None
+
+
+def wait_running(host, proc, not_id=None, deadline_s=10.0):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        record = inspect(host)
+        if record and record["State"]["Running"] and record["Id"] != not_id:
+            return record
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("calico-node did not start")
+
+
+def env_of(record):
+    return dict(item.split("=", 1) for item in record["Config"]["Env"])
+
+
+def test_runs_in_foreground_and_stops_on_sigterm(make_host):
+    host = make_host()
+    proc = host.popen("node", *node_args("--felix", "LOGSEVERITYSCREEN=info"))
+    record = wait_running(host, proc)
+    env = env_of(record)
+    assert env["FELIX_IGNORELOOSERPF"] == "true"
+    assert env["FELIX_LOGSEVERITYSCREEN"] == "info"
+    assert env["IP"] == "10.0.0.1"  # from the host's detect_ip
+    assert env["NODENAME"] == "a1.example" and env["ETCD_ENDPOINTS"] == ETCD
+    assert record["Config"]["Image"] == IMAGE
+    assert record["HostConfig"]["NetworkMode"] == "host" and record["HostConfig"]["Privileged"]
+    code, _, err = stop_gracefully(proc)
+    assert code == 0, err
+    assert "stopped on request" in last_line(err)
+    assert inspect(host) is None  # --rm: nothing left behind
+    assert host.result("node")["status"] == "exited"
+
+
+def test_stale_container_is_replaced(make_host):
+    host = make_host()
+    assert host.docker("run", "-d", "--name", "calico-node", "calico/node:old").returncode == 0
+    stale_id = inspect(host)["Id"]
+    proc = host.popen("node", *node_args("--ip", "192.0.2.7"))
+    record = wait_running(host, proc, not_id=stale_id)
+    assert env_of(record)["IP"] == "192.0.2.7"
+    stop_gracefully(proc)
+
+
+def test_tls_files_are_mounted(make_host):
+    host = make_host()
+    proc = host.popen("node", *node_args("--etcd-ca-file", "/etc/calico/ca.pem",
+                                         "--etcd-cert-file", "/etc/calico/cert.pem",
+                                         "--etcd-key-file", "/etc/calico/key.pem"))
+    record = wait_running(host, proc)
+    env = env_of(record)
+    assert env["ETCD_CA_CERT_FILE"] == "/calico-secrets/etcd-ca.pem"
+    assert "/etc/calico/key.pem:/calico-secrets/etcd-key.pem:ro" in record["HostConfig"]["Binds"]
+    stop_gracefully(proc)
+
+
+def test_container_exit_is_reported(make_host):
+    host = make_host()
+    host.set_fault("container_exit", {"calico-node": 3})
+    done = host.run("node", *node_args())
+    assert done.returncode == 1
+    assert last_line(done.stderr) == "calico-node exited with status 3"
+
+
+def test_missing_image_fails_with_reason(make_host):
+    host = make_host()
+    host.set_fault("missing_images", [IMAGE])
+    done = host.run("node", *node_args())
+    assert done.returncode == 1
+    assert last_line(done.stderr) == "calico-node exited with status 125"
+
+
+def test_bad_tls_path_is_rejected_before_anything_runs(make_host):
+    host = make_host()
+    assert host.docker("run", "-d", "--name", "calico-node", "calico/node:old").returncode == 0
+    done = host.run("node", *node_args("--etcd-ca-file", "relative/ca.pem"))
+    assert done.returncode == 1
+    assert "--etcd-ca-file must be an absolute path" in last_line(done.stderr)
+    assert inspect(host) is not None  # the running container was left alone
