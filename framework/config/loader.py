@@ -32,7 +32,6 @@ from framework.config.model import (
 from framework.config.variables import VARIABLES
 
 VALIDATE_FLAG = "--validate-config"
-WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 MARATHON_HOST_ENV = "HOST"
 
 
@@ -152,8 +151,7 @@ def _points_at_local_proxy(store: str) -> bool:
 def _default_hostname(env: Mapping[str, str], bind_address: str) -> str:
     if env.get(MARATHON_HOST_ENV):
         return env[MARATHON_HOST_ENV]
-    if bind_address not in WILDCARD_ADDRESSES and not ipaddress.ip_address(
-            bind_address).is_unspecified:
+    if not ipaddress.ip_address(bind_address).is_unspecified:
         return bind_address
     return socket.getfqdn()
 
