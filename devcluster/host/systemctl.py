@@ -8,7 +8,6 @@ state is read from there.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 
@@ -135,11 +134,11 @@ def _exec_start_property(argv: list[str]) -> str:
             "start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
 
 
-def invocation_id(unit: str, active_since: float | None) -> str:
+def invocation_id(active_since: float | None) -> str:
     """Unique per activation, like systemd's InvocationID; empty while not active."""
     if active_since is None:
         return ""
-    return hashlib.sha256(f"{unit}@{active_since!r}".encode()).hexdigest()[:32]
+    return f"{int(active_since * 1_000_000):032x}"
 
 
 def properties(host: HostDir, unit: str) -> dict[str, str]:
@@ -156,7 +155,7 @@ def properties(host: HostDir, unit: str) -> dict[str, str]:
         "ActiveState": state["active_state"],
         "SubState": SUB_STATES.get(state["active_state"], state["active_state"]),
         "Result": state["result"],
-        "InvocationID": invocation_id(unit, since),
+        "InvocationID": invocation_id(since),
         "ExecStart": _exec_start_property(unitfile.exec_start(host, unit, expand=False)),
         "FragmentPath": unitfile.fragment(host, unit) or "",
         "DropInPaths": " ".join(unitfile.drop_ins(host, unit)),
