@@ -51,7 +51,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _argument_parser() -> _Parser:
-    parser = _Parser(prog="python -m framework",
+    parser = _Parser(prog="python -m framework", allow_abbrev=False,
                      description="Calico for DC/OS scheduler. Every flag overrides the "
                                  "environment variable named in its help.")
     parser.add_argument(VALIDATE_FLAG, action="store_true", dest="validate_only",

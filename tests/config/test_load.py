@@ -188,6 +188,21 @@ def test_empty_env_value_means_default():
     assert load([], {"CALICO_MAX_CONCURRENT_RESTARTS": ""}).rollout.max_concurrent_restarts == 1
 
 
+def test_help_lists_every_flag(capsys):
+    with pytest.raises(SystemExit) as exited:
+        load(["--help"], {})
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert all(variable.flag in shown for variable in VARIABLES)
+
+
+def test_abbreviated_flags_are_refused():
+    with pytest.raises(ConfigError) as caught:
+        load(["--max-concurrent", "2"], {})
+    assert caught.value.problems == ["command line: unknown argument '--max-concurrent'",
+                                     "command line: unknown argument '2'"]
+
+
 def test_validate_flag_sets_validate_only():
     assert load(["--validate-config"], {}).validate_only is True
 
