@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -78,6 +79,7 @@ class AgentTask:
     kill_pending: bool = False
     healthy: bool | None = None
     health_failures: int = 0
+    health_checks_run: int = 0
     started_at: float = 0.0
     lost_on_restart: bool = False
 
@@ -181,7 +183,9 @@ class SimulatedAgent:
             if task.terminal or task.lost_on_restart:
                 return
             if task.killing:
-                self._update(task, "TASK_KILLED", _exit_message(code))
+                # A task killed for failing its health checks ends unhealthy.
+                self._update(task, "TASK_KILLED", _exit_message(code),
+                             healthy=False if task.healthy is False else None)
             elif code == 0:
                 self._update(task, "TASK_FINISHED", _exit_message(code))
             else:
@@ -298,6 +302,7 @@ class SimulatedAgent:
     def _run_health_check(self, task: AgentTask, check: dict) -> None:
         ok = _health_check_passes(check, task, self)
         with self.master.lock:
+            task.health_checks_run += 1
             if task.terminal or task.killing or not self.connected:
                 return
             grace = float(check.get("grace_period_seconds", 10.0))
@@ -313,7 +318,9 @@ class SimulatedAgent:
                 self._update(task, "TASK_RUNNING", "health check failed", healthy=False,
                              reason="REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
                 if task.health_failures >= int(check.get("consecutive_failures", 3)):
-                    self.kill(task, killing_state=False)
+                    fw = self.master.frameworks.get(task.framework_id)
+                    self.kill(task, killing_state=fw is not None
+                              and "TASK_KILLING_STATE" in fw.capabilities)
                     return
             self._schedule_health_check(task)
 
@@ -363,6 +370,10 @@ def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) ->
                   f"{http.get('path', '/')}"
             with urllib.request.urlopen(url, timeout=timeout) as resp:
                 return 200 <= resp.status < 400
+        if kind == "TCP":
+            port = (check.get("tcp") or {}).get("port")
+            with socket.create_connection((agent.spec.ip, port), timeout=timeout):
+                return True
     except (OSError, subprocess.SubprocessError):
         return False
     return False

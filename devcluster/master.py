@@ -25,6 +25,8 @@ from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
 from devcluster.protocol import (
     ResourceError,
     Resources,
+    command_problem,
+    health_check_problem,
     recordio,
     resources_from_v1,
 )
@@ -514,9 +516,16 @@ class Master:
                 f"Task uses invalid agent: {(info.get('agent_id') or {}).get('value')}")
         if not isinstance(info.get("name"), str):
             raise TaskInvalid("Task has no 'name'")
-        if not isinstance(info.get("command"), dict) and "executor" not in info:
+        if ("command" in info) == ("executor" in info):
             raise TaskInvalid(
                 "Task should have at least one (but not both) of CommandInfo or ExecutorInfo")
+        if "executor" in info:
+            raise TaskInvalid("Custom executors are not supported by this emulator")
+        problem = command_problem(info["command"])
+        if problem is None and "health_check" in info:
+            problem = health_check_problem(info["health_check"])
+        if problem is not None:
+            raise TaskInvalid(f"Task is invalid: {problem}")
         try:
             by_role = resources_from_v1(info.get("resources") or [])
         except ResourceError as err:

@@ -150,3 +150,54 @@ def _remove_range(ranges: list[tuple[int, int]], begin: int, end: int) -> list[t
 
 def _range_covered(r: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
     return any(b <= r[0] and r[1] <= e for b, e in ranges)
+
+
+HEALTH_CHECK_NUMBERS = ("delay_seconds", "interval_seconds", "timeout_seconds",
+                        "grace_period_seconds")
+
+
+def command_problem(command: object) -> str | None:
+    """Why a CommandInfo would not parse or validate in the master, or None."""
+    if not isinstance(command, dict):
+        return "'command' must be an object"
+    if command.get("shell", True) is not False and not isinstance(command.get("value"), str):
+        return "CommandInfo with 'shell' needs a string 'value'"
+    if command.get("shell", True) is False and not isinstance(command.get("value"), str):
+        return "CommandInfo without 'shell' needs the executable in 'value'"
+    arguments = command.get("arguments", [])
+    if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+        return "'command.arguments' must be a list of strings"
+    if not isinstance(command.get("uris", []), list):
+        return "'command.uris' must be a list"
+    variables = (command.get("environment") or {}).get("variables", []) \
+        if isinstance(command.get("environment", {}), dict) else None
+    if not isinstance(variables, list) or not all(
+            isinstance(v, dict) and isinstance(v.get("name"), str) for v in variables):
+        return "'command.environment.variables' must be a list of named variables"
+    return None
+
+
+def health_check_problem(check: object) -> str | None:
+    """Why a HealthCheck would fail the master's validation, or None."""
+    if not isinstance(check, dict):
+        return "'health_check' must be an object"
+    kind = check.get("type")
+    for name in HEALTH_CHECK_NUMBERS:
+        value = check.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return f"Expecting '{name}' to be non-negative"
+    failures = check.get("consecutive_failures", 3)
+    if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+        return "Expecting 'consecutive_failures' to be a non-negative integer"
+    if kind == "COMMAND":
+        if not isinstance(check.get("command"), dict) or \
+                not isinstance(check["command"].get("value"), str):
+            return "Expecting 'command' to be set for COMMAND health check"
+    elif kind in ("HTTP", "TCP"):
+        body = check.get(kind.lower())
+        port = body.get("port") if isinstance(body, dict) else None
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            return f"Expecting '{kind.lower()}.port' to be set for {kind} health check"
+    else:
+        return f"Unsupported health check type {kind!r}"
+    return None
