@@ -22,7 +22,8 @@ log = logging.getLogger("calico-installer")
 
 
 def _original_target(host: Host, record: Dict[str, Any], path: str):
-    """target(current bytes) -> the bytes daemon.json should hold once we are uninstalled."""
+    """target(current bytes) -> the bytes daemon.json (host path `path`) should hold once
+    we are uninstalled."""
     original = record.get("original") or {}
     original_bytes = host.journal.load_backup(STEP, docker.ORIGINAL_COPY)
 
@@ -49,7 +50,7 @@ def undo_docker(host: Host, options: Any, timing: Timing) -> bool:
         base = record if resuming else {"op": "uninstall", "original": record["original"],
                                          "created_dirs": record.get("created_dirs", [])}
         change = DaemonJsonChange(host, Unit(host, options.docker_unit, timing), path, base)
-        changed = change.run(_original_target(host, record, path),
+        changed = change.run(_original_target(host, record, options.daemon_json),
                              record if resuming else None)
         change.finish("uninstalled")
     fsutil.remove_empty_dirs(record.get("created_dirs", []))
