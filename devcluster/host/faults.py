@@ -63,6 +63,7 @@ def set_fault(root: Path | str, name: str, value: object = True) -> None:
     if not check(value):
         raise FaultError(f"fault {name} takes {meaning}; got {value!r}")
     host = HostDir(root)
+    host.load_spec()
     with host.locked():
         current = get_faults(root)
         current[name] = value
@@ -73,6 +74,7 @@ def clear_fault(root: Path | str, name: str) -> None:
     if name not in FAULTS:
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
     host = HostDir(root)
+    host.load_spec()
     with host.locked():
         current = get_faults(root)
         if current.pop(name, None) is not None:

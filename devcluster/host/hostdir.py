@@ -64,14 +64,18 @@ class HostDir:
     def unit_state_path(self, unit: str) -> Path:
         return self.state_dir / "units" / f"{unit}.json"
 
-    @property
-    def spec(self) -> dict:
+    def load_spec(self) -> dict:
+        """The stored host.json (read once); HostSpecError when root is not a prepared host."""
         if self._spec is None:
             spec = store.read_json(self.spec_path, None)
             if not isinstance(spec, dict):
                 raise HostSpecError(f"{self.root} is not a prepared host (no {self.spec_path})")
             self._spec = spec
         return self._spec
+
+    @property
+    def spec(self) -> dict:
+        return self.load_spec()
 
     @property
     def agent_unit(self) -> str:
