@@ -36,12 +36,17 @@ def read_json(path: Path, default: object) -> object:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace path with data so readers see either the old or the new content, never half."""
+    """Replace path with data so readers see either the old or the new content, never half.
+
+    No fsync: simulated state needs to survive a killed process (the rename gives that),
+    not a power cut, and a dev cluster prepares a thousand hosts.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
     finally:
         os.close(fd)
     os.chmod(tmp, mode)
