@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from devcluster.cluster import LocalCluster
 
 
+FAULT_KEYS = frozenset({"update_delay_s", "duplicate_updates", "fail_next_fetch"})
+
+
 class Control:
     def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
@@ -24,13 +27,20 @@ class Control:
             case "GET", ["agents"]:
                 return 200, {"agents": self.agents()}
             case "POST", ["agents"]:
-                agent = self.cluster.add_agent(public=bool(body.get("public", False)),
+                public = body.get("public", False)
+                if not isinstance(public, bool):
+                    raise CallError(400, "'public' must be true or false")
+                agent = self.cluster.add_agent(public=public,
                                                hostname=_opt_str(body, "hostname"))
                 return 201, {"id": agent.id, "hostname": agent.spec.hostname}
             case "GET", ["agents", agent_id, "unit"]:
                 return 200, master.agent_unit_state(agent_id)
             case "POST", ["agents", agent_id, "unit"]:
-                master.agent_unit_action(agent_id, str(body.get("action", "")))
+                duration = body.get("duration_s")
+                if duration is not None and (isinstance(duration, bool) or not isinstance(
+                        duration, (int, float)) or duration < 0):
+                    raise CallError(400, "duration_s must be a number >= 0")
+                master.agent_unit_action(agent_id, str(body.get("action", "")), duration)
                 return 202, {}
             case "POST", ["agents", agent_id, ("lose" | "restore" | "remove") as what]:
                 {"lose": master.lose_agent, "restore": master.restore_agent,
@@ -42,9 +52,11 @@ class Control:
             case "POST", ["master", "failover"]:
                 master.fail_over()
                 return 200, {"master_id": master.master_id}
+            case "GET", ["faults"]:
+                return 200, self.faults()
             case "POST", ["faults"]:
                 self.set_faults(body)
-                return 200, {}
+                return 200, self.faults()
         raise CallError(404, f"no control route {method} {path}")
 
     def agents(self) -> list[dict]:
@@ -55,17 +67,33 @@ class Control:
                     for a in master.agents.values()]
 
     def set_faults(self, body: dict) -> None:
+        """Validate everything first, so a bad request changes nothing."""
+        unknown = set(body) - FAULT_KEYS
+        if unknown:
+            raise CallError(400, f"unknown fault(s): {', '.join(sorted(unknown))}")
+        delay = body.get("update_delay_s", 0.0)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise CallError(400, "update_delay_s must be a number >= 0")
+        if not isinstance(body.get("duplicate_updates", False), bool):
+            raise CallError(400, "duplicate_updates must be true or false")
+        target = _opt_str(body, "fail_next_fetch")
+        if target is not None and target != "*" and target not in self.cluster.master.agents:
+            raise CallError(404, f"unknown agent '{target}'")
         faults = self.cluster.master.faults
         with self.cluster.master.lock:
             if "update_delay_s" in body:
-                delay = body["update_delay_s"]
-                if not isinstance(delay, (int, float)) or delay < 0:
-                    raise CallError(400, "update_delay_s must be a number >= 0")
                 faults.update_delay_s = float(delay)
             if "duplicate_updates" in body:
-                faults.duplicate_updates = bool(body["duplicate_updates"])
-            if "fail_next_fetch" in body:
-                faults.fetch_failures[str(body["fail_next_fetch"])] += 1
+                faults.duplicate_updates = body["duplicate_updates"]
+            if target is not None:
+                faults.fetch_failures[target] += 1
+
+    def faults(self) -> dict:
+        faults = self.cluster.master.faults
+        with self.cluster.master.lock:
+            return {"update_delay_s": faults.update_delay_s,
+                    "duplicate_updates": faults.duplicate_updates,
+                    "fail_next_fetch": {k: v for k, v in faults.fetch_failures.items() if v}}
 
 
 def _opt_str(body: dict, key: str) -> str | None:

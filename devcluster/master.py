@@ -46,10 +46,12 @@ class TaskInvalid(Exception):
 class CallError(Exception):
     """A call the master refuses; `status` is the HTTP code Mesos answers with."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ accept JSON, 415 for a body that is not JSON, 503 while no master is leading.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
+import math
 import queue
 import select
 import threading
@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from devcluster.master import MESOS_VERSION, CallError, Master
+from devcluster.protocol import call_problem
 from devcluster.state_json import slaves_json, state_json
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, json.dumps(doc).encode(), "application/json")
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
         if length < 0 or length > MAX_BODY_BYTES:
             raise CallError(400, "invalid Content-Length")
         return self.rfile.read(length) if length else b""
@@ -96,66 +100,78 @@ class _Handler(BaseHTTPRequestHandler):
         if header.startswith("Basic "):
             try:
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # bad base64, non-ASCII text or bytes that are not UTF-8
                 user, password = "", ""
             if user == options.principal and password == options.secret:
                 return user
-        raise CallError(401, "Unauthorized")
+        raise CallError(401, "Unauthorized", {"WWW-Authenticate": 'Basic realm="mesos"'})
 
     # -- routes ------------------------------------------------------------------------------
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        path = urlparse(self.path).path
-        try:
-            if path == "/version":
-                self._json(200, {"version": MESOS_VERSION, "build_user": "devcluster",
-                                 "build_date": "2020-01-01 00:00:00",
-                                 "build_time": 1577836800.0, "git_sha": "0" * 40})
-            elif path in ("/master/state", "/master/state.json", "/state", "/state.json"):
-                self._json(200, state_json(self.master))
-            elif path in ("/master/slaves", "/slaves"):
-                self._json(200, slaves_json(self.master))
-            elif path in ("/master/redirect", "/redirect"):
-                host, port = self.master.address
-                self._reply(307, headers={"Location": f"//{host}:{port}"})
-            elif path == "/health":
-                self._reply(200)
-            elif path.startswith("/devcluster/") and self.control is not None:
-                self._json(*self.control.handle("GET", path, None))
-            else:
-                self._reply(404, b"Not Found")
-        except CallError as err:
-            self._reply(err.status, err.message.encode())
+        self._guarded(self._get)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        path = urlparse(self.path).path
+        self._guarded(self._post)
+
+    def _guarded(self, route) -> None:
+        """Answer every request; an emulator bug becomes a logged 500, never a dropped socket."""
         try:
-            body = self._read_body()
-            if path == "/api/v1/scheduler":
-                self._scheduler_call(body)
-            elif path.startswith("/devcluster/") and self.control is not None:
-                doc = json.loads(body or b"{}")
-                self._json(*self.control.handle("POST", path, doc))
-            else:
-                self._reply(404, b"Not Found")
+            route(urlparse(self.path).path)
         except CallError as err:
-            self._reply(err.status, err.message.encode())
-        except json.JSONDecodeError as err:
-            self._reply(400, f"Failed to parse body into JSON: {err}".encode())
+            self._reply(err.status, err.message.encode(), headers=err.headers)
+        except Exception:
+            log.exception("request %s %s failed", self.command, self.path)
+            self.close_connection = True
+            self._reply(500, b"Internal Server Error")
+
+    def _get(self, path: str) -> None:
+        if path == "/api/v1/scheduler":
+            self._reply(405, b"Expecting one of { 'POST' }, but received 'GET'",
+                        headers={"Allow": "POST"})
+        elif path == "/version":
+            self._json(200, {"version": MESOS_VERSION, "build_user": "devcluster",
+                             "build_date": "2020-01-01 00:00:00",
+                             "build_time": 1577836800.0, "git_sha": "0" * 40})
+        elif path in ("/master/state", "/master/state.json", "/state", "/state.json"):
+            self._json(200, state_json(self.master))
+        elif path in ("/master/slaves", "/slaves"):
+            self._json(200, slaves_json(self.master))
+        elif path in ("/master/redirect", "/redirect"):
+            host, port = self.master.address
+            self._reply(307, headers={"Location": f"//{host}:{port}"})
+        elif path == "/health":
+            self._reply(200)
+        elif path.startswith("/devcluster/") and self.control is not None:
+            self._json(*self.control.handle("GET", path, None))
+        else:
+            self._reply(404, b"Not Found")
+
+    def _post(self, path: str) -> None:
+        body = self._read_body()
+        if path == "/api/v1/scheduler":
+            self._scheduler_call(body)
+        elif path.startswith("/devcluster/") and self.control is not None:
+            self._json(*self.control.handle("POST", path, _parse_json(body or b"{}")))
+        else:
+            self._reply(404, b"Not Found")
 
     def _scheduler_call(self, body: bytes) -> None:
         principal = self._principal()
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if not content_type:
+            raise CallError(400, "Expecting 'Content-Type' to be present")
         if content_type != "application/json":
             raise CallError(415, f"Expecting 'Content-Type' of application/json; "
-                                 f"this master does not speak {content_type or 'an empty type'}")
-        try:
-            call = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise CallError(400, f"Failed to parse body into JSON: {err}") from err
-        if not isinstance(call, dict):
-            raise CallError(400, "Failed to convert JSON into Call protobuf: not an object")
-        if call.get("type") == "SUBSCRIBE":
+                                 f"this master does not speak {content_type}")
+        call = _parse_json(body)
+        problem = call_problem(call)
+        if problem is not None:
+            raise CallError(400, f"Failed to convert JSON into Call protobuf: {problem}")
+        if "type" not in call:
+            raise CallError(400, "Failed to validate scheduler::Call: "
+                                 "Expecting 'type' to be present")
+        if call["type"] == "SUBSCRIBE":
             accept = self.headers.get("Accept", "application/json")
             if not any(a in accept for a in ("application/json", "*/*")):
                 raise CallError(406, "Expecting 'Accept' to allow application/json")
@@ -195,3 +211,22 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         finally:
             self.master.stream_closed(subscription.framework_id, subscription)
+
+
+def _parse_json(body: bytes) -> object:
+    """Strict JSON as the master's parser takes it: no NaN or Infinity, finite numbers."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError as err:  # JSONDecodeError, or bytes that are not UTF-8/16/32
+        raise CallError(400, f"Failed to parse body into JSON: {err}") from err
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"'{name}' is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text}")
+    return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 
@@ -103,7 +104,8 @@ def resources_from_v1(items: list, default_role: str | None = None) -> dict[str,
         kind = item.get("type", "SCALAR")
         if kind == "SCALAR":
             value = item.get("scalar", {}).get("value")
-            if not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
                 raise ResourceError(f"resource '{item['name']}' needs a non-negative scalar value")
             res.scalars[item["name"]] = round(res.scalars.get(item["name"], 0.0) + value, 6)
         elif kind == "RANGES" and item["name"] == "ports":
@@ -200,4 +202,66 @@ def health_check_problem(check: object) -> str | None:
             return f"Expecting '{kind.lower()}.port' to be set for {kind} health check"
     else:
         return f"Unsupported health check type {kind!r}"
+    return None
+
+
+# The parts of scheduler::Call the emulator reads, as JSON types. A value of the wrong
+# type fails protobuf parsing in a real master, which answers 400 before acting on it.
+Number = (int, float)
+_ID = {"value": str}
+_RESOURCE = {"name": str, "type": str, "role": str, "scalar": {"value": Number},
+             "ranges": {"range": [{"begin": int, "end": int}]},
+             "reservations": [{"type": str, "role": str}], "allocation_info": {"role": str}}
+_FILTERS = {"refuse_seconds": Number}
+_TASK_INFO = {"name": str, "task_id": _ID, "agent_id": _ID, "resources": [_RESOURCE],
+              "command": dict, "health_check": dict, "executor": dict,
+              "kill_policy": {"grace_period": {"nanoseconds": int}}}
+_FRAMEWORK_INFO = {"user": str, "name": str, "id": _ID, "failover_timeout": Number,
+                   "checkpoint": bool, "role": str, "roles": [str], "hostname": str,
+                   "principal": str, "webui_url": str, "capabilities": [{"type": str}]}
+CALL_SCHEMA = {
+    "type": str,
+    "framework_id": _ID,
+    "subscribe": {"framework_info": _FRAMEWORK_INFO, "suppressed_roles": [str]},
+    "accept": {"offer_ids": [_ID], "filters": _FILTERS, "operations": [
+        {"type": str, "launch": {"task_infos": [_TASK_INFO]}}]},
+    "decline": {"offer_ids": [_ID], "filters": _FILTERS},
+    "revive": {"roles": [str]},
+    "suppress": {"roles": [str]},
+    "kill": {"task_id": _ID, "agent_id": _ID,
+             "kill_policy": {"grace_period": {"nanoseconds": int}}},
+    "acknowledge": {"agent_id": _ID, "task_id": _ID, "uuid": str},
+    "reconcile": {"tasks": [{"task_id": _ID, "agent_id": _ID}]},
+    "message": {"agent_id": _ID, "executor_id": _ID, "data": str},
+}
+
+
+def call_problem(call: object) -> str | None:
+    """Why this JSON would not convert into a scheduler::Call, or None."""
+    return _shape_problem(call, CALL_SCHEMA, "call")
+
+
+def _shape_problem(value: object, shape: object, where: str) -> str | None:
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"'{where}' must be an object"
+        for key, sub in shape.items():
+            if key in value:
+                problem = _shape_problem(value[key], sub, f"{where}.{key}")
+                if problem:
+                    return problem
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"'{where}' must be an array"
+        for index, item in enumerate(value):
+            problem = _shape_problem(item, shape[0], f"{where}[{index}]")
+            if problem:
+                return problem
+        return None
+    kinds = shape if isinstance(shape, tuple) else (shape,)
+    if isinstance(value, bool) and bool not in kinds:
+        return f"'{where}' has the wrong type"
+    if not isinstance(value, kinds):
+        return f"'{where}' has the wrong type"
     return None
