@@ -17,8 +17,8 @@ from devcluster.host.prepare import prepare_host
 from devcluster.host.spec import HostSpec
 from installer import build
 
-RESTART_S = 0.2
-FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.3", "--poll-interval", "0.05"]
+RESTART_S = 0.1
+FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.15", "--poll-interval", "0.05"]
 RUN_TIMEOUT_S = 60
 HOST_STATE = "var/lib/devcluster"
 
@@ -39,7 +39,8 @@ class SimHost:
         self.pyz = pyz
 
     def argv(self, step: str, *args: str, python: str = sys.executable) -> list:
-        return [python, str(self.pyz), step, *args]
+        # -S: the installer needs no site-packages, and agents start it the same way
+        return [python, "-S", str(self.pyz), step, *args]
 
     def run(self, step: str, *args: str, crash_at: str = None, python: str = sys.executable,
             timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
