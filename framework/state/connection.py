@@ -35,9 +35,12 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # grpc backs off up to two minutes between reconnects by default; a restarted etcd should
 # be used again within about a second.
 MAX_RECONNECT_BACKOFF_MS = 1000
+# grpc gives up a connection attempt after this (its "min reconnect backoff"); an endpoint
+# that accepts TCP but never speaks is then skipped without waiting for the call timeout.
+MIN_CONNECT_TIMEOUT_MS = 1000
 _GRPC_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", MIN_CONNECT_TIMEOUT_MS),
     ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     # etcd is reached directly; an http_proxy meant for downloads must not capture it.
@@ -174,6 +177,11 @@ class EtcdConnection:
         return etcd3.Etcd3Client(host=endpoint.host, port=endpoint.port, timeout=self.timeout_s,
                                  grpc_options=_GRPC_OPTIONS, **files)
 
+    @property
+    def current_endpoint(self) -> str:
+        """The URL of the endpoint calls go to first (the one that answered last)."""
+        return self.endpoints[self._current].url
+
     def close(self) -> None:
         for client in self._clients:
             client.close()
@@ -191,7 +199,7 @@ class EtcdConnection:
                 if err.code() not in _UNAVAILABLE_CODES:
                     raise StoreError(f"etcd {what} refused: {err.code().name}: "
                                      f"{err.details()}") from None
-                failures.append(f"{self.endpoints[index].url}: {err.code().name}")
+                failures.append(f"{self.endpoints[index].url}: {err.code().name} {err.details()}")
                 continue
             except (etcd3.exceptions.ConnectionFailedError,
                     etcd3.exceptions.ConnectionTimeoutError) as err:

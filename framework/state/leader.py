@@ -4,7 +4,9 @@ The key is created only when absent, holds the holder's identity and lives as lo
 holder's lease. A keepalive thread refreshes the lease every third of its TTL and checks
 that the key is still the one this lock created. Leadership is lost when the lease
 expires, when the key is deleted or replaced, or when etcd cannot be reached for a whole
-TTL; `on_lost` is then called once (from the keepalive thread: keep it short).
+TTL; `on_lost` is then called once (from the keepalive thread: keep it short). `is_leader`
+turns false by itself once the TTL counted from the last refresh *request* has passed,
+which is never later than etcd's own expiry of the lease.
 
 Fencing: the key's create revision is unique to one acquisition. Every write of the store
 compares it, so a scheduler that lost the lock, even one that has not noticed yet, can
@@ -54,18 +56,19 @@ class LeaderLock:
         self._lock = threading.Lock()
         self._fence: int | None = None
         self._lease: int | None = None
+        self._valid_until = 0.0
         self._stop = threading.Event()
         self._keepalive: threading.Thread | None = None
 
     @property
     def is_leader(self) -> bool:
-        return self._fence is not None
+        return self._fence is not None and time.monotonic() < self._valid_until
 
     @property
     def fence(self) -> int:
         """The leader key's create revision for this acquisition; NotLeader when not held."""
         fence = self._fence
-        if fence is None:
+        if fence is None or time.monotonic() >= self._valid_until:
             raise NotLeader(f"not the leader of {self.key}"
                             + (f": {self.lost_reason}" if self.lost_reason else ""))
         return fence
@@ -85,6 +88,7 @@ class LeaderLock:
             return True
         if self.conn.get(self.key) is not None:
             return False
+        requested_at = time.monotonic()
         lease, granted = self.conn.grant_lease(self.ttl_s)
         try:
             result = self.conn.txn([create_revision_is(self.key, 0)],
@@ -97,9 +101,10 @@ class LeaderLock:
             return False
         with self._lock:
             self._fence, self._lease, self.lost_reason = result.revision, lease, None
+            self._valid_until = requested_at + granted
             self._stop = threading.Event()
             self._keepalive = threading.Thread(
-                target=self._keep_alive, args=(lease, result.revision, granted, self._stop),
+                target=self._keep_alive, args=(lease, result.revision, self._stop),
                 name="leader-keepalive", daemon=True)
             self._keepalive.start()
         log.info("leader: %s holds %s (lease TTL %d s)", self.identity, self.key, granted)
@@ -112,16 +117,18 @@ class LeaderLock:
         within its lease TTL plus one poll interval.
         """
         end = None if timeout_s is None else time.monotonic() + timeout_s
-        waiting_logged = False
+        last_problem = None
         while True:
             try:
                 if self.try_acquire():
                     return True
-                if not waiting_logged:
-                    log.info("leader: waiting for %s to be released", self.key)
-                    waiting_logged = True
+                problem = "held"
             except StoreUnavailable as err:
-                log.warning("leader: cannot reach etcd, will retry: %s", err)
+                problem = f"unreachable: {err}"
+            if problem != last_problem:
+                log.info("leader: waiting for %s, etcd %s", self.key,
+                         "shows it held by another scheduler" if problem == "held" else problem)
+                last_problem = problem
             wait = self.poll_interval_s
             if end is not None:
                 wait = min(wait, end - time.monotonic())
@@ -161,25 +168,31 @@ class LeaderLock:
         if self.on_lost is not None:
             self.on_lost(reason)
 
-    def _keep_alive(self, lease: int, fence: int, ttl_s: int, stop: threading.Event) -> None:
-        last_ok = time.monotonic()
-        while not stop.wait(ttl_s / KEEPALIVES_PER_TTL):
+    def _keep_alive(self, lease: int, fence: int, stop: threading.Event) -> None:
+        failing = False
+        while not stop.wait(self.ttl_s / KEEPALIVES_PER_TTL):
+            requested_at = time.monotonic()
             try:
                 remaining = self.conn.keep_alive(lease)
                 kv = self.conn.get(self.key)
             except StoreError as err:
-                if time.monotonic() - last_ok >= ttl_s:
+                if time.monotonic() >= self._valid_until:
                     self.mark_lost(fence, f"etcd unreachable for longer than the lease TTL: {err}")
                     return
-                log.warning("leader: keepalive failed, will retry: %s", err)
+                if not failing:
+                    log.warning("leader: keepalive failed, retrying until the TTL: %s", err)
+                failing = True
                 continue
+            failing = False
             if remaining <= 0:
                 self.mark_lost(fence, "the lease expired")
                 return
             if kv is None or kv.create_revision != fence:
                 self.mark_lost(fence, "the leader key was deleted or taken over")
                 return
-            last_ok = time.monotonic()
+            with self._lock:
+                if self._fence == fence:
+                    self._valid_until = requested_at + remaining
 
     def _revoke_quietly(self, lease: int) -> None:
         try:

@@ -42,17 +42,17 @@ class HolderProcess:
         for line in self.proc.stdout:
             self.lines.put(line.strip())
 
-    def expect(self, wanted: str, deadline_s: float = WAIT_S) -> None:
-        """Wait for the line `wanted`, skipping others; fail at the deadline."""
+    def expect(self, *wanted: str, deadline_s: float = WAIT_S) -> None:
+        """Wait until every line in `wanted` was printed, in any order, skipping others."""
+        missing = set(wanted)
         end = time.monotonic() + deadline_s
-        while True:
+        while missing:
             try:
                 line = self.lines.get(timeout=max(0.0, end - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"holder did not print {wanted!r} in {deadline_s} s") \
+                raise AssertionError(f"holder did not print {sorted(missing)} in {deadline_s} s") \
                     from None
-            if line == wanted:
-                return
+            missing.discard(line)
 
     def send(self, line: str) -> None:
         self.proc.stdin.write(line + "\n")

@@ -91,8 +91,7 @@ def test_frozen_holder_loses_the_lock_and_cannot_write(make_store, holder):
     finally:
         os.kill(holder.proc.pid, signal.SIGCONT)
     holder.send("write a-S0")
-    holder.expect("lost")
-    holder.expect("refused NotLeader")
+    holder.expect("lost", "refused NotLeader")
     assert standby.load_agent("a-S0") == {"by": "standby"}
 
 
