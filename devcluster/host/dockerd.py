@@ -1,6 +1,7 @@
 """What a simulated dockerd of a given version accepts as configuration.
 
-Mirrors real dockerd: daemon.json must be a JSON object of known directives; directives
+Mirrors real dockerd: before 1.10 there is no daemon.json (the file is ignored); from 1.10
+it must be a JSON object of known directives; directives
 removed in 23.0 (`cluster-store`, `cluster-advertise`, ...) are unknown there; a directive set
 both as a flag on the ExecStart line and in daemon.json is a conflict. Messages follow
 dockerd's own wording so callers can match on them.
@@ -14,7 +15,7 @@ import re
 from devcluster.host.errors import HostError
 
 DAEMON_JSON_HOST_PATH = "/etc/docker/daemon.json"
-CLUSTER_STORE_SINCE = (1, 10, 0)
+DAEMON_JSON_SINCE = (1, 10, 0)
 CLUSTER_STORE_REMOVED = (23, 0, 0)
 REMOVED_IN_23 = frozenset({"cluster-store", "cluster-advertise", "cluster-store-opts", "graph"})
 KNOWN_DIRECTIVES = REMOVED_IN_23 | frozenset({
@@ -48,10 +49,6 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
-def supports_cluster_store(version: str) -> bool:
-    return CLUSTER_STORE_SINCE <= parse_version(version) < CLUSTER_STORE_REMOVED
-
-
 def flag_values(exec_start: list[str]) -> dict[str, str]:
     """Long flags on a dockerd command line: --name=value, --name value, or bare --name."""
     flags: dict[str, str] = {}
@@ -73,8 +70,11 @@ def _go_json_error(exc: json.JSONDecodeError) -> str:
 
 def effective_config(version: str, daemon_json: bytes | None, exec_start: list[str]) -> dict:
     """The configuration dockerd `version` would run with, or DaemonConfigError."""
-    removed = parse_version(version) >= CLUSTER_STORE_REMOVED
+    parsed = parse_version(version)
+    removed = parsed >= CLUSTER_STORE_REMOVED
     flags = flag_values(exec_start)
+    if parsed < DAEMON_JSON_SINCE:
+        daemon_json = None
     unknown_flags = sorted(name for name in flags if removed and name in REMOVED_IN_23)
     if unknown_flags:
         raise DaemonConfigError(f"unknown flag: --{unknown_flags[0]}")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from devcluster.host.faults import set_fault
+from devcluster.host.faults import clear_fault, set_fault
 
 NO_DAEMON = "Cannot connect to the Docker daemon"
 
@@ -162,3 +162,17 @@ def test_wait_prints_the_exit_code_and_logs_needs_a_container(host):
     assert host.run("docker", "wait", "c1").stdout == "7\n"
     assert host.run("docker", "logs", "c1").returncode == 0
     assert host.run("docker", "logs", "ghost").returncode == 1
+
+
+def test_a_hung_docker_cli_waits_until_the_fault_is_cleared(host):
+    set_fault(host.root, "hang_docker_cli", True)
+    proc = host.popen("docker", "run", "-d", "--name", "late", "img")
+    try:
+        assert host.run("systemctl", "is-active", "docker").returncode == 0
+        assert proc.poll() is None
+        clear_fault(host.root, "hang_docker_cli")
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert host.container_state("late") == "running"

@@ -5,24 +5,25 @@ from devcluster.host.dockerd import (
     effective_config,
     flag_values,
     parse_version,
-    supports_cluster_store,
 )
 
 DOCKERD = ["/usr/bin/dockerd", "-H", "fd://"]
 
 
-@pytest.mark.parametrize("version, parsed, supported", [
-    ("1.9.1", (1, 9, 1), False),
-    ("1.10.0", (1, 10, 0), True),
-    ("1.13", (1, 13, 0), True),
-    ("17.03.2-ce", (17, 3, 2), True),
-    ("20.10.24", (20, 10, 24), True),
-    ("23.0.0", (23, 0, 0), False),
-    ("24.0.7", (24, 0, 7), False),
+@pytest.mark.parametrize("version, parsed", [
+    ("1.9.1", (1, 9, 1)),
+    ("1.13", (1, 13, 0)),
+    ("17.03.2-ce", (17, 3, 2)),
+    ("20.10.24", (20, 10, 24)),
+    ("24.0.7", (24, 0, 7)),
 ])
-def test_versions_and_cluster_store_support(version, parsed, supported):
+def test_versions_parse_like_docker_prints_them(version, parsed):
     assert parse_version(version) == parsed
-    assert supports_cluster_store(version) is supported
+
+
+def test_before_1_10_daemon_json_is_ignored():
+    assert effective_config("1.9.1", b"{broken", DOCKERD + ["--cluster-store=etcd://a"]) == \
+        {"cluster-store": "etcd://a"}
 
 
 def test_no_daemon_json_or_empty_is_an_empty_config():
