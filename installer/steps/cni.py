@@ -4,6 +4,7 @@ Journal record "cni" (phases saved before the action they name):
     writing     files are being replaced; originals are backed up, created dirs listed
     restarting  the agent unit's start marker is recorded; restart issued next; exit 75
     done        the agent came back and stayed active with the files in place
+    rolling-back / failed   it did not: the previous files are put back, the agent restarted
     removing / removed-restarting   the same two phases for `uninstall`
 The run after `restarting` checks the marker: unchanged means the restart never happened.
 """
@@ -14,7 +15,7 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from installer import fsutil
-from installer.errors import BadInput
+from installer.errors import BadInput, ServiceError
 from installer.host import Host
 from installer.result import AGAIN, OK, Outcome
 from installer.services import Timing, Unit
@@ -97,6 +98,8 @@ class CniSteps:
         wanted = placements(options)
         unit = self._unit()
         phase = self.record.get("phase")
+        if phase == "rolling-back":
+            self._roll_back(unit, self.record.get("reason", "previous run failed"), resumed=True)
         changed = [p for p in wanted if self._differs(p.dest, p.data)]
         if changed:
             self._write(changed, unit.name)
@@ -107,7 +110,10 @@ class CniSteps:
         if phase == "restarting":
             if self._restart_pending(unit):
                 return self._restart(unit, "restarting", "restart was not issued")
-            unit.wait_stable()
+            try:
+                unit.wait_stable()
+            except ServiceError as err:
+                self._roll_back(unit, err.reason, resumed=False)
             self._save("done", marker=None)
             return Outcome(OK, "CNI files in place; {} restarted and stable".format(unit.name),
                            changed=True)
@@ -155,19 +161,44 @@ class CniSteps:
         return Outcome(AGAIN, "{}; restart of {} issued, run again to verify".format(
             what, unit.name), changed=True)
 
+    def _roll_back(self, unit: Unit, reason: str, resumed: bool) -> None:
+        """Put the previous files back, restart the agent once more and fail with reason."""
+        if not resumed:
+            log.warning("%s; restoring the previous CNI files", reason)
+            self._save("rolling-back", reason=reason, marker=None)
+        for dest, data, mode in self._to_restore():
+            self._put_back(dest, data, mode)
+        if self.record.get("marker") is None or self._restart_pending(unit):
+            self._save("rolling-back", marker=unit.start_marker())
+            unit.restart()
+        try:
+            unit.wait_stable()
+        except ServiceError as err:
+            self._save("failed", marker=None)
+            raise ServiceError("{}; after restoring the previous CNI files: {}".format(
+                reason, err.reason)) from err
+        self._save("failed", marker=None)
+        raise ServiceError("{}; previous CNI files restored and {} is active".format(
+            reason, unit.name))
+
+    def _to_restore(self) -> List[tuple]:
+        """(dest, original bytes or None, mode) of every placed file that differs from it."""
+        differing = []
+        for dest, original in sorted(self.record.get("originals", {}).items()):
+            data = None
+            if original.get("existed"):
+                data = self.journal.load_backup(STEP, original["backup"])
+            if self._differs(dest, data):
+                differing.append((dest, data, original.get("mode", CONFIG_MODE)))
+        return differing
+
     def uninstall(self) -> Optional[Outcome]:
         """Put back what install replaced; an Outcome while a restart is pending, else None."""
         if not self.record:
             return None
         unit = self._unit()
         phase = self.record.get("phase")
-        removed = []
-        for dest, original in sorted(self.record.get("originals", {}).items()):
-            data = None
-            if original.get("existed"):
-                data = self.journal.load_backup(STEP, original["backup"])
-            if self._differs(dest, data):
-                removed.append((dest, data, original.get("mode", CONFIG_MODE)))
+        removed = self._to_restore()
         if removed:
             if phase != "removing":
                 for dest, _, _ in removed:

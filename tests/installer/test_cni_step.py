@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -109,14 +110,16 @@ def test_kill_at_every_journal_point_converges_with_one_restart(make_host, point
     assert host.restarts("dcos-mesos-slave") == 1
 
 
-def test_agent_not_coming_back_fails_the_verifying_run(make_host):
+def test_agent_never_coming_back_fails_after_restoring(make_host):
     host = make_host()
     args = inputs(host)
     host.set_fault("agent_never_starts")
     assert cni_step(host, args).returncode == 75
-    done = cni_step(host, args, "--restart-timeout", "0.5")
+    done = cni_step(host, args, "--restart-timeout", "0.3")
     assert done.returncode == 1
     assert last_line(done.stderr).startswith("dcos-mesos-slave did not become active within")
+    assert "after restoring the previous CNI files" in last_line(done.stderr)
+    assert not host.file(PLUGINS + "/calico").exists()
 
 
 @pytest.mark.parametrize("change, reason", [
@@ -166,3 +169,48 @@ def test_unreadable_root_as_unprivileged_user(make_host):
     assert done.returncode == 1
     assert last_line(done.stderr) == f"--root {host.root} is not an accessible directory"
     assert not host.file(PLUGINS + "/calico").exists()
+
+
+def _clear_agent_fault_after_failure(host):
+    host.wait_for_event(lambda e: e["unit"] == "dcos-mesos-slave" and e["phase"] == "end"
+                        and not e["ok"])
+    host.set_fault("agent_never_starts", False)
+
+
+def test_agent_not_coming_back_restores_previous_files(make_host):
+    host = make_host()
+    old = host.file(PLUGINS + "/calico")
+    old.write_bytes(b"previous calico")
+    before = host.snapshot()
+    args = inputs(host)
+    host.set_fault("agent_never_starts")
+    assert cni_step(host, args).returncode == 75
+    watcher = threading.Thread(target=_clear_agent_fault_after_failure, args=(host,))
+    watcher.start()
+    done = cni_step(host, args, "--restart-timeout", "1")
+    watcher.join()
+    assert done.returncode == 1
+    assert last_line(done.stderr).endswith(
+        "previous CNI files restored and dcos-mesos-slave is active")
+    assert old.read_bytes() == b"previous calico"
+    assert not host.file(CONFIGS + "/calico.conf").exists()
+    assert host.restarts("dcos-mesos-slave") == 2
+    assert host.result("cni")["status"] == "failed"
+    assert host.run("uninstall", *FAST_TIMING).returncode == 0
+    assert host.snapshot() == before
+
+
+def test_kill_during_rollback_resumes_it(make_host):
+    host = make_host()
+    args = inputs(host)
+    host.set_fault("agent_never_starts")
+    assert cni_step(host, args).returncode == 75
+    killed = cni_step(host, args, "--restart-timeout", "0.3", crash_at="cni:rolling-back")
+    assert killed.returncode == -9
+    host.set_fault("agent_never_starts", False)
+    done = cni_step(host, args)
+    assert done.returncode == 1
+    assert last_line(done.stderr).endswith("previous CNI files restored and dcos-mesos-slave "
+                                           "is active")
+    assert not host.file(PLUGINS + "/calico").exists()
+    assert host.restarts("dcos-mesos-slave") == 2
