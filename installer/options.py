@@ -11,6 +11,8 @@ from installer.steps import agent_unit, cni, docker, node
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_STORE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/]+\S*$")
+HOST_PATHS = ("daemon_json", "plugins_dir", "config_dir")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -148,9 +150,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _problems(options: argparse.Namespace) -> List[str]:
+    """Checks argparse cannot express; each problem is one short phrase."""
+    problems = []
+    for name in HOST_PATHS:
+        value = getattr(options, name, None)
+        if value is not None and not value.startswith("/"):
+            problems.append("--{} must be an absolute host path, not {!r}".format(
+                name.replace("_", "-"), value))
+    store = getattr(options, "cluster_store", None)
+    if store is not None and not _STORE_URL.match(store):
+        problems.append("--cluster-store {!r} is not a URL like etcd://host:port".format(store))
+    return problems
+
+
 def parse(argv: List[str]) -> argparse.Namespace:
-    options = build_parser().parse_args(argv)
+    parser = build_parser()
+    options = parser.parse_args(argv)
     for name in ("cluster_store_opt", "felix", "env"):
         if hasattr(options, name):
             setattr(options, name, pairs(getattr(options, name)))
+    problems = _problems(options)
+    if problems:
+        parser.error("; ".join(problems))
     return options
