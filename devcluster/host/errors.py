@@ -17,6 +17,10 @@ class FaultError(HostError, ValueError):
     """An unknown fault name or a value of the wrong type."""
 
 
+class UnitError(HostError, ValueError):
+    """An action a unit does not have."""
+
+
 class StateError(HostError):
     """Stored host state is unreadable (for example a corrupt state file)."""
 

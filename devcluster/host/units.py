@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from devcluster.host import containers, dockerd, faults, store, unitfile
-from devcluster.host.errors import StateError
+from devcluster.host.errors import StateError, UnitError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
 ACTIVE = "active"
@@ -60,6 +60,11 @@ def save(host: HostDir, unit: str, record: dict) -> None:
     path = host.unit_state_path(unit)
     path.parent.mkdir(parents=True, exist_ok=True)
     store.write_json(path, record)
+
+
+def job_end(job: dict) -> float:
+    """When the job is over: the end of its start phase, or of its stop phase for a stop."""
+    return job["start_until"] if job["start_until"] is not None else job["stop_until"]
 
 
 def active_state(record: dict, now: float) -> str:
@@ -113,7 +118,7 @@ def _crash_at(host: HostDir, unit: str, started: float) -> float | None:
 
 def _finish_job(host: HostDir, unit: str, record: dict) -> None:
     job = record["job"]
-    end = job["start_until"] if job["start_until"] is not None else job["stop_until"]
+    end = job_end(job)
     record.update(
         state=job["outcome"],
         since=end,
@@ -140,12 +145,9 @@ def settle(host: HostDir, unit: str, now: float) -> dict:
     """The unit's record with every job or injected crash due by `now` applied and saved."""
     record = load(host, unit)
     changed = False
-    job = record["job"]
-    if job is not None:
-        end = job["start_until"] if job["start_until"] is not None else job["stop_until"]
-        if now >= end:
-            _finish_job(host, unit, record)
-            changed = True
+    if record["job"] is not None and now >= job_end(record["job"]):
+        _finish_job(host, unit, record)
+        changed = True
     crash_at = record["crash_at"]
     if record["job"] is None and record["state"] == ACTIVE and crash_at is not None \
             and now >= crash_at:
@@ -162,7 +164,7 @@ def settle(host: HostDir, unit: str, now: float) -> dict:
 def request(host: HostDir, unit: str, action: str, now: float) -> dict | None:
     """Begin a start/stop/restart job; None when there is nothing to do (already there)."""
     if action not in ACTIONS:
-        raise ValueError(f"unit action must be one of {ACTIONS}, not {action!r}")
+        raise UnitError(f"unit action must be one of {ACTIONS}, not {action!r}")
     record = settle(host, unit, now)
     current = active_state(record, now)
     if action == "start" and current in (ACTIVE, ACTIVATING) and _job_ends_active(record):
@@ -210,10 +212,6 @@ def reset_failed(host: HostDir, unit: str, now: float) -> None:
     if record["job"] is None and record["state"] == FAILED:
         record.update(state=INACTIVE, since=now, result="success", reason=None)
         save(host, unit, record)
-
-
-def job_end(job: dict) -> float:
-    return job["start_until"] if job["start_until"] is not None else job["stop_until"]
 
 
 def job_result(record: dict, job_id: int) -> dict | None:
