@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     _etcd_tls(sub)
     sub.add_argument("--image", required=True, help="calico/node image")
     sub.add_argument("--etcd-endpoints", required=True, help="comma-separated etcd URLs")
-    sub.add_argument("--ip", help="agent IP (default: as the `ip` step finds it)")
+    sub.add_argument("--ip", help="agent IP, or 'autodetect' to let calico/node find it "
+                                  "(default: as the `ip` step finds it)")
     sub.add_argument("--master", help="Mesos master list, to find the agent IP by route")
     sub.add_argument("--hostname", help="node name (default: this host's name)")
     sub.add_argument("--container-name", default=node.CONTAINER_NAME)

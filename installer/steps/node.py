@@ -2,6 +2,7 @@
 
 import logging
 import socket
+from collections import OrderedDict
 from typing import Any, List
 
 from installer import addresses
@@ -11,6 +12,7 @@ from installer.host import Host
 from installer.result import EXITED, OK, Outcome
 
 CONTAINER_NAME = "calico-node"
+AUTODETECT = "autodetect"  # calico/node finds its IP itself (IP_AUTODETECTION_METHOD)
 STOP_TIMEOUT_S = 20
 SECRETS_DIR = "/calico-secrets"
 # Defaults for DC/OS: Mesos tasks' interfaces fail Felix's strict reverse-path check.
@@ -44,22 +46,23 @@ def remove_container(host: Host, name: str) -> bool:
 
 
 def run_argv(options: Any, ip: str, hostname: str) -> List[str]:
-    """The `docker run` argument list for calico/node."""
-    env = [("NODENAME", hostname), ("HOSTNAME", hostname), ("IP", ip),
-           ("ETCD_ENDPOINTS", options.etcd_endpoints),
-           ("CALICO_NETWORKING_BACKEND", "bird"), ("CALICO_LIBNETWORK_ENABLED", "true")]
+    """The `docker run` argument list for calico/node; --env entries override defaults."""
+    env = OrderedDict([("NODENAME", hostname), ("HOSTNAME", hostname), ("IP", ip),
+                       ("ETCD_ENDPOINTS", options.etcd_endpoints),
+                       ("CALICO_NETWORKING_BACKEND", "bird"),
+                       ("CALICO_LIBNETWORK_ENABLED", "true")])
     felix = dict(DCOS_FELIX, **{k.upper(): v for k, v in options.felix.items()})
-    env += [("FELIX_" + key, value) for key, value in sorted(felix.items())]
+    env.update(("FELIX_" + key, value) for key, value in sorted(felix.items()))
     volumes = list(VOLUMES)
     for attr, variable, name in TLS:
         path = getattr(options, attr)
         if path:
-            env.append((variable, SECRETS_DIR + "/" + name))
+            env[variable] = SECRETS_DIR + "/" + name
             volumes.append("{}:{}/{}:ro".format(path, SECRETS_DIR, name))
-    env += sorted(options.env.items())
+    env.update(sorted(options.env.items()))
     argv = ["docker", "run", "--rm", "--name", options.container_name, "--net=host",
             "--privileged"]
-    for key, value in env:
+    for key, value in env.items():
         argv += ["-e", "{}={}".format(key, value)]
     for volume in volumes:
         argv += ["-v", volume]
@@ -79,8 +82,8 @@ def _validate(options: Any) -> None:
 def run(host: Host, options: Any) -> Outcome:
     _validate(options)
     ip = options.ip or addresses.agent_ip(host, options.master)
-    if addresses.valid_ip(ip) is None:
-        raise BadInput("--ip {!r} is not an IP address".format(ip))
+    if ip != AUTODETECT and addresses.valid_ip(ip) is None:
+        raise BadInput("--ip {!r} is neither an IP address nor {}".format(ip, AUTODETECT))
     hostname = options.hostname or socket.gethostname()
     host.require("docker")
     remove_container(host, options.container_name)

@@ -96,3 +96,18 @@ def test_bad_tls_path_is_rejected_before_anything_runs(make_host):
     assert done.returncode == 1
     assert "--etcd-ca-file must be an absolute path" in last_line(done.stderr)
     assert inspect(host) is not None  # the running container was left alone
+
+
+def test_env_overrides_defaults_and_autodetect(make_host):
+    host = make_host()
+    proc = host.popen("node", *node_args("--ip", "autodetect", "--env=IP_AUTODETECTION_METHOD="
+                                         "can-reach=10.0.0.254", "--env",
+                                         "CALICO_NETWORKING_BACKEND=none"))
+    record = wait_running(host, proc)
+    env = env_of(record)
+    assert env["IP"] == "autodetect"
+    assert env["IP_AUTODETECTION_METHOD"] == "can-reach=10.0.0.254"
+    assert env["CALICO_NETWORKING_BACKEND"] == "none"
+    assert [e.split("=")[0] for e in record["Config"]["Env"]].count("CALICO_NETWORKING_BACKEND") \
+        == 1
+    stop_gracefully(proc)
