@@ -214,6 +214,7 @@ def cmd_run(host: HostDir, args: list[str]) -> int:
     if not CONTAINER_NAME.match(name):
         raise CliError(f"docker: Error response from daemon: Invalid container name ({name}), "
                        "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed.", EXIT_RUN_ERROR)
+    name = name.lstrip("/")
     detach = bool(switches & {"-d", "--detach"})
     with host.locked():
         _require_daemon(host, EXIT_RUN_ERROR)

@@ -127,7 +127,8 @@ def test_bad_run_command_lines_exit_125_with_the_cli_message(host, argv, message
 
 
 def test_name_conflict(host):
-    host.run("docker", "run", "-d", "--name", "c1", "img")
+    host.run("docker", "run", "-d", "--name=/c1", "img")
+    assert host.run("docker", "inspect", "-f", "{{.Name}}", "c1").stdout == "/c1\n"
     again = host.run("docker", "run", "-d", "--name", "c1", "img")
     assert again.returncode == 125 and 'name "/c1" is already in use' in again.stderr
 
