@@ -13,6 +13,16 @@ from tests.web.rollout import ScriptedRollout
 from web import HealthReport, create_app, scheduler_counters, serve
 from web.server import ServerHandle
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_WAIT_MS = 20_000
 TOKEN = "s3cret-operator-token"
 HOSTILE_HOST = "<img src=x onerror=alert(1)>"
 HOSTNAMES = ("a1.example", "a2.example", "a3.example", HOSTILE_HOST, "p1.example")
@@ -108,3 +118,42 @@ def served(app: Flask) -> Iterator[ServerHandle]:
 
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for every browser test of the session."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh page that fails the test if any dialog opens or any script error happens."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(BROWSER_WAIT_MS)
+    yield page
+    context.close()
+    assert dialogs == [], f"a dialog fired: {dialogs}"
+    assert errors == [], f"script errors: {errors}"
+
+
+def mark_document(page) -> None:
+    """Tag the loaded document so a later check can tell it was never reloaded."""
+    page.evaluate("window.__sameDocument = true")
+
+
+def assert_same_document(page) -> None:
+    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, HOSTNAMES, TOKEN, PrefixStripper
+from tests.web.conftest import (
+    ADMIN_ROUTER_PREFIX,
+    HOSTILE_HOST,
+    HOSTNAMES,
+    TOKEN,
+    PrefixStripper,
+    assert_same_document,
+    mark_document,
+)
 from tests.web.rollout import FixedStatus, ScriptedRollout
 from web import HealthReport, create_app, serve
 
@@ -20,20 +28,10 @@ expect = playwright_api.expect
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT_COPY = REPO / "out" / "screenshots" / "status-page.png"
 REFRESH_MS = 200
 STEP_INTERVAL_S = 0.05
-WAIT_MS = 20_000
 SCRIPT_MESSAGE = "<script>window.__injected = 1</script>"
 
 
@@ -66,18 +64,6 @@ class Stepper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -118,30 +104,6 @@ def prefixed_url(live_rollout: ScriptedRollout) -> Iterator[str]:
     yield from _serve(live_rollout, ADMIN_ROUTER_PREFIX)
 
 
-@pytest.fixture
-def page(browser) -> Iterator[object]:
-    """A fresh page that fails the test if any dialog opens or any script error happens."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    dialogs: list[str] = []
-    errors: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(WAIT_MS)
-    yield page
-    context.close()
-    assert dialogs == [], f"a dialog fired: {dialogs}"
-    assert errors == [], f"script errors: {errors}"
-
-
-def _mark_document(page) -> None:
-    page.evaluate("window.__sameDocument = true")
-
-
-def _assert_same_document(page) -> None:
-    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
-
-
 def _counts(rollout: ScriptedRollout) -> dict[str, int]:
     return rollout.status()["rollout"]["counts"]
 
@@ -150,7 +112,7 @@ def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, steppe
     page.goto(url)
     expect(page.locator("#agent-rows tr")).to_have_count(5)
     expect(page.locator("#headline")).to_have_text("0 of 5 agents complete")
-    _mark_document(page)
+    mark_document(page)
 
     stepper.run_until(lambda: _counts(live_rollout)["complete"] == 2
                       and live_rollout.agents[2].steps[1].state == "running")
@@ -172,14 +134,14 @@ def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, steppe
     expect(page.locator("#rollout-state")).to_have_text("complete")
     expect(page.locator("#eta")).to_have_text("done")
     expect(page.locator("#agent-rows .badge.state-complete")).to_have_count(5)
-    _assert_same_document(page)
+    assert_same_document(page)
 
 
 def test_hostile_strings_render_as_text_and_run_nothing(page, url, live_rollout, stepper):
     page.goto(url)
     hostile_row = page.locator("#agent-rows tr", has_text=HOSTILE_HOST)
     expect(hostile_row.locator("td.host a")).to_have_text(HOSTILE_HOST)
-    _mark_document(page)
+    mark_document(page)
     stepper.run_until(lambda: live_rollout.agents[1].steps[0].state == "running")
     stepper.join()
     live_rollout.say("a2.example", "etcd-proxy", SCRIPT_MESSAGE)
@@ -243,18 +205,18 @@ def test_retry_a_failed_agent_from_its_row(page, url, live_rollout, stepper):
 def test_works_under_a_stripped_service_prefix(page, prefixed_url, live_rollout, stepper):
     page.goto(prefixed_url)
     expect(page.locator("#agent-rows tr")).to_have_count(5)
-    _mark_document(page)
+    mark_document(page)
     stepper.run_until(lambda: _counts(live_rollout)["complete"] == 1)
     stepper.join()
     expect(page.locator("#headline")).to_have_text("1 of 5 agents complete")
-    _assert_same_document(page)
+    assert_same_document(page)
     page.fill("#filter-q", "p1")
     expect(page.locator("#agent-rows tr")).to_have_count(1)
     assert page.url.startswith(prefixed_url)
     page.locator("#agent-rows a", has_text="p1.example").click()
     expect(page.locator("#agent-host")).to_have_text("p1.example")
     assert page.url.startswith(prefixed_url + "agents/")
-    _mark_document(page)
+    mark_document(page)
     stepper.run_until(lambda: live_rollout.agents[4].state != "pending")
     stepper.join()
     expect(page.locator("#agent-state")).to_have_text("in progress")
@@ -262,7 +224,7 @@ def test_works_under_a_stripped_service_prefix(page, prefixed_url, live_rollout,
     expect(page.locator("#agent-steps .history")).to_have_count(1)
     expect(page.locator("#agent-steps .history td.mono")).to_have_text(task_id)
     expect(page.locator("#agent-events li").first).to_contain_text(f"launched {task_id}")
-    _assert_same_document(page)
+    assert_same_document(page)
     page.locator(".crumbs a").click()
     expect(page.locator("#headline")).to_be_visible()
     assert page.url == prefixed_url
@@ -277,7 +239,7 @@ def test_ten_thousand_agents_stay_responsive(page):
         expect(page.locator("#page-info")).to_have_text("1–50 of 10000")
         expect(page.locator("#agent-rows tr")).to_have_count(50)
         expect(page.locator("#slot-holders")).to_have_text("host-09999.example")
-        _mark_document(page)
+        mark_document(page)
         page.click("#next-page")
         expect(page.locator("#page-info")).to_have_text("51–100 of 10000")
         expect(page.locator("#agent-rows tr").first).to_contain_text("host-00050.example")
@@ -288,7 +250,7 @@ def test_ten_thousand_agents_stay_responsive(page):
         expect(page.locator("#agent-rows tr .slot-mark")).to_be_visible()
         page.select_option("#filter-state", "failed")
         expect(page.locator("#page-info")).to_have_text("no agents match")
-        _assert_same_document(page)
+        assert_same_document(page)
         page.select_option("#filter-state", "pending")
         page.reload()  # the filters live in the URL
         expect(page.locator("#filter-q")).to_have_value("host-0999")

@@ -1,0 +1,139 @@
+"""The status page of the real scheduler during a live dev-cluster rollout, in Chromium, both
+directly and through a reverse proxy that strips `/service/calico/` as Admin Router does."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+
+from devcluster.cluster import ClusterOptions
+from devcluster.stack import DevStack, StackOptions
+from tests.web.conftest import ADMIN_ROUTER_PREFIX, assert_same_document, mark_document
+from web import serve
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOT_COPY = REPO / "out" / "screenshots" / "status-page-live.png"
+# The simulated host derives a file-safe name from this, which must start with a letter.
+HOSTILE_HOST = "a3<img src=x onerror=alert(1)>"
+LIVE_HOSTNAMES = ("a1.example", "a2.example", HOSTILE_HOST, "a4.example", "p1.example")
+ROLLOUT_WAIT_MS = 150_000
+STARTUP_DEADLINE_S = 60.0
+PROXY_TIMEOUT_S = 10.0
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer"}
+
+
+class StrippingProxy:
+    """A WSGI reverse proxy: requests under `prefix` go to `upstream` without the prefix,
+    every other path is a 404 (what DC/OS Admin Router does for `/service/<name>/`)."""
+
+    def __init__(self, upstream: str, prefix: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.prefix = prefix
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(self.prefix + "/"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not under the service prefix"]
+        url = self.upstream + urllib.parse.quote(path[len(self.prefix) :])
+        if environ.get("QUERY_STRING"):
+            url += "?" + environ["QUERY_STRING"]
+        headers = {
+            key[5:].replace("_", "-").title(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key not in ("HTTP_HOST", "HTTP_CONNECTION")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        request = urllib.request.Request(
+            url, data=body, headers=headers, method=environ["REQUEST_METHOD"]
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=PROXY_TIMEOUT_S) as response:
+                status, reply_headers, data = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as err:
+            status, reply_headers, data = err.code, err.headers, err.read()
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [(k, v) for k, v in reply_headers.items() if k.lower() not in HOP_BY_HOP],
+        )
+        return [data]
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DevStack]:
+    options = StackOptions(
+        cluster=ClusterOptions(agents=4, public_agents=1, hostnames=LIVE_HOSTNAMES),
+        max_concurrent_restarts=3,
+    )
+    with DevStack(tmp_path / "cluster", options) as running:
+        running.wait_status(lambda status: len(status["agents"]) == 5, STARTUP_DEADLINE_S)
+        yield running
+
+
+@pytest.fixture
+def proxied_url(stack: DevStack) -> Iterator[str]:
+    handle = serve(StrippingProxy(stack.status_url, ADMIN_ROUTER_PREFIX))
+    yield f"{handle.url}{ADMIN_ROUTER_PREFIX.lstrip('/')}/"
+    handle.stop()
+
+
+def test_live_rollout_on_the_status_page(page, browser, stack, proxied_url, tmp_path):
+    page.goto(stack.status_url)
+    expect(page.locator("#agent-rows tr")).to_have_count(5)
+    mark_document(page)
+    expect(page.locator("#agent-rows td.host a", has_text=HOSTILE_HOST)).to_have_count(1)
+    assert page.locator("#agent-rows img").count() == 0
+
+    page.click("#pause-button")
+    page.fill("#action-token", stack.options.operator_token)
+    page.fill("#action-reason", "checking the page")
+    page.click("#action-confirm")
+    expect(page.locator("#rollout-state")).to_have_text("paused")
+    expect(page.locator("#banner")).to_contain_text("checking the page")
+    page.click("#resume-button")
+    page.fill("#action-reason", "carry on")
+    page.click("#action-confirm")
+    expect(page.locator("#rollout-state")).to_have_text("in progress")
+
+    proxied = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        proxied.goto(proxied_url)
+        expect(proxied.locator("#agent-rows tr")).to_have_count(5)
+        mark_document(proxied)
+
+        expect(page.locator("#headline")).to_have_text(
+            re.compile(r"^[1-4] of 5 agents complete$"), timeout=ROLLOUT_WAIT_MS
+        )
+        screenshot = tmp_path / "status-page-live.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+        for view in (page, proxied):
+            expect(view.locator("#headline")).to_have_text(
+                "5 of 5 agents complete", timeout=ROLLOUT_WAIT_MS
+            )
+            expect(view.locator("#rollout-state")).to_have_text("complete")
+            assert_same_document(view)
+        proxied.locator("#agent-rows td.host a", has_text=HOSTILE_HOST).click()
+        expect(proxied.locator("#agent-host")).to_have_text(HOSTILE_HOST)
+        expect(proxied.locator("#agent-state")).to_have_text("complete")
+        assert proxied.url.startswith(proxied_url + "agents/")
+    finally:
+        proxied.close()
