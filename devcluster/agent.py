@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +83,7 @@ class AgentTask:
     health_checks_run: int = 0
     started_at: float = 0.0
     lost_on_restart: bool = False
+    container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def terminal(self) -> bool:
@@ -97,6 +99,7 @@ class SimulatedAgent:
         self.unit_active_since: float | None = time.time()
         self.unit_restarts = 0
         self.registered_time = time.time()
+        self.reregistered_time: float | None = None
         self.tasks: dict[str, AgentTask] = {}
         self.free: dict[str, Resources] = {spec.role: spec.total_resources()}
 
@@ -230,6 +233,7 @@ class SimulatedAgent:
             "executor_id": {"value": task.task_id},
             "timestamp": time.time(),
             "uuid": new_uuid_b64(),
+            "container_status": self._container_status(task),
         }
         if message:
             status["message"] = message
@@ -246,6 +250,12 @@ class SimulatedAgent:
             task.retry_s = self.master.options.status_retry_s
             self._send_head(task)
 
+    def _container_status(self, task: AgentTask) -> dict:
+        """Command tasks share the host network: Mesos reports the agent's address."""
+        return {"container_id": {"value": task.container_id},
+                "network_infos": [{"ip_addresses": [{"protocol": "IPv4",
+                                                      "ip_address": self.spec.ip}]}]}
+
     def _release(self, task: AgentTask) -> None:
         self.free.setdefault(task.role, Resources()).add(task.resources)
         self.master.task_terminal(task)
@@ -261,19 +271,20 @@ class SimulatedAgent:
             return
         head = task.pending_updates[0]
         self.master.forward_update(task.framework_id, head)
-        uuid = head["uuid"]
+        head_uuid = head["uuid"]
         delay = task.retry_s
         task.retry_s = min(task.retry_s * 2, STATUS_RETRY_MAX_S)
-        self.master.timers.call_later(delay, lambda: self._retry(task, uuid))
+        self.master.timers.call_later(delay, lambda: self._retry(task, head_uuid))
 
-    def _retry(self, task: AgentTask, uuid: str) -> None:
+    def _retry(self, task: AgentTask, update_uuid: str) -> None:
         with self.master.lock:
-            if task.pending_updates and task.pending_updates[0]["uuid"] == uuid:
+            if task.pending_updates and task.pending_updates[0]["uuid"] == update_uuid:
                 self._send_head(task)
 
-    def acknowledge(self, task_id: str, uuid: str) -> bool:
+    def acknowledge(self, task_id: str, update_uuid: str) -> bool:
         task = self.tasks.get(task_id)
-        if task is None or not task.pending_updates or task.pending_updates[0]["uuid"] != uuid:
+        if task is None or not task.pending_updates \
+                or task.pending_updates[0]["uuid"] != update_uuid:
             return False
         task.pending_updates.pop(0)
         if task.pending_updates:
@@ -343,7 +354,7 @@ class SimulatedAgent:
     def come_up(self) -> None:
         self.state = "active"
         self.unit_active_since = time.time()
-        self.registered_time = time.time()
+        self.reregistered_time = time.time()
         for task in self.tasks.values():
             if task.kill_pending and not task.terminal:
                 task.kill_pending = False

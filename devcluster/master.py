@@ -97,6 +97,7 @@ class Framework:
     subscription: Subscription | None = None
     registered_time: float = field(default_factory=time.time)
     unregistered_time: float = 0.0
+    reregistered_time: float = 0.0
     suppressed_roles: set[str] = field(default_factory=set)
     filters: dict[tuple[str, str], float] = field(default_factory=dict)
     tasks: dict[str, AgentTask] = field(default_factory=dict)
@@ -353,6 +354,7 @@ class Master:
                                           "error": {"message": "Framework failed over"}})
                     fw.subscription.close()
                 self._recover_framework_offers(fw)
+                fw.reregistered_time = time.time()
             info["id"] = {"value": fw.id}
             subscription.framework_id = fw.id
             fw.info = info

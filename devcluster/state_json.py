@@ -27,6 +27,8 @@ def agent_json(agent: SimulatedAgent, master: Master) -> dict:
         "attributes": {"public_ip": "true"} if spec.public else {},
         "pid": f"slave(1)@{spec.ip}:5051",
         "registered_time": agent.registered_time,
+        **({"reregistered_time": agent.reregistered_time}
+           if agent.reregistered_time is not None else {}),
         "resources": total.to_summary(),
         "used_resources": used.to_summary(),
         "offered_resources": offered.to_summary(),
@@ -39,15 +41,30 @@ def agent_json(agent: SimulatedAgent, master: Master) -> dict:
     return body
 
 
+def _full_resources(agent: SimulatedAgent, master: Master) -> dict:
+    """The `*_resources_full` lists of /master/slaves: v1 resource objects."""
+    role = agent.spec.role
+    used = [r for t in agent.tasks.values() if not t.terminal
+            for r in t.resources.to_v1(t.role)]
+    offered = [r for o in master.offers.values() if o.agent_id == agent.id
+               for r in o.resources.to_v1(o.role)]
+    reserved = {role: agent.spec.total_resources().to_v1(role)} if role != "*" else {}
+    return {"reserved_resources_full": reserved, "used_resources_full": used,
+            "offered_resources_full": offered}
+
+
 def slaves_json(master: Master) -> dict:
     with master.lock:
-        return {"slaves": [agent_json(a, master) for a in master.agents.values()
-                           if a.state != "unreachable"],
+        return {"slaves": [{**agent_json(a, master), **_full_resources(a, master)}
+                           for a in master.agents.values() if a.state != "unreachable"],
                 "recovered_slaves": []}
 
 
+STATUS_KEYS = ("state", "timestamp", "healthy", "container_status")
+
+
 def task_json(task: AgentTask) -> dict:
-    return {
+    body = {
         "id": task.task_id,
         "name": task.name,
         "framework_id": task.framework_id,
@@ -56,8 +73,12 @@ def task_json(task: AgentTask) -> dict:
         "state": task.state,
         "resources": task.resources.to_summary(),
         "role": task.role,
-        "statuses": list(task.statuses),
+        "statuses": [{k: s[k] for k in STATUS_KEYS if k in s} for s in task.statuses],
     }
+    for key in ("labels", "discovery", "container"):
+        if isinstance(task.info.get(key), dict):
+            body[key] = task.info[key]["labels"] if key == "labels" else task.info[key]
+    return body
 
 
 def framework_json(fw: Framework) -> dict:
@@ -85,6 +106,7 @@ def framework_json(fw: Framework) -> dict:
         "failover_timeout": float(info.get("failover_timeout", 0.0)),
         "checkpoint": bool(info.get("checkpoint", False)),
         "registered_time": fw.registered_time,
+        **({"reregistered_time": fw.reregistered_time} if fw.reregistered_time else {}),
         "unregistered_time": fw.unregistered_time,
         "principal": info.get("principal", ""),
         "resources": used.to_summary(),

@@ -72,7 +72,6 @@ def test_failures_within_the_grace_period_are_ignored(harness, sched):
     ({"type": "COMMAND", "command": {"value": "true"}, "delay_seconds": "soon"},
      "delay_seconds"),
     ({"type": "BOGUS"}, "Unsupported"),
-    ("not-an-object", "must be an object"),
 ])
 def test_invalid_health_check_is_a_task_error(harness, sched, check, problem):
     agent = harness.add_agent()
