@@ -60,6 +60,8 @@ class TLSFiles:
     key_file: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.ca_file:
+            raise StoreConfigError("etcd TLS needs the CA file that signed the etcd servers")
         if (self.cert_file is None) != (self.key_file is None):
             raise StoreConfigError("etcd TLS: a client certificate needs its key and vice versa")
         for label, path in (("CA", self.ca_file), ("certificate", self.cert_file),

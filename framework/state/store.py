@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import etcd3.etcdrpc as rpc
+
 from framework.state.connection import (
     EtcdConnection,
     create_revision_is,
@@ -26,7 +28,13 @@ from framework.state.connection import (
     mod_revision_is,
     put,
 )
-from framework.state.errors import ConflictError, InvalidRecord, NotLeader, StoreConfigError
+from framework.state.errors import (
+    ConflictError,
+    InvalidRecord,
+    NotLeader,
+    StoreConfigError,
+    StoreError,
+)
 from framework.state.keys import DEFAULT_ROOT, Keyspace, range_end
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
 from framework.state.records import Control, Event, NewEvent, decode_object, encode_json
@@ -39,7 +47,6 @@ READ_PAGE_KEYS = 1000
 # over 1.5 MiB; bigger batches are split into transactions that stay below both.
 MAX_TXN_OPS = 128
 MAX_TXN_BYTES = 1024 * 1024
-MAX_EVENTS_PER_BATCH = 64
 
 
 @dataclass
@@ -156,8 +163,6 @@ class StateStore:
         The batch is atomic when it fits one transaction; a bigger one is applied chunk by
         chunk, each chunk atomic, so a ConflictError may leave earlier chunks written.
         """
-        if len(batch.events) > MAX_EVENTS_PER_BATCH:
-            raise InvalidRecord(f"at most {MAX_EVENTS_PER_BATCH} events per batch")
         overlap = batch.removed_agents & batch.agents.keys()
         if overlap:
             raise InvalidRecord(f"agents both written and removed: {sorted(overlap)}")
@@ -193,23 +198,12 @@ class StateStore:
         fenced transaction; it deletes nothing outside this framework's prefix and keeps
         the operator's control settings, the event log (which records this) and the lock.
         """
-        with self._write_lock:
-            fence = self.leader.fence
-            seq = self._event_seq()
-            event = Event(seq, self.clock(), "framework-cleared", why)
-            ops = [delete_range(self.keys.framework_id),
-                   delete_range(self.keys.agents_prefix, range_end(self.keys.agents_prefix)),
-                   *self._event_ops(seq, event)]
-            result = self.conn.txn([create_revision_is(self.keys.leader, fence),
-                                    mod_revision_is(self.keys.event(seq), 0)],
-                                   ops, [get(self.keys.leader)])
-            self.stats.write_transactions += 1
-            self._raise_if_failed(result, fence)
-            with self._lock:
-                self._next_seq = seq + 1
-                for key in [k for k in self._seen if k.startswith(self.keys.agents_prefix)]:
-                    self._observe(key, 0, result.revision)
-                self._observe(self.keys.framework_id, 0, result.revision)
+        agents = self.keys.agents_prefix
+        deletes = [delete_range(self.keys.framework_id), delete_range(agents, range_end(agents))]
+        [event] = self._commit([], [NewEvent("framework-cleared", why)], deletes)
+        with self._lock:
+            self._seen = {k: v for k, v in self._seen.items()
+                          if k != self.keys.framework_id and not k.startswith(agents)}
         log.info("state: cleared framework id and agent records of %s: %s",
                  self.keys.prefix, why)
         return event
@@ -241,46 +235,54 @@ class StateStore:
             self._next_seq = self.keys.seq_of(newest[0].key) + 1 if newest else 1
         return self._next_seq
 
-    def _event_ops(self, last_seq: int, *events: Event) -> list:
-        """Puts for `events` and the delete that trims the log to `max_events` entries."""
-        oldest_kept = last_seq - self.max_events + 1
-        ops = [put(self.keys.event(e.seq), e.to_json()) for e in events if e.seq >= oldest_kept]
-        if oldest_kept > 1:
-            ops.append(delete_range(self.keys.event(0), self.keys.event(oldest_kept)))
-        return ops
+    def _commit(self, writes: list[_Write], new_events: list[NewEvent],
+                extra_ops: list[rpc.RequestOp] | None = None) -> list[Event]:
+        """Stamp events, then write everything in as few fenced transactions as etcd allows.
 
-    def _commit(self, writes: list[_Write], new_events: list[NewEvent]) -> list[Event]:
+        `extra_ops` (unconditional range deletes) and the event log trim ride in the last one.
+        """
         with self._write_lock:
             fence = self.leader.fence
             first_seq = self._event_seq() if new_events else 0
             now = self.clock()
             events = [Event(first_seq + i, now, e.kind, e.message, e.agent_id)
                       for i, e in enumerate(new_events)]
-            chunks = _chunks(writes, reserved=len(events) + 1)
-            for index, chunk in enumerate(chunks):
-                self._commit_chunk(fence, chunk, events if index == 0 else [])
+            last_ops = list(extra_ops or [])
+            if events:
+                oldest_kept = events[-1].seq - self.max_events + 1
+                writes = writes + [_Write(self.keys.event(e.seq), e.to_json())
+                                   for e in events if e.seq >= oldest_kept]
+                if oldest_kept > 1:
+                    last_ops.append(delete_range(self.keys.event(0), self.keys.event(oldest_kept)))
+            if not writes and not last_ops:
+                return events
+            chunks = _chunks(writes)
+            try:
+                for index, chunk in enumerate(chunks):
+                    self._commit_chunk(fence, chunk, last_ops if index == len(chunks) - 1 else [])
+            except StoreError:
+                if events:
+                    self._next_seq = None  # unknown whether or which events landed: reread
+                raise
+            if events:
+                self._next_seq = events[-1].seq + 1
             return events
 
-    def _commit_chunk(self, fence: int, writes: list[_Write], events: list[Event]) -> None:
+    def _commit_chunk(self, fence: int, writes: list[_Write],
+                      extra_ops: list[rpc.RequestOp]) -> None:
         compare = [create_revision_is(self.keys.leader, fence)]
         compare += [mod_revision_is(w.key, self._expected(w.key)) for w in writes]
-        compare += [mod_revision_is(self.keys.event(e.seq), 0) for e in events]
         ops = [put(w.key, w.value) if w.value is not None else delete_range(w.key)
-               for w in writes]
-        if events:
-            ops += self._event_ops(events[-1].seq, *events)
+               for w in writes] + extra_ops
         result = self.conn.txn(compare, ops, [get(self.keys.leader)])
         self.stats.write_transactions += 1
-        if not result.succeeded and events:
-            self._next_seq = None  # someone else wrote events: reread the newest
         self._raise_if_failed(result, fence)
-        self.stats.keys_written += len(writes) + len(events)
-        if events:
-            self._next_seq = events[-1].seq + 1
+        self.stats.keys_written += len(writes)
         with self._lock:
             for w in writes:
-                self._observe(w.key, result.revision if w.value is not None else 0,
-                              result.revision)
+                if not w.key.startswith(self.keys.events_prefix):
+                    self._observe(w.key, result.revision if w.value is not None else 0,
+                                  result.revision)
 
     def _raise_if_failed(self, result: Any, fence: int) -> None:
         if result.succeeded:
@@ -294,19 +296,20 @@ class StateStore:
         raise ConflictError(f"a key under {self.keys.prefix} changed since it was read")
 
 
-def _chunks(writes: list[_Write], reserved: int) -> list[list[_Write]]:
-    """Split writes so each transaction stays under etcd's op and size limits.
+def _chunks(writes: list[_Write]) -> list[list[_Write]]:
+    """Split writes so each transaction stays under etcd's operation and size limits.
 
-    The first chunk also carries `reserved` extra compares/ops (leader fence, events, trim).
+    Each transaction also compares the leader key and may carry one more operation (the
+    event log trim), hence MAX_TXN_OPS - 1 writes at most.
     """
     chunks: list[list[_Write]] = [[]]
-    ops, size = reserved + 1, 0
+    size = 0
     for write in writes:
         write_size = len(write.key) + len(write.value or b"")
-        if chunks[-1] and (ops + 1 > MAX_TXN_OPS or size + write_size > MAX_TXN_BYTES):
+        if chunks[-1] and (len(chunks[-1]) + 1 >= MAX_TXN_OPS
+                           or size + write_size > MAX_TXN_BYTES):
             chunks.append([])
-            ops, size = 1, 0
+            size = 0
         chunks[-1].append(write)
-        ops, size = ops + 1, size + write_size
+        size += write_size
     return chunks
-

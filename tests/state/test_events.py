@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from framework.state import Batch, ConflictError, InvalidRecord, NewEvent
+from framework.state import Batch, ConflictError, NewEvent
 
 
 def event_keys(store) -> list[str]:
@@ -75,7 +75,13 @@ def test_sequence_recovers_when_another_writer_logged_meanwhile(make_store):
     assert [e.message for e in a.recent_events()] == ["3", "2", "1"]
 
 
-def test_too_many_events_in_one_batch_are_refused(leader_store):
-    with pytest.raises(InvalidRecord):
-        leader_store.append_events(*[NewEvent("x", "y")] * 65)
-    assert leader_store.recent_events() == []
+def test_many_events_in_one_batch_are_all_logged(leader_store):
+    logged = leader_store.append_events(*[NewEvent("tick", str(i)) for i in range(300)])
+    assert [e.seq for e in logged] == list(range(1, 301))
+    assert leader_store.stats.write_transactions == 3
+    assert [e.seq for e in leader_store.recent_events(limit=1000)] == list(range(300, 0, -1))
+
+
+def test_empty_batch_writes_nothing(leader_store):
+    assert leader_store.commit(Batch()) == []
+    assert leader_store.stats.write_transactions == 0

@@ -80,6 +80,8 @@ def test_connection_checks_its_settings(tmp_path):
         EtcdConnection(["https://h:1"])
     with pytest.raises(StoreConfigError, match="does not exist"):
         TLSFiles(str(tmp_path / "missing-ca.pem"))
+    with pytest.raises(StoreConfigError, match="CA"):
+        TLSFiles(None, cert_file="c.pem", key_file="k.pem")
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     with pytest.raises(StoreConfigError, match="key"):
