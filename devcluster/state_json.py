@@ -5,11 +5,19 @@ from __future__ import annotations
 import time
 
 from devcluster.agent import AgentTask, SimulatedAgent
-from devcluster.master import MESOS_VERSION, Framework, Master
+from devcluster.master import MESOS_VERSION, Framework, Master, Offer
 from devcluster.protocol import Resources
 
 
-def agent_json(agent: SimulatedAgent, master: Master) -> dict:
+def offers_by_agent(master: Master) -> dict[str, list[Offer]]:
+    """Outstanding offers grouped by agent, built once per document (not per agent)."""
+    grouped: dict[str, list[Offer]] = {}
+    for offer in master.offers.values():
+        grouped.setdefault(offer.agent_id, []).append(offer)
+    return grouped
+
+
+def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
     spec = agent.spec
     total = spec.total_resources()
     used = Resources()
@@ -17,9 +25,8 @@ def agent_json(agent: SimulatedAgent, master: Master) -> dict:
     for task in agent.tasks.values():
         if not task.terminal:
             used.add(task.resources)
-    for offer in master.offers.values():
-        if offer.agent_id == agent.id:
-            offered.add(offer.resources)
+    for offer in offers:
+        offered.add(offer.resources)
     body = {
         "id": agent.id,
         "hostname": spec.hostname,
@@ -41,13 +48,12 @@ def agent_json(agent: SimulatedAgent, master: Master) -> dict:
     return body
 
 
-def _full_resources(agent: SimulatedAgent, master: Master) -> dict:
+def _full_resources(agent: SimulatedAgent, offers: list[Offer]) -> dict:
     """The `*_resources_full` lists of /master/slaves: v1 resource objects."""
     role = agent.spec.role
     used = [r for t in agent.tasks.values() if not t.terminal
             for r in t.resources.to_v1(t.role)]
-    offered = [r for o in master.offers.values() if o.agent_id == agent.id
-               for r in o.resources.to_v1(o.role)]
+    offered = [r for o in offers for r in o.resources.to_v1(o.role)]
     reserved = {role: agent.spec.total_resources().to_v1(role)} if role != "*" else {}
     return {"reserved_resources_full": reserved, "used_resources_full": used,
             "offered_resources_full": offered}
@@ -55,7 +61,9 @@ def _full_resources(agent: SimulatedAgent, master: Master) -> dict:
 
 def slaves_json(master: Master) -> dict:
     with master.lock:
-        return {"slaves": [{**agent_json(a, master), **_full_resources(a, master)}
+        offers = offers_by_agent(master)
+        return {"slaves": [{**agent_json(a, offers.get(a.id, [])),
+                            **_full_resources(a, offers.get(a.id, []))}
                            for a in master.agents.values() if a.state != "unreachable"],
                 "recovered_slaves": []}
 
@@ -125,6 +133,7 @@ def state_json(master: Master) -> dict:
     host, port = master.address
     with master.lock:
         agents = list(master.agents.values())
+        offers = offers_by_agent(master)
         return {
             "version": MESOS_VERSION,
             "git_sha": "0" * 40,
@@ -146,7 +155,8 @@ def state_json(master: Master) -> dict:
             "cluster": "devcluster",
             "flags": {"authenticate_http_frameworks":
                       "true" if master.options.principal else "false"},
-            "slaves": [agent_json(a, master) for a in agents if a.state != "unreachable"],
+            "slaves": [agent_json(a, offers.get(a.id, [])) for a in agents
+                       if a.state != "unreachable"],
             "recovered_slaves": [],
             "frameworks": [framework_json(fw) for fw in master.frameworks.values()],
             "completed_frameworks": [framework_json(fw)

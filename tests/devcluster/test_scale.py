@@ -1,0 +1,63 @@
+"""1,000 simulated agents with real host directories in one master emulator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from devcluster.cluster import ClusterOptions, LocalCluster
+from tests.bench.allocation import measure
+from tests.devcluster.harness import FAST, RecordingScheduler, command_task, wait_for
+from tests.devcluster.rawhttp import post
+
+PRIVATE, PUBLIC = 900, 100
+# Generous: this only guards against gross regressions on a busy shared machine;
+# `python -m tests.bench.allocation` reports the real figure against its 100 ms budget.
+CYCLE_CPU_LIMIT_MS = 400.0
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    options = ClusterOptions(agents=PRIVATE, public_agents=PUBLIC, master=FAST)
+    cluster = LocalCluster(tmp_path_factory.mktemp("big"), options).start()
+    yield cluster
+    cluster.stop()
+
+
+def test_driver_gets_offers_from_every_agent_and_runs_a_task(big):
+    from pymesos import MesosSchedulerDriver
+
+    sched = RecordingScheduler()
+    host, port = big.master.address
+    info = {"user": "root", "name": "scale", "roles": ["*", "slave_public"],
+            "capabilities": [{"type": "MULTI_ROLE"}]}
+    driver = MesosSchedulerDriver(sched, info, f"{host}:{port}")
+    driver.start()
+    try:
+        sched.registered_id()
+
+        def offered_agents() -> set[str]:
+            with sched.lock:
+                return {o["agent_id"]["value"] for o in sched.offers}
+        wait_for(lambda: len(offered_agents()) == PRIVATE + PUBLIC, what="1,000 offers")
+        last = list(big.master.agents)[-1]
+        offer = sched.take_offer(last)
+        assert offer["allocation_info"] == {"role": "slave_public"}
+        driver.launchTasks(offer["id"], [command_task(offer, "t-last", "echo $HOST")])
+        sched.wait_state("t-last", "TASK_FINISHED")
+    finally:
+        driver.stop(failover=True)
+        driver.join()
+
+
+def test_state_endpoints_at_scale(big):
+    started = time.monotonic()
+    answer = post(big.master.address, b"", {}, path="/master/slaves", method="GET")
+    assert answer.status == 200 and answer.body.count(b'"hostname"') == PRIVATE + PUBLIC
+    assert time.monotonic() - started < 5.0
+
+
+def test_allocation_cycle_cpu_cost_at_1000_agents():
+    costs = measure(PRIVATE + PUBLIC, cycles=3)
+    assert min(costs) < CYCLE_CPU_LIMIT_MS
