@@ -19,6 +19,7 @@ from web.view import summarize
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 50
+OVERVIEW_EVENTS = 8
 REFRESH_MS = 2000
 REFRESH_CONFIG_KEY = "REFRESH_MS"  # app.config override of how often the page polls
 
@@ -52,6 +53,9 @@ def index() -> str:
         page=listed["page"],
         query=query,
         states=AGENT_STATES,
+        events=context.status.events(limit=OVERVIEW_EVENTS),
+        hostnames={agent.get("id"): agent.get("hostname") for agent in document.get("agents", ())},
+        overview_events=OVERVIEW_EVENTS,
         now=now,
     )
 

@@ -3,6 +3,7 @@ advances a scripted rollout: live updates, escaping, operator actions, Admin Rou
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -173,6 +174,9 @@ def test_pause_and_resume_with_a_token_asked_once(page, url, live_rollout):
     expect(page.locator("#rollout-state")).to_have_text("paused")
     expect(page.locator("#banner")).to_contain_text("Paused by status page")
     expect(page.locator("#banner")).to_contain_text("maintenance window")
+    expect(page.locator("#events li").first).to_have_text(
+        re.compile(r"paused\s+rollout paused: maintenance window by status page$")
+    )
     assert live_rollout.paused["why"] == "maintenance window"
 
     page.locator("#resume-button").click()

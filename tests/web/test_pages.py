@@ -56,6 +56,16 @@ def test_overview_shows_summary_and_every_agent(client, rollout):
     assert "waiting for a restart slot" in html
 
 
+def test_overview_lists_recent_events_with_host_links(client, rollout):
+    _mid_rollout(rollout)
+    html = client.get("/").get_data(as_text=True)
+    events = html[html.index('<ol class="events" id="events">') :]
+    latest_task = rollout.agents[0].steps[2].history[-1].task_id
+    assert events.count("<li>") == 5
+    assert f"a1.example</a>: launched {latest_task}" in events
+    assert f'href="./agents/{rollout.agents[0].id}"' in events
+
+
 def test_hostile_strings_are_escaped(client, rollout):
     _mid_rollout(rollout)
     hostile_id = next(a.id for a in rollout.agents if a.hostname == HOSTILE_HOST)

@@ -87,6 +87,19 @@
     }, action === "retry" ? "Retry" : "Skip");
   }
 
+  function renderEvents(events, hostnames) {
+    if (!events.length) return [el("li", { class: "muted" }, "no events yet")];
+    return events.map((event) => el("li", {},
+      el("span", { class: "age" }, age(event.at)), " ",
+      el("span", { class: "kind" }, event.kind || ""), " ",
+      el("span", { class: "event-text" },
+        hostnames && event.agent_id ? el("a", { href: ROOT + "agents/" + encodeURIComponent(event.agent_id) },
+          hostnames.get(event.agent_id) || event.agent_id) : null,
+        hostnames && event.agent_id ? ": " : null,
+        event.message || "",
+        event.by ? el("span", { class: "muted" }, " by " + event.by) : null)));
+  }
+
   function setLive(ok, text) {
     const live = byId("live");
     if (!live) return;
@@ -117,6 +130,7 @@
 
   function statusPage() {
     const pageSize = Number(body.dataset.pageSize) || 50;
+    const eventCount = Number(body.dataset.events) || 8;
     const stateSelect = byId("filter-state");
     const search = byId("filter-q");
     let offset = Number(new URLSearchParams(window.location.search).get("offset")) || 0;
@@ -128,6 +142,13 @@
       if (search.value.trim()) params.set("q", search.value.trim());
       if (offset) params.set("offset", String(offset));
       return params;
+    }
+
+    // Host names by agent id: the listed agents plus the slot holders, which may be off-page.
+    function hostnameMap(doc) {
+      const names = new Map(Object.entries((doc.page || {}).slot_holders || {}));
+      for (const agent of doc.agents || []) names.set(agent.id, agent.hostname);
+      return names;
     }
 
     function renderSummary(doc) {
@@ -146,8 +167,7 @@
       setText("count-gone", String(rollout.gone || 0));
       const max = budget.max_concurrent_restarts;
       setText("slots", (budget.in_use || 0) + " of " + (max === null || max === undefined ? "?" : max));
-      const names = new Map(Object.entries((doc.page || {}).slot_holders || {}));
-      for (const agent of doc.agents || []) names.set(agent.id, agent.hostname);
+      const names = hostnameMap(doc);
       setText("slot-holders", (budget.holders || []).map((id) => names.get(id) || id).join(", "));
       const started = rollout.started_at;
       const elapsed = started ? (rollout.completed_at || nowSeconds()) - started : null;
@@ -199,10 +219,14 @@
       const ticket = ++inFlight;
       const params = filterParams();
       params.set("limit", String(pageSize));
-      const doc = await getJSON(ROOT + "v1/status?" + params.toString());
+      const [doc, recent] = await Promise.all([
+        getJSON(ROOT + "v1/status?" + params.toString()),
+        getJSON(ROOT + "v1/events?limit=" + eventCount),
+      ]);
       if (ticket !== inFlight) return; // a newer filter has been applied meanwhile
       renderSummary(doc);
       renderAgents(doc);
+      byId("events").replaceChildren(...renderEvents(recent.events || [], hostnameMap(doc)));
     }
 
     function applyFilters() {
@@ -263,12 +287,6 @@
         renderHistory(step));
     }
 
-    function renderEvent(event) {
-      return el("li", {}, el("span", { class: "age" }, age(event.at)), " ",
-        el("span", { class: "kind" }, event.kind || ""), " ", event.message || "",
-        event.by ? el("span", { class: "muted" }, " by " + event.by) : null);
-    }
-
     async function refresh() {
       const agent = await getJSON(ROOT + "v1/agents/" + encodeURIComponent(agentId));
       setText("agent-host", agent.hostname);
@@ -277,9 +295,7 @@
       byId("agent-waiting").hidden = !agent.waiting_reason;
       byId("agent-slot").hidden = !agent.holds_restart_slot;
       byId("agent-steps").replaceChildren(...(agent.steps || []).map(renderStep));
-      const events = agent.events || [];
-      byId("agent-events").replaceChildren(...(events.length ? events.map(renderEvent)
-        : [el("li", { class: "muted" }, "no events yet")]));
+      byId("agent-events").replaceChildren(...renderEvents(agent.events || [], null));
     }
 
     window.setTimeout(every(refresh), REFRESH_MS);
