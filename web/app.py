@@ -51,6 +51,7 @@ def create_app(
 
     `token` is the operator bearer token; ``None`` or empty refuses every operator action.
     `clock` returns unix seconds and is only used to word ages and elapsed times.
+    ``app.config["REFRESH_MS"]`` may override how often the page polls (default 2000).
     """
     if artifacts_dir is not None and not Path(artifacts_dir).is_dir():
         raise WebConfigError(f"artifacts directory {artifacts_dir} does not exist")
