@@ -5,7 +5,7 @@ import time
 from typing import NamedTuple, Optional
 
 from installer import crashpoints
-from installer.errors import ServiceError
+from installer.errors import HostError, ServiceError
 from installer.host import Host
 
 DEFAULT_RESTART_TIMEOUT_S = 180.0
@@ -55,10 +55,16 @@ class Unit:
         return ";".join(values) or None
 
     def restart(self) -> None:
+        """Restart and wait for systemd's job; wait_stable() judges the outcome."""
         log.info("restarting %s", self.name)
-        result = self.host.run(["systemctl", "restart", self.name], self.timing.restart_timeout)
-        if result.returncode != 0:
-            log.warning("systemctl restart %s: %s", self.name, result.reason)
+        try:
+            result = self.host.run(["systemctl", "restart", self.name],
+                                   self.timing.restart_timeout)
+        except HostError as err:
+            log.warning("%s", err.reason)
+        else:
+            if result.returncode != 0:
+                log.warning("systemctl restart %s: %s", self.name, result.reason)
         crashpoints.reached("restarted:" + self.name)
 
     def wait_stable(self) -> None:

@@ -15,7 +15,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from installer import fsutil
-from installer.errors import ServiceError
+from installer.errors import HostError, ServiceError
 from installer.host import Host
 from installer.services import Unit
 
@@ -102,9 +102,14 @@ class DaemonJsonChange:
         return True
 
     def _rollback_bytes(self) -> Optional[bytes]:
+        """The bytes before this change (None: there was no file)."""
         if not self.record.get("backup_existed"):
             return None
-        return self.journal.load_backup(STEP, ROLLBACK_COPY)
+        data = self.journal.load_backup(STEP, ROLLBACK_COPY)
+        if data is None:
+            raise HostError("the rollback copy of {} is missing from {}".format(
+                self.path, self.journal.backup_dir(STEP)))
+        return data
 
     def _roll_back(self, resumed_phase: Optional[str], reason: str) -> None:
         log.warning("%s; restoring the previous %s", reason, self.path)

@@ -196,3 +196,4 @@ def test_conflicting_flag_in_a_drop_in_is_found(make_host):
     assert done.returncode == 1
     assert "--cluster-store=consul://c:8500" in last_line(done.stderr)
     assert not host.file(DAEMON_JSON).exists()
+
