@@ -1,0 +1,32 @@
+import pytest
+
+from devcluster.cluster import ClusterOptions
+from devcluster.master import MasterOptions
+from devcluster.stack import DevStack, StackOptions
+
+FAST_MASTER = MasterOptions(heartbeat_interval_s=2.0, allocation_interval_s=0.25,
+                            status_retry_s=1.0)
+
+
+@pytest.fixture
+def make_stack(tmp_path):
+    """Start a whole local stack (etcd, master, hosts, scheduler); stopped after the test."""
+    stacks = []
+
+    def make(agents: int = 3, public_agents: int = 0, k: int = 1, env: dict | None = None,
+             **cluster) -> DevStack:
+        work = tmp_path / f"stack{len(stacks)}"
+        options = StackOptions(
+            cluster=ClusterOptions(agents=agents, public_agents=public_agents,
+                                   events_file=work / "events.jsonl", master=FAST_MASTER,
+                                   **cluster),
+            max_concurrent_restarts=k,
+            scheduler_env=tuple((env or {}).items()),
+        )
+        stack = DevStack(work, options)
+        stacks.append(stack)
+        return stack.start()
+
+    yield make
+    for stack in stacks:
+        stack.stop()
