@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.devcluster.harness import command_task, wait_for
@@ -70,7 +72,8 @@ def test_kill_sends_killing_then_killed_and_frees_resources(harness, sched):
     driver = harness.driver(sched)
     _registered(sched)
     offer = sched.take_offer(agent.id)
-    driver.launchTasks(offer["id"], [command_task(offer, "t-long", "sleep 600", cpus=1.0)])
+    driver.launchTasks(offer["id"], [command_task(offer, "t-long", "sleep 600", cpus=1.0)],
+                       filters={"refuse_seconds": 0})
     sched.wait_state("t-long", "TASK_RUNNING")
     driver.killTask({"value": "t-long"})
     killed = sched.wait_state("t-long", "TASK_KILLED")
@@ -187,3 +190,26 @@ def test_failed_invalid_ack_uuid_is_rejected(harness, sched):
     with pytest.raises(RuntimeError, match="400"):
         driver.acknowledgeStatusUpdate({"agent_id": {"value": "a"}, "task_id": {"value": "t"},
                                         "uuid": "not-base64!"})
+
+
+def test_message_and_request_are_accepted(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    driver.sendFrameworkMessage({"value": "e"}, {"value": agent.id}, "aGVsbG8=")
+    driver.requestResources([{"agent_id": {"value": agent.id}}])
+    assert not sched.kinds("error")
+
+
+def test_accept_without_filters_refuses_the_leftover_for_five_seconds(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = _registered(sched)
+    offer = sched.take_offer(agent.id)
+    before = time.time()
+    driver.launchTasks(offer["id"], [command_task(offer, "t-1", "true")])
+    sched.wait_state("t-1", "TASK_FINISHED")
+    expires = harness.master.frameworks[framework_id].filters[(agent.id, "*")]
+    assert before + 5.0 <= expires <= time.time() + 5.0
+    harness.master.allocate()
+    assert sched.offers == []
