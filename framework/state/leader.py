@@ -86,6 +86,9 @@ class LeaderLock:
         """One attempt: True when this lock is (now) the leader."""
         if self.is_leader:
             return True
+        stale = self._fence
+        if stale is not None:
+            self.mark_lost(stale, "the lease ran out before it could be refreshed")
         if self.conn.get(self.key) is not None:
             return False
         requested_at = time.monotonic()
@@ -166,7 +169,10 @@ class LeaderLock:
         if lease is not None:
             self._revoke_quietly(lease)
         if self.on_lost is not None:
-            self.on_lost(reason)
+            try:
+                self.on_lost(reason)
+            except Exception:  # the callback's failure must not hide the loss itself
+                log.exception("leader: the on_lost callback failed")
 
     def _keep_alive(self, lease: int, fence: int, stop: threading.Event) -> None:
         failing = False

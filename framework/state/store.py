@@ -30,6 +30,7 @@ from framework.state.connection import (
 )
 from framework.state.errors import (
     ConflictError,
+    CorruptValue,
     InvalidRecord,
     NotLeader,
     StoreConfigError,
@@ -103,8 +104,13 @@ class StateStore:
         self.conn.ping()
 
     def load_framework_id(self) -> str | None:
-        kv = self._read_one(self.keys.framework_id)
-        return kv.decode() if kv is not None else None
+        raw = self._read_one(self.keys.framework_id)
+        if raw is None:
+            return None
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise CorruptValue(f"{self.keys.framework_id}: not UTF-8 text") from None
 
     def load_control(self) -> Control:
         raw = self._read_one(self.keys.control)

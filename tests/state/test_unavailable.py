@@ -122,7 +122,7 @@ def test_endpoint_that_never_answers_times_out_and_fails_over(make_store, etcd_s
         store = make_store(endpoints=[silent_url, etcd_server.endpoint])
         started = time.monotonic()
         assert store.load_agents() == {}
-        assert time.monotonic() - started < store.conn.timeout_s + 1.0
+        assert time.monotonic() - started < 2 * store.conn.timeout_s
         assert store.conn.current_endpoint == etcd_server.endpoint
 
 
@@ -136,7 +136,7 @@ def test_outage_longer_than_the_ttl_ends_leadership_until_reacquired(own_etcd, e
         own_etcd.stop()
         stopped_at = time.monotonic()
         wait_until(lambda: not store.leader.is_leader)
-        assert time.monotonic() - stopped_at <= SHORT_TTL_S + 0.5
+        assert time.monotonic() - stopped_at <= SHORT_TTL_S + 1.5
         assert lost.wait(timeout=SHORT_TTL_S)
         assert "unreachable" in store.leader.lost_reason
         with pytest.raises(NotLeader):
