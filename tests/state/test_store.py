@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from framework.state import (
@@ -205,3 +207,26 @@ def test_clear_framework_touches_only_its_own_registration(make_store, etcd_pref
 def test_clear_framework_needs_leadership(make_store):
     with pytest.raises(NotLeader):
         make_store().clear_framework("no")
+
+
+def test_large_records_are_split_below_etcds_request_size(leader_store):
+    records = {f"a-S{i}": {"blob": "x" * 20_000, "n": i} for i in range(150)}
+    leader_store.commit(Batch(agents=records))
+    assert leader_store.stats.write_transactions >= 3
+    assert leader_store.load_agents() == records
+
+
+def test_concurrent_commits_from_several_threads_all_land(leader_store):
+    def work(thread: int) -> None:
+        for i in range(20):
+            agent = f"t{thread}-S{i}"
+            leader_store.commit(Batch(agents={agent: {"i": i}},
+                                      events=[NewEvent("step", "done", agent)]))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(leader_store.load_agents()) == 80
+    assert sorted(e.seq for e in leader_store.recent_events(limit=1000)) == list(range(1, 81))
