@@ -719,13 +719,16 @@ class Master:
             for agent in self.agents.values():
                 if not agent.connected:
                     continue
+                # Rotate who is asked first with every offer: no framework starves others.
+                start = self._offer_seq % len(frameworks)
+                rotated = frameworks[start:] + frameworks[:start]
                 for role, free in agent.free.items():
                     if free.is_empty() or not _allocatable(free):
                         continue
-                    fw = self._pick_framework(frameworks, agent.id, role, now)
-                    if fw is None:
+                    picked = _pick_framework(rotated, agent.id, role, now)
+                    if picked is None:
                         continue
-                    alloc_role = role if role != "*" or "*" in fw.roles else fw.roles[0]
+                    fw, alloc_role = picked
                     offer = Offer(id=f"{self.master_id}-O{self._offer_seq}", framework_id=fw.id,
                                   agent_id=agent.id, role=role, resources=free)
                     self._offer_seq += 1
@@ -739,21 +742,6 @@ class Master:
                 self.frameworks[fw_id].subscription.send(
                     {"type": "OFFERS", "offers": {"offers": offers}})
         return made
-
-    def _pick_framework(self, frameworks: list[Framework], agent_id: str, role: str,
-                        now: float) -> Framework | None:
-        for fw in frameworks:
-            roles = fw.roles
-            eligible = [r for r in roles if r not in fw.suppressed_roles]
-            if role == "*":
-                if not eligible:
-                    continue
-            elif role not in eligible:
-                continue
-            if fw.filters.get((agent_id, role), 0.0) > now:
-                continue
-            return fw
-        return None
 
     def _offer_json(self, offer: Offer, agent: SimulatedAgent, alloc_role: str,
                     fw: Framework) -> dict:
@@ -853,3 +841,20 @@ def _ip_as_uint32(ip: str) -> int:
     a, b, c, d = (int(p) for p in ip.split("."))
     return a | b << 8 | c << 16 | d << 24
 
+
+
+def _pick_framework(frameworks: list[Framework], agent_id: str, role: str,
+                    now: float) -> tuple[Framework, str] | None:
+    """The first framework that may be offered `role` resources of this agent, with the
+    role it is offered them for: reserved resources only to their own role, unreserved
+    (`*`) ones to any role the framework has not suppressed."""
+    for fw in frameworks:
+        eligible = [r for r in fw.roles if r not in fw.suppressed_roles]
+        if role != "*":
+            alloc_role = role if role in eligible else None
+        else:
+            alloc_role = "*" if "*" in eligible else next(iter(eligible), None)
+        if alloc_role is None or fw.filters.get((agent_id, role), 0.0) > now:
+            continue
+        return fw, alloc_role
+    return None

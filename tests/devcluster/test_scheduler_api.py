@@ -213,3 +213,31 @@ def test_accept_without_filters_refuses_the_leftover_for_five_seconds(harness, s
     assert before + 5.0 <= expires <= time.time() + 5.0
     harness.master.allocate()
     assert sched.offers == []
+
+
+def test_suppressing_one_role_offers_unreserved_resources_to_the_other(harness, sched):
+    private = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(private.id)
+    assert offer["allocation_info"] == {"role": "*"}
+    driver.suppressOffers(["*"])
+    driver.declineOffer(offer["id"], filters={"refuse_seconds": 0})
+    again = sched.take_offer(private.id)
+    assert again["allocation_info"] == {"role": "slave_public"}
+    assert all(r["allocation_info"] == {"role": "slave_public"} and r["role"] == "*"
+               for r in again["resources"])
+
+
+def test_two_frameworks_share_the_agents(harness):
+    from tests.devcluster.harness import RecordingScheduler
+
+    first, second = RecordingScheduler(), RecordingScheduler()
+    harness.driver(first)
+    _registered(first)
+    harness.driver(second)
+    _registered(second)
+    for _ in range(6):
+        harness.add_agent()
+    wait_for(lambda: len(first.offers) + len(second.offers) == 6, what="all agents offered")
+    assert first.offers and second.offers
