@@ -177,3 +177,10 @@ def test_a_hung_docker_cli_waits_until_the_fault_is_cleared(host):
         proc.kill()
         proc.wait()
     assert host.container_state("late") == "running"
+
+
+def test_concurrent_commands_on_one_host_lose_no_container(host):
+    procs = [host.popen("docker", "run", "-d", "--name", f"c{n:02d}", "img") for n in range(12)]
+    assert [proc.wait(timeout=60) for proc in procs] == [0] * 12
+    names = host.run("docker", "ps", "--format", "{{.Names}}").stdout.split()
+    assert sorted(names) == [f"c{n:02d}" for n in range(12)]
