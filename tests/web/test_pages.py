@@ -150,3 +150,18 @@ def test_static_assets_are_served_by_the_app(client):
     for asset, kind in (("console.css", "text/css"), ("console.js", "javascript")):
         response = client.get(f"/static/{asset}")
         assert response.status_code == 200 and kind in response.content_type
+
+
+def test_halted_rollout_shows_its_reason():
+    from tests.web.rollout import FixedStatus
+    from web import HealthReport, create_app
+
+    source = FixedStatus(3)
+    source.document["rollout"].update(state="halted", reason="2 agents failed <max 1>")
+    app = create_app(
+        source, source, token=None, health=lambda: HealthReport(ok=True), metrics=list
+    )
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert '<span class="badge state-halted">halted</span>' in html
+    assert 'id="banner" hidden' not in html
+    assert "2 agents failed &lt;max 1&gt;" in html
