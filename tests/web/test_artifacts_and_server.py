@@ -121,3 +121,23 @@ def test_render_drops_invalid_metric_names():
         ]
     )
     assert text == "# HELP fine x\n# TYPE fine gauge\nfine 2\n"
+
+
+def test_web_package_imports_neither_pymesos_nor_etcd3():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import sys, web, web.api, web.pages, web.server; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymesos', 'etcd3')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
