@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import etcd3
 import etcd3.etcdrpc as rpc
-import etcd3.exceptions
 import grpc
 
 from framework.state.errors import StoreConfigError, StoreError, StoreUnavailable
@@ -176,8 +175,11 @@ class EtcdConnection:
         if endpoint.secure and tls is not None:
             files = {"ca_cert": tls.ca_file, "cert_cert": tls.cert_file,
                      "cert_key": tls.key_file}
-        return etcd3.Etcd3Client(host=endpoint.host, port=endpoint.port, timeout=self.timeout_s,
-                                 grpc_options=_GRPC_OPTIONS, **files)
+        try:
+            return etcd3.Etcd3Client(host=endpoint.host, port=endpoint.port,
+                                     timeout=self.timeout_s, grpc_options=_GRPC_OPTIONS, **files)
+        except OSError as err:
+            raise StoreConfigError(f"etcd TLS files for {endpoint.url}: {err}") from None
 
     @property
     def current_endpoint(self) -> str:
@@ -198,14 +200,10 @@ class EtcdConnection:
             try:
                 result = request(self._clients[index])
             except grpc.RpcError as err:
+                problem = f"{err.code().name}: {err.details()}"
                 if err.code() not in _UNAVAILABLE_CODES:
-                    raise StoreError(f"etcd {what} refused: {err.code().name}: "
-                                     f"{err.details()}") from None
-                failures.append(f"{self.endpoints[index].url}: {err.code().name} {err.details()}")
-                continue
-            except (etcd3.exceptions.ConnectionFailedError,
-                    etcd3.exceptions.ConnectionTimeoutError) as err:
-                failures.append(f"{self.endpoints[index].url}: {err}")
+                    raise StoreError(f"etcd {what} refused: {problem}") from None
+                failures.append(f"{self.endpoints[index].url}: {problem}")
                 continue
             if index != start:
                 log.info("etcd: now using %s", self.endpoints[index].url)
@@ -260,7 +258,10 @@ class EtcdConnection:
             responses = client.leasestub.LeaseKeepAlive(
                 iter([request]), self.timeout_s, credentials=client.call_credentials,
                 metadata=client.metadata)
-            return next(iter(responses)).TTL
+            response = next(iter(responses), None)
+            if response is None:
+                raise StoreError("etcd closed the lease keepalive stream without an answer")
+            return response.TTL
 
         return self._call("lease keepalive", refresh)
 
