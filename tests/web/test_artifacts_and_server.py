@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from web import Metric, create_app, serve
+from web.artifacts import resolve_artifact
 from web.errors import ApiError, WebConfigError
 from web.metrics import render
 
@@ -58,8 +62,6 @@ def test_missing_artifacts_dir_is_a_config_error(rollout, tmp_path):
 
 
 def test_resolve_artifact_rejects_absolute_names(artifacts_dir):
-    from web.artifacts import resolve_artifact
-
     with pytest.raises(ApiError):
         resolve_artifact(artifacts_dir, "/etc/hostname")
 
@@ -124,10 +126,6 @@ def test_render_drops_invalid_metric_names():
 
 
 def test_web_package_imports_neither_pymesos_nor_etcd3():
-    import subprocess
-    import sys
-    from pathlib import Path
-
     probe = (
         "import sys, web, web.api, web.pages, web.server; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pymesos', 'etcd3')))"
