@@ -12,20 +12,26 @@ Use:
                           tls=TLSFiles(ca_file, cert_file, key_file), timeout_s=5.0)
     store = StateStore(conn, "calico", lease_ttl_s=15, on_leadership_lost=callback)
     store.leader.acquire(timeout_s=None)        # blocks until leader; True/False
+    store.leader.is_leader, store.leader.holder(), store.leader.release()
     framework_id = store.load_framework_id()    # None on first start
     agents = store.load_agents()                # {agent_id: record}, paged reads
     control = store.load_control()              # Control() when never written
-    store.commit(Batch(agents={agent_id: record}, events=[NewEvent("step", "...", agent_id)]))
+    store.commit(Batch(agents={agent_id: record}, removed_agents={gone_id},
+                       events=[NewEvent("step", "cni done", agent_id)], control=control))
+    store.put_agent(id, record); store.remove_agent(id); store.save_control(control)
+    store.append_events(NewEvent(...), ...)     # returns the stamped Events
     store.save_framework_id(fid); store.clear_framework(why)   # "Framework has been removed"
     store.recent_events(limit=50, agent_id=None)                # newest first
-    store.leader.release()
+    store.ping()                                # for /health: StoreUnavailable when down
+    store.stats.write_transactions              # etcd write transactions sent so far
 
 Reads need no leadership. Writes are compare-and-swap transactions fenced by the leader
-lock: one etcd transaction per `commit` (split only past etcd's 128-operation limit), so
-an agent step transition plus its event costs one write. Errors: `StoreError` >
-`StoreUnavailable` (no endpoint answers: keep serving, retry later), `ConflictError`
-(reload, decide again), `NotLeader` (stop acting; the lock is marked lost),
-`CorruptValue`, `InvalidRecord`, `StoreConfigError` (bad name, endpoint or TLS file).
+lock: one etcd transaction per `commit` (split only past etcd's 128-operation or 1 MiB
+request limits), so an agent step transition plus its event costs one write. Errors:
+`StoreError` > `StoreUnavailable` (no endpoint answers: keep serving, retry later),
+`ConflictError` (reload, decide again), `NotLeader` (stop acting; the lock is marked
+lost), `CorruptValue`, `InvalidRecord`, `StoreConfigError` (bad name, endpoint, TLS).
+Endpoints use TLS when their scheme is https; the CA file is then required.
 """
 
 from framework.state.connection import EtcdConnection, TLSFiles
