@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import HOSTILE_HOST, TOKEN, auth
+from tests.web.rollout import FixedStatus
 from web import ControlUnavailableError, HealthReport, create_app
 
 PAUSE = "/v1/rollout/pause"
@@ -252,8 +253,6 @@ def test_hostile_strings_stay_data_in_json(client, rollout):
 
 
 def test_ten_thousand_agents_are_served_a_page_at_a_time():
-    from tests.web.rollout import FixedStatus
-
     source = FixedStatus(10_000)
     app = create_app(
         source, source, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=list

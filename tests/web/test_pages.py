@@ -10,6 +10,8 @@ import pytest
 from werkzeug.test import Client
 
 from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, PrefixStripper
+from tests.web.rollout import FixedStatus
+from web import HealthReport, create_app
 from web.pages import relative_root
 
 SCRIPT_TAG = "<script>alert(2)</script>"
@@ -153,9 +155,6 @@ def test_static_assets_are_served_by_the_app(client):
 
 
 def test_halted_rollout_shows_its_reason():
-    from tests.web.rollout import FixedStatus
-    from web import HealthReport, create_app
-
     source = FixedStatus(3)
     source.document["rollout"].update(state="halted", reason="2 agents failed <max 1>")
     app = create_app(
