@@ -116,12 +116,18 @@ class SimulatedAgent:
     def launch(self, task: AgentTask, framework_caps: set[str]) -> None:
         """Called under the master lock with resources already taken from the offer."""
         self.tasks[task.task_id] = task
-        task.sandbox.mkdir(parents=True, exist_ok=True)
         threading.Thread(target=self._start_task, args=(task, framework_caps),
                          name=f"task-{task.task_id}", daemon=True).start()
 
     def _start_task(self, task: AgentTask, framework_caps: set[str]) -> None:
         command = task.info.get("command") or {}
+        try:
+            task.sandbox.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            with self.master.lock:
+                self._update(task, "TASK_FAILED", f"Failed to create the sandbox: {err}",
+                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
+            return
         try:
             if self.master.faults.take_fetch_failure(self.id):
                 raise FetchError("Failed to fetch all URIs: injected fetch failure")

@@ -26,7 +26,9 @@ from devcluster.protocol import (
     ResourceError,
     Resources,
     command_problem,
+    framework_info_problem,
     health_check_problem,
+    id_problem,
     recordio,
     resources_from_v1,
 )
@@ -334,10 +336,15 @@ class Master:
             call_id = (call.get("framework_id") or {}).get("value")
             if info_id != call_id:
                 raise CallError(400, "'framework_id' differs from 'subscribe.framework_info.id'")
+            if info_id is not None and id_problem(info_id):
+                raise CallError(400, f"Invalid framework id: {id_problem(info_id)}")
             subscription = Subscription(stream_id=str(uuid.uuid4()))
+            problem = framework_info_problem(info)
             if info_id in self.removed_frameworks:
-                subscription.send({"type": "ERROR",
-                                   "error": {"message": "Framework has been removed"}})
+                problem = "Framework has been removed"
+            if problem is not None:
+                # Refused subscriptions get one ERROR event in lieu of SUBSCRIBED.
+                subscription.send({"type": "ERROR", "error": {"message": problem}})
                 subscription.close()
                 return subscription
             fw = self.frameworks.get(info_id) if info_id else None
@@ -360,7 +367,7 @@ class Master:
             fw.info = info
             fw.subscription = subscription
             fw.disconnect_generation += 1
-            fw.suppressed_roles.clear()
+            fw.suppressed_roles = set(body.get("suppressed_roles") or [])
             subscription.send({"type": "SUBSCRIBED", "subscribed": {
                 "framework_id": {"value": fw.id},
                 "heartbeat_interval_seconds": self.options.heartbeat_interval_s,
@@ -511,8 +518,8 @@ class Master:
                        available: dict[str, Resources]) -> tuple[str, Resources]:
         """The role and resources the task takes; TaskInvalid as the master words it."""
         task_id = (info.get("task_id") or {}).get("value")
-        if not isinstance(task_id, str) or not task_id:
-            raise TaskInvalid("Task has no 'task_id'")
+        if id_problem(task_id):
+            raise TaskInvalid(f"Task ID '{task_id}' is invalid: {id_problem(task_id)}")
         if task_id in fw.tasks:
             raise TaskInvalid(f"Task has duplicate ID: {task_id}")
         if (info.get("agent_id") or {}).get("value") != agent.id:

@@ -265,3 +265,48 @@ def _shape_problem(value: object, shape: object, where: str) -> str | None:
     if not isinstance(value, kinds):
         return f"'{where}' has the wrong type"
     return None
+
+
+MAX_ID_LENGTH = 255  # IDs name sandbox directories
+
+
+def id_problem(value: object) -> str | None:
+    """Why a Mesos ID (framework, task) is invalid, or None: as common::validation says,
+    no path separators, whitespace or control characters, not '.' or '..'."""
+    if not isinstance(value, str) or not value:
+        return "ID must not be empty"
+    if value in (".", ".."):
+        return "'.' and '..' are disallowed for ID"
+    if len(value.encode()) > MAX_ID_LENGTH:
+        return f"ID must be at most {MAX_ID_LENGTH} bytes"
+    if any(c in "/\\" or c.isspace() or not c.isprintable() for c in value):
+        return "ID contains invalid characters"
+    return None
+
+
+def role_problem(role: object) -> str | None:
+    """Why a role name is invalid, or None (roles.cpp: no '.', '..', leading '-',
+    whitespace, slashes at the ends or empty path components)."""
+    if not isinstance(role, str) or not role:
+        return "Empty role name is invalid"
+    if role == "*":
+        return None
+    if role in (".", "..") or role.startswith("-") or any(c.isspace() for c in role):
+        return f"Role '{role}' is invalid"
+    if role.startswith("/") or role.endswith("/") or "//" in role or any(
+            part in (".", "..") for part in role.split("/")):
+        return f"Role '{role}' is invalid"
+    return None
+
+
+def framework_info_problem(info: dict) -> str | None:
+    """Why the master would refuse this FrameworkInfo at SUBSCRIBE, or None."""
+    capabilities = {c.get("type") for c in info.get("capabilities", [])}
+    if "MULTI_ROLE" in capabilities and "role" in info:
+        return "'FrameworkInfo.role' must not be set when MULTI_ROLE is"
+    if "MULTI_ROLE" not in capabilities and "roles" in info:
+        return "'FrameworkInfo.roles' must not be set without MULTI_ROLE"
+    roles = info.get("roles", []) if "MULTI_ROLE" in capabilities else [info.get("role", "*")]
+    if len(set(roles)) != len(roles):
+        return "'FrameworkInfo.roles' contains duplicate items"
+    return next((p for p in map(role_problem, roles) if p), None)

@@ -53,9 +53,11 @@ class RawSubscription:
     framework_id: str = ""
     status: int = 0
 
-    def open(self, info: dict | None = None) -> RawSubscription:
+    def open(self, info: dict | None = None, **subscribe_fields: object) -> RawSubscription:
+        """SUBSCRIBE with `info` (and extra `subscribe` fields such as suppressed_roles)."""
         self._conn = http.client.HTTPConnection(*self.address, timeout=TIMEOUT_S)
-        doc = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info or FRAMEWORK_INFO}}
+        doc = {"type": "SUBSCRIBE", "subscribe": {"framework_info": info or FRAMEWORK_INFO,
+                                                  **subscribe_fields}}
         self._conn.request("POST", "/api/v1/scheduler", body=json.dumps(doc).encode(),
                            headers={"Content-Type": "application/json",
                                     "Accept": "application/json", **self.headers})
@@ -67,6 +69,8 @@ class RawSubscription:
         self.stream_id = self._resp.getheader("Mesos-Stream-Id", "")
         first = self._record()
         self.events.append(first)
+        if first["type"] != "SUBSCRIBED":
+            return self
         self.framework_id = first["subscribed"]["framework_id"]["value"]
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()

@@ -34,6 +34,12 @@ def test_accepted_call_is_202_with_empty_body(harness, subscribed):
     assert answer.headers["Content-Length"] == "0" and answer.body == b""
 
 
+def test_heartbeats_follow_subscribed(harness, subscribed):
+    wait_for(lambda: any(e["type"] == "HEARTBEAT" for e in subscribed.events),
+             what="a heartbeat")
+    assert subscribed.events[0]["type"] == "SUBSCRIBED"
+
+
 def test_subscribe_stream_headers(harness, subscribed):
     assert subscribed.status == 200
     assert len(subscribed.stream_id) <= 128
@@ -93,6 +99,46 @@ def test_subscribe_not_accepting_json_is_not_acceptable(harness):
     answer = call(harness.master.address, doc, Accept="application/x-protobuf")
     assert answer.status == 406
     assert not harness.master.frameworks
+
+
+@pytest.mark.parametrize(("info", "message"), [
+    ({"role": "*"}, "must not be set when MULTI_ROLE"),
+    ({"roles": ["a", "a"]}, "duplicate"),
+    ({"roles": ["/bad"]}, "invalid"),
+    ({"roles": ["with space"]}, "invalid"),
+    ({"roles": [".."]}, "invalid"),
+    ({"capabilities": [], "roles": ["*"]}, "without MULTI_ROLE"),
+])
+def test_subscribe_with_an_invalid_framework_info_gets_an_error_event(harness, info,
+                                                                      message):
+    stream = RawSubscription(harness.master.address).open({**FRAMEWORK_INFO, **info})
+    try:
+        assert stream.status == 200
+        assert stream.events[0]["type"] == "ERROR"
+        assert message in stream.events[0]["error"]["message"]
+        assert not harness.master.frameworks
+    finally:
+        stream.close()
+
+
+@pytest.mark.parametrize("framework_id", ["a/b", "..", "with space", "x" * 300, ""])
+def test_subscribe_with_an_invalid_framework_id_is_a_bad_request(harness, framework_id):
+    info = {**FRAMEWORK_INFO, "id": {"value": framework_id}}
+    doc = {"type": "SUBSCRIBE", "framework_id": {"value": framework_id},
+           "subscribe": {"framework_info": info}}
+    assert call(harness.master.address, doc).status == 400
+
+
+def test_subscribe_with_suppressed_roles_gets_no_offers_for_them(harness):
+    agent = harness.add_agent()
+    stream = RawSubscription(harness.master.address).open(suppressed_roles=["*"])
+    try:
+        harness.master.allocate()
+        assert harness.master.frameworks[stream.framework_id].suppressed_roles == {"*"}
+        assert not any(e["type"] == "OFFERS" for e in stream.events)
+        assert agent.free["*"].scalars["cpus"] == 4.0
+    finally:
+        stream.close()
 
 
 def test_subscribe_with_mismatched_framework_ids_is_a_bad_request(harness):

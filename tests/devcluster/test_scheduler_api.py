@@ -241,3 +241,15 @@ def test_two_frameworks_share_the_agents(harness):
         harness.add_agent()
     wait_for(lambda: len(first.offers) + len(second.offers) == 6, what="all agents offered")
     assert first.offers and second.offers
+
+
+@pytest.mark.parametrize("task_id", ["../escape", "a/b", "with space", ".", ""])
+def test_invalid_task_ids_are_task_errors(harness, sched, task_id):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, task_id, "true")])
+    error = sched.wait_state(task_id, "TASK_ERROR")
+    assert error["reason"] == "REASON_TASK_INVALID"
+    assert not (agent.spec.work_dir / "escape").exists()
