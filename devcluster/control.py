@@ -1,4 +1,16 @@
-"""Fault injection and host wiring over HTTP under /devcluster/ (never part of real Mesos)."""
+"""Fault injection and host wiring over HTTP under /devcluster/ (never part of real Mesos).
+
+Routes (JSON bodies and answers; bad input 400, unknown agents or frameworks 404):
+  GET  /devcluster/agents                 {"agents": [{id, hostname, ip, public, root, state}]}
+  POST /devcluster/agents                 {"public"?: bool, "hostname"?: str} -> 201 {id, hostname}
+  GET  /devcluster/agents/<id>/unit       {unit, active_state, active_since, restarts}
+  POST /devcluster/agents/<id>/unit       {"action": start|stop|restart, "duration_s"?: n} -> 202
+  POST /devcluster/agents/<id>/lose|restore|remove
+  POST /devcluster/frameworks/<id>/drop-stream
+  POST /devcluster/master/failover        -> {"master_id": new id}
+  GET  /devcluster/faults, POST /devcluster/faults
+       {"update_delay_s"?: n >= 0, "duplicate_updates"?: bool, "fail_next_fetch"?: agent id|"*"}
+"""
 
 from __future__ import annotations
 

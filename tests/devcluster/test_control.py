@@ -143,3 +143,26 @@ def test_lose_restore_remove_drop_stream_and_failover(cluster):
     finally:
         driver.stop(failover=True)
         driver.join()
+
+
+def test_unit_actions_are_written_to_the_events_file(tmp_path):
+    events = tmp_path / "events.jsonl"
+    options = ClusterOptions(agents=1, agent_restart_s=0.1, master=FAST, events_file=events)
+    cluster = LocalCluster(tmp_path / "cluster", options).start()
+    try:
+        agent = next(iter(cluster.master.agents.values()))
+        assert _req(cluster, "POST", f"agents/{agent.id}/unit", {"action": "restart"})[0] == 202
+
+        def unit_events() -> list[dict]:
+            if not events.exists():
+                return []
+            lines = [json.loads(line) for line in events.read_text().splitlines()]
+            return [e for e in lines if e["unit"] == "dcos-mesos-slave"]
+        wait_for(lambda: len(unit_events()) == 2, what="begin and end events")
+        begin, end = unit_events()
+        assert (begin["phase"], end["phase"]) == ("begin", "end")
+        assert begin["action"] == end["action"] == "restart"
+        assert begin["agent_id"] == agent.id and begin["hostname"] == agent.spec.hostname
+        assert end["ok"] is True and end["time"] >= begin["time"] + 0.1
+    finally:
+        cluster.stop()
