@@ -54,6 +54,10 @@ def run_step(argv: List[str]) -> int:
         outcome = Outcome(FAILED, err.reason, exit_code=err.exit_code)
     except KeyboardInterrupt:
         outcome = Outcome(FAILED, "interrupted", exit_code=EXIT_FAILED)
+    except Exception as err:  # a bug: keep the traceback, still end with one line
+        log.exception("unexpected error")
+        outcome = Outcome(FAILED, "unexpected error: {}: {}".format(
+            type(err).__name__, " ".join(str(err).split())), exit_code=EXIT_FAILED)
     _report(path, options.step, outcome, started)
     return outcome.code
 

@@ -64,7 +64,8 @@ class Host:
                 timeout=timeout,
             )
         except FileNotFoundError as err:
-            raise HostError("'{}' not found".format(argv[0])) from err
+            where = "" if os.sep in argv[0] else " on PATH"
+            raise HostError("'{}' not found{}".format(argv[0], where)) from err
         except PermissionError as err:
             raise HostError("'{}' is not executable".format(argv[0])) from err
         except subprocess.TimeoutExpired as err:

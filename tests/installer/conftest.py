@@ -17,8 +17,8 @@ from devcluster.host.prepare import prepare_host
 from devcluster.host.spec import HostSpec
 from installer import build
 
-RESTART_S = 0.1
-FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.15", "--poll-interval", "0.05"]
+RESTART_S = 0.05
+FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.1", "--poll-interval", "0.03"]
 RUN_TIMEOUT_S = 60
 HOST_STATE = "var/lib/devcluster"
 

@@ -197,3 +197,12 @@ def test_conflicting_flag_in_a_drop_in_is_found(make_host):
     assert "--cluster-store=consul://c:8500" in last_line(done.stderr)
     assert not host.file(DAEMON_JSON).exists()
 
+
+
+def test_docker_missing_from_path(make_host):
+    host = make_host()
+    host.env["PATH"] = "/nonexistent"
+    done = docker_step(host)
+    assert done.returncode == 1
+    assert last_line(done.stderr) == "'docker' not found on PATH"
+    assert not host.file(DAEMON_JSON).exists()

@@ -67,3 +67,12 @@ def test_proxy_exiting_on_its_own_is_a_failure(make_host, tmp_path):
     done = host.run("etcd-proxy", "--etcd-binary", str(fake), "--endpoints", "http://a:2379")
     assert done.returncode == 1
     assert last_line(done.stderr) == "etcd proxy exited with status 4"
+
+
+def test_listen_address_in_use_fails(make_host, etcd_server):
+    host = make_host()
+    port = int(etcd_server.endpoint.rsplit(":", 1)[1])  # taken by etcd itself
+    done = host.run("etcd-proxy", "--etcd-binary", etcd_binary(), "--endpoints",
+                    etcd_server.endpoint, "--listen", f"127.0.0.1:{port}")
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("etcd proxy exited with status")
