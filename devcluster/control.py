@@ -6,7 +6,7 @@ Routes (JSON bodies and answers; bad input 400, unknown agents or frameworks 404
   GET  /devcluster/agents/<id>/unit       {unit, active_state, active_since, restarts}
   POST /devcluster/agents/<id>/unit       {"action": start|stop|restart, "duration_s"?: n} -> 202
   POST /devcluster/agents/<id>/lose|restore|remove
-  POST /devcluster/frameworks/<id>/drop-stream
+  POST /devcluster/frameworks/<id>/drop-stream|teardown
   POST /devcluster/master/failover        -> {"master_id": new id}
   GET  /devcluster/faults, POST /devcluster/faults
        {"update_delay_s"?: n >= 0, "duplicate_updates"?: bool, "fail_next_fetch"?: agent id|"*"}
@@ -60,6 +60,11 @@ class Control:
                 return 200, {}
             case "POST", ["frameworks", framework_id, "drop-stream"]:
                 master.drop_stream(framework_id)
+                return 200, {}
+            case "POST", ["frameworks", framework_id, "teardown"]:
+                if framework_id not in master.frameworks:
+                    raise CallError(404, f"unknown framework '{framework_id}'")
+                master.teardown_framework(framework_id)
                 return 200, {}
             case "POST", ["master", "failover"]:
                 master.fail_over()

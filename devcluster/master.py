@@ -408,6 +408,15 @@ class Master:
                         self._remove_framework(fw)
             self.timers.call_later(timeout, expire)
 
+    def teardown_framework(self, framework_id: str) -> None:
+        """The operator's /master/teardown: remove the framework and kill its tasks."""
+        with self.lock:
+            fw = self.frameworks.get(framework_id)
+            if fw is None:
+                raise CallError(400, "No framework found with specified ID")
+            log.info("framework %s torn down by the operator", fw.id)
+            self._remove_framework(fw)
+
     def _remove_framework(self, fw: Framework) -> None:
         self._recover_framework_offers(fw)
         for task in list(fw.tasks.values()):

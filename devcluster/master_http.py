@@ -16,7 +16,7 @@ import queue
 import select
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from devcluster.master import MESOS_VERSION, CallError, Master
 from devcluster.protocol import call_problem
@@ -151,6 +151,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if path == "/api/v1/scheduler":
             self._scheduler_call(body)
+        elif path in ("/master/teardown", "/teardown"):
+            self._principal()
+            form = parse_qs(body.decode("utf-8", errors="replace"))
+            framework_id = (form.get("frameworkId") or [""])[0]
+            if not framework_id:
+                raise CallError(400, "Missing 'frameworkId' query parameter")
+            self.master.teardown_framework(framework_id)
+            self._reply(200)
         elif path.startswith("/devcluster/") and self.control is not None:
             self._json(*self.control.handle("POST", path, _parse_json(body or b"{}")))
         else:

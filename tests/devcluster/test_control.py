@@ -86,6 +86,7 @@ def test_systemctl_stand_in_restarts_the_simulated_agent(cluster):
     ("agents/nope/restore", {}, 404),
     ("agents/nope/remove", {}, 404),
     ("frameworks/nope/drop-stream", {}, 404),
+    ("frameworks/nope/teardown", {}, 404),
     ("faults", {"update_delay_s": -1}, 400),
     ("faults", {"update_delay_s": True}, 400),
     ("faults", {"duplicate_updates": "yes"}, 400),
@@ -140,6 +141,9 @@ def test_lose_restore_remove_drop_stream_and_failover(cluster):
         status, doc = _req(cluster, "POST", "master/failover", {})
         assert status == 200 and doc["master_id"] != old_master
         wait_for(lambda: len(sched.kinds("reregistered")) == 2, what="re-subscribed")
+        assert _req(cluster, "POST", f"frameworks/{framework_id}/teardown", {})[0] == 200
+        assert wait_for(lambda: sched.kinds("error"), what="error") == [
+            "Framework has been removed"]
     finally:
         driver.stop(failover=True)
         driver.join()

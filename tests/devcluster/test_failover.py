@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.devcluster.harness import RecordingScheduler, launch, process_gone, wait_for
+from tests.devcluster.rawhttp import post
 
 
 def test_resubscribe_after_dropped_stream_keeps_tasks(harness, sched):
@@ -106,3 +107,19 @@ def test_framework_back_within_failover_timeout_keeps_tasks(harness, sched):
     wait_for(lambda: time.monotonic() > left_at + 2 * timeout_s, what="timeout passed")
     assert framework_id in harness.master.frameworks
     assert not process_gone(task) and task.state == "TASK_RUNNING"
+
+
+def test_operator_teardown_endpoint_removes_the_framework(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = sched.registered_id()
+    task = launch(driver, sched, agent, "t-run", "exec sleep 600")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert post(harness.master.address, b"", form, path="/master/teardown").status == 400
+    assert post(harness.master.address, b"frameworkId=nope", form,
+                path="/master/teardown").status == 400
+    answer = post(harness.master.address, f"frameworkId={framework_id}".encode(), form,
+                  path="/master/teardown")
+    assert answer.status == 200
+    wait_for(lambda: process_gone(task), what="task killed")
+    assert wait_for(lambda: sched.kinds("error"), what="error") == ["Framework has been removed"]
