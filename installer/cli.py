@@ -27,6 +27,7 @@ RUNNERS = {
     "uninstall": uninstall.run,
 }
 QUIET_STEPS = ("ip", "check")
+CHANGING_STEPS = ("docker", "cni", "uninstall")  # serialised by the host lock
 
 log = logging.getLogger("calico-installer")
 
@@ -49,7 +50,12 @@ def run_step(argv: List[str]) -> int:
     try:
         if not os.path.isdir(options.root):
             raise BadInput("--root {} is not an accessible directory".format(options.root))
-        outcome = RUNNERS[options.step](Host(options.root), options)
+        host = Host(options.root)
+        if options.step in CHANGING_STEPS:
+            with host.exclusive(options.restart_timeout):
+                outcome = RUNNERS[options.step](host, options)
+        else:
+            outcome = RUNNERS[options.step](host, options)
     except InstallerError as err:
         outcome = Outcome(FAILED, err.reason, exit_code=err.exit_code)
     except KeyboardInterrupt:

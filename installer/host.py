@@ -1,16 +1,20 @@
 """The host the installer changes: a root directory for paths, PATH for commands."""
 
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
 import subprocess
-from typing import List, NamedTuple, Optional
+import time
+from typing import Iterator, List, NamedTuple, Optional
 
 from installer.errors import HostError
 from installer.journal import STATE_DIR, Journal
 
 ROOT_ENV = "CALICO_HOST_ROOT"
 COMMAND_TIMEOUT_S = 120.0
+LOCK_POLL_S = 0.1
 
 log = logging.getLogger("calico-installer")
 
@@ -41,6 +45,32 @@ class Host:
     def path(self, host_path: str) -> str:
         """The real location of an absolute host path under the root."""
         return os.path.join(self.root, host_path.lstrip("/"))
+
+    @contextlib.contextmanager
+    def exclusive(self, wait: float) -> Iterator[None]:
+        """Hold the host-wide installer lock: an flock on the state dir's nearest existing
+        parent (no file is created), so two steps never change one host at once."""
+        directory = os.path.dirname(self.journal.state_dir)
+        while not os.path.isdir(directory) and directory != os.path.dirname(directory):
+            directory = os.path.dirname(directory)
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError as err:
+            raise HostError("cannot open {}: {}".format(directory, err.strerror)) from err
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise HostError("another calico-installer step is changing this host "
+                                        "(lock on {} held)".format(directory)) from None
+                    time.sleep(LOCK_POLL_S)
+            yield
+        finally:
+            os.close(fd)
 
     def which(self, command: str) -> Optional[str]:
         return shutil.which(command)

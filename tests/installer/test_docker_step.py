@@ -1,6 +1,8 @@
 """`docker` on simulated hosts: fresh, already done, changed, skipped, failing, killed."""
 
+import fcntl
 import json
+import os
 import subprocess
 import threading
 
@@ -206,3 +208,17 @@ def test_docker_missing_from_path(make_host):
     assert done.returncode == 1
     assert last_line(done.stderr) == "'docker' not found on PATH"
     assert not host.file(DAEMON_JSON).exists()
+
+
+def test_a_second_changing_step_waits_for_the_host_lock(make_host):
+    host = make_host()
+    held = os.open(host.root / "var/lib", os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = docker_step(host, STORE, "--restart-timeout", "0.3")
+    finally:
+        os.close(held)
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("another calico-installer step is changing this")
+    assert not host.file(DAEMON_JSON).exists()
+    assert docker_step(host).returncode == 0
