@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devcluster.fetcher import FetchError, fetch_all
+from devcluster.errors import FetchError
+from devcluster.fetcher import fetch_all
 from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from devcluster.master import CallError
+from devcluster.errors import CallError
 
 if TYPE_CHECKING:
     from devcluster.cluster import LocalCluster

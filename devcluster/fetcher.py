@@ -18,12 +18,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from devcluster.errors import FetchError
+
 FETCH_TIMEOUT_S = 30.0
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-
-
-class FetchError(RuntimeError):
-    pass
 
 
 def fetch_all(uris: list[dict], sandbox: Path) -> None:

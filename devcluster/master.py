@@ -1,6 +1,7 @@
 """The Mesos master emulator's core: frameworks, offers, tasks, agents and their events.
 
-Pure bookkeeping under one lock; `devcluster.http` turns HTTP requests into calls on it.
+Bookkeeping under one lock; `devcluster.master_http` turns HTTP requests into calls on
+it and `devcluster.allocator` decides who is offered what.
 Behaviour follows the v1 scheduler API (docs/scheduler-http-api.md, scheduler.proto):
 offers hold resources until accepted, declined or rescinded; DECLINE filters last
 `refuse_seconds` per framework, agent and role; SUPPRESS stops offers until REVIVE;
@@ -22,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
+from devcluster.allocator import allocatable, offer_json, pick_framework
+from devcluster.errors import CallError, ResourceError, TaskInvalid
 from devcluster.protocol import (
-    ResourceError,
     Resources,
     command_problem,
     framework_info_problem,
@@ -39,21 +41,6 @@ log = logging.getLogger(__name__)
 MESOS_VERSION = "1.12.0"
 DEFAULT_REFUSE_S = 5.0
 COMPLETED_TASKS_KEPT = 1000
-
-
-class TaskInvalid(Exception):
-    """A task in a LAUNCH that the master answers with TASK_ERROR."""
-
-
-class CallError(Exception):
-    """A call the master refuses; `status` is the HTTP code Mesos answers with."""
-
-    def __init__(self, status: int, message: str,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -739,9 +726,9 @@ class Master:
                 start = self._offer_seq % len(frameworks)
                 rotated = frameworks[start:] + frameworks[:start]
                 for role, free in agent.free.items():
-                    if free.is_empty() or not _allocatable(free):
+                    if free.is_empty() or not allocatable(free):
                         continue
-                    picked = _pick_framework(rotated, agent.id, role, now)
+                    picked = pick_framework(rotated, agent.id, role, now)
                     if picked is None:
                         continue
                     fw, alloc_role = picked
@@ -752,32 +739,12 @@ class Master:
                     fw.offers[offer.id] = offer
                     self.offers[offer.id] = offer
                     batches.setdefault(fw.id, []).append(
-                        self._offer_json(offer, agent, alloc_role, fw))
+                        offer_json(offer, agent, alloc_role, fw))
                     made += 1
             for fw_id, offers in batches.items():
                 self.frameworks[fw_id].subscription.send(
                     {"type": "OFFERS", "offers": {"offers": offers}})
         return made
-
-    def _offer_json(self, offer: Offer, agent: SimulatedAgent, alloc_role: str,
-                    fw: Framework) -> dict:
-        multi_role = "MULTI_ROLE" in fw.capabilities
-        body = {
-            "id": {"value": offer.id},
-            "framework_id": {"value": fw.id},
-            "agent_id": {"value": agent.id},
-            "hostname": agent.spec.hostname,
-            "url": {"scheme": "http", "address": {"hostname": agent.spec.hostname,
-                                                  "ip": agent.spec.ip, "port": 5051},
-                    "path": "/slave(1)"},
-            "resources": offer.resources.to_v1(offer.role, alloc_role if multi_role else None),
-        }
-        if multi_role:
-            body["allocation_info"] = {"role": alloc_role}
-        if agent.spec.public:
-            body["attributes"] = [{"name": "public_ip", "type": "TEXT",
-                                   "text": {"value": "true"}}]
-        return body
 
     def _recover_offer(self, offer: Offer) -> None:
         agent = self.agents.get(offer.agent_id)
@@ -845,10 +812,6 @@ def _refuse_seconds(filters: object) -> float:
     return DEFAULT_REFUSE_S
 
 
-def _allocatable(free: Resources) -> bool:
-    return free.scalars.get("cpus", 0.0) >= 0.01 or free.scalars.get("mem", 0.0) >= 32.0
-
-
 def _completed(fw: Framework, task_id: str) -> AgentTask | None:
     return next((t for t in reversed(fw.completed_tasks) if t.task_id == task_id), None)
 
@@ -857,20 +820,3 @@ def _ip_as_uint32(ip: str) -> int:
     a, b, c, d = (int(p) for p in ip.split("."))
     return a | b << 8 | c << 16 | d << 24
 
-
-
-def _pick_framework(frameworks: list[Framework], agent_id: str, role: str,
-                    now: float) -> tuple[Framework, str] | None:
-    """The first framework that may be offered `role` resources of this agent, with the
-    role it is offered them for: reserved resources only to their own role, unreserved
-    (`*`) ones to any role the framework has not suppressed."""
-    for fw in frameworks:
-        eligible = [r for r in fw.roles if r not in fw.suppressed_roles]
-        if role != "*":
-            alloc_role = role if role in eligible else None
-        else:
-            alloc_role = "*" if "*" in eligible else next(iter(eligible), None)
-        if alloc_role is None or fw.filters.get((agent_id, role), 0.0) > now:
-            continue
-        return fw, alloc_role
-    return None

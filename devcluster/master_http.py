@@ -18,7 +18,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from devcluster.master import MESOS_VERSION, CallError, Master
+from devcluster.errors import CallError
+from devcluster.master import MESOS_VERSION, Master
 from devcluster.protocol import call_problem
 from devcluster.state_json import slaves_json, state_json
 

@@ -11,6 +11,8 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
+from devcluster.errors import ResourceError
+
 TERMINAL_STATES = frozenset({
     "TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST",
     "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR",
@@ -85,10 +87,6 @@ def _resource(name, role, allocation_role, **body) -> dict:
     if allocation_role is not None:
         res["allocation_info"] = {"role": allocation_role}
     return res
-
-
-class ResourceError(ValueError):
-    """A resource list the master would reject."""
 
 
 def resources_from_v1(items: list, default_role: str | None = None) -> dict[str, Resources]:

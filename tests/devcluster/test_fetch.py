@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from devcluster.fetcher import FetchError, fetch_one
+from devcluster.errors import FetchError
+from devcluster.fetcher import fetch_one
 from tests.devcluster.harness import launch
 
 SCRIPT = "#!/bin/sh\necho script ran\n"
