@@ -15,7 +15,7 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from installer import fsutil
-from installer.errors import BadInput, ServiceError
+from installer.errors import BadInput, HostError, ServiceError
 from installer.host import Host
 from installer.result import AGAIN, OK, Outcome
 from installer.services import Timing, Unit
@@ -118,7 +118,7 @@ class CniSteps:
             return Outcome(OK, "CNI files in place; {} restarted and stable".format(unit.name),
                            changed=True)
         if not unit.is_active():
-            raise BadInput("{} is not active".format(unit.name))
+            raise HostError("{} is not active".format(unit.name))
         return Outcome(OK, "CNI plugins and network config already in place")
 
     def _write(self, changed: List[Placement], unit_name: str) -> None:
