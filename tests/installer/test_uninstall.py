@@ -105,3 +105,15 @@ def test_malformed_daemon_json_stops_uninstall_with_reason(make_host):
     assert codes == [75, 1]
     assert last_line(done.stderr).startswith("malformed /etc/docker/daemon.json")
     assert host.file("/etc/docker/daemon.json").read_text() == "{broken"
+
+
+def test_dirs_created_by_the_install_are_removed(make_host):
+    host = make_host()
+    host.file("/etc/docker").rmdir()
+    cni_dir = host.file("/opt/mesosphere/active/cni")
+    cni_dir.rmdir()
+    before = host.snapshot()
+    install(host)
+    assert host.file("/etc/docker/daemon.json").exists() and cni_dir.is_dir()
+    uninstall_until_done(host)
+    assert host.snapshot() == before
