@@ -14,7 +14,7 @@ from devcluster.master_http import MasterServer
 
 log = logging.getLogger(__name__)
 
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class LocalCluster:
         ip = agent_ip(index)
         host_spec = HostSpec(
             agent_id=agent_id,
-            hostname=SAFE_NAME.sub("_", hostname)[:253] or "agent",
+            # Mesos reports any host name; the host's own files use a plain one.
+            hostname=hostname if HOST_NAME.match(hostname) else f"host-{index + 1}",
             ip=ip,
             public=public,
             docker_version=docker_version or self.options.docker_version,

@@ -6,10 +6,13 @@ into the venv's bin), else the one on PATH (Debian's etcd-server).
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from devcluster.ports import free_port, wait_for_port
@@ -70,10 +73,29 @@ class EtcdServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        if not wait_for_port(self.host, self.client_port, START_DEADLINE_S):
+        if not self._wait_healthy(START_DEADLINE_S):
             self.stop()
-            raise EtcdError(f"etcd did not listen on {self.endpoint}; see {self.data_dir}/etcd.log")
+            raise EtcdError(f"etcd at {self.endpoint} did not become healthy; "
+                            f"see {self.data_dir}/etcd.log")
         return self
+
+    def _wait_healthy(self, deadline_s: float) -> bool:
+        """Listening is not enough: a new member must have elected itself before it is
+        stopped, or it never becomes leader after a restart."""
+        end = time.monotonic() + deadline_s
+        if not wait_for_port(self.host, self.client_port, deadline_s):
+            return False
+        while time.monotonic() < end:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/health", timeout=2) as resp:
+                    if json.loads(resp.read()).get("health") == "true":
+                        return True
+            except (OSError, ValueError):
+                pass
+            if not self.running:
+                return False
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

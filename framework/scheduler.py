@@ -258,7 +258,7 @@ class Runtime:
                 agents={r.agent_id: r.to_dict() for r in decision.records},
                 control=_stored_control(decision.control) if decision.control else None,
                 events=[NewEvent(_event_kind(n), n.text, n.agent_id)
-                        for n in decision.notices][:64],
+                        for n in decision.notices],
             )
             try:
                 self.store.commit(batch)
@@ -446,7 +446,7 @@ def run(config: Config) -> int:
     logging.getLogger("pymesos").setLevel(logging.WARNING)
     log.info("starting with %s", config.redacted())
     tls = None
-    if config.etcd.ca_file or config.etcd.cert_file:
+    if config.etcd.ca_file:
         tls = TLSFiles(config.etcd.ca_file, config.etcd.cert_file, config.etcd.key_file)
     conn = EtcdConnection(list(config.etcd.endpoints), tls=tls)
     inbox_holder: list[Runtime] = []

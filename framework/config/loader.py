@@ -119,6 +119,11 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
                         "CALICO_SERVICE_ACCOUNT_UID")
     if (p["CALICO_ETCD_CERT_FILE"] is None) != (p["CALICO_ETCD_KEY_FILE"] is None):
         problems.append("CALICO_ETCD_CERT_FILE and CALICO_ETCD_KEY_FILE: give both or neither")
+    secure = _given(p, "CALICO_ETCD_ENDPOINTS") and any(
+        e.startswith("https://") for e in p["CALICO_ETCD_ENDPOINTS"])
+    if p["CALICO_ETCD_CA_FILE"] is None and (secure or p["CALICO_ETCD_CERT_FILE"] is not None):
+        problems.append("CALICO_ETCD_CA_FILE: https endpoints and client certificates need "
+                        "the CA that signed the etcd servers")
     uses_tls = any(_given(p, name) for name in (
         "CALICO_ETCD_CA_FILE", "CALICO_ETCD_CERT_FILE", "CALICO_ETCD_KEY_FILE"))
     if uses_tls and _given(p, "CALICO_ETCD_ENDPOINTS"):
