@@ -104,7 +104,6 @@ class Runtime:
         self.driver: MesosSchedulerDriver | None = None
         self.framework_id: str | None = None
         self.subscribed = False
-        self.leader = False
         self.etcd_ok = True
         self.raw_offers: dict[str, dict] = {}
         self.master: MasterClient | None = None
@@ -132,7 +131,6 @@ class Runtime:
         while self._stop_reason is None:
             try:
                 if self.store.leader.acquire(timeout_s=ETCD_RETRY_S):
-                    self.leader = True
                     log.info("leader lock acquired")
                     return
                 log.info("another scheduler is leader (%s); waiting",
@@ -211,7 +209,6 @@ class Runtime:
                 log.error("leadership lost (%s); stopping so another scheduler takes over",
                           message.reason)
                 self._stop_reason = "leadership lost"
-                self.leader = False
             case _:
                 self._decide(message)
 
@@ -384,13 +381,13 @@ class Runtime:
     def _document(self, now: float) -> dict:
         return self.engine.status_document(now, framework={
             "name": self.config.framework.name, "id": self.framework_id,
-            "subscribed": self.subscribed, "leader": self.leader})
+            "subscribed": self.subscribed, "leader": self.store.leader.is_leader})
 
     # -- web callbacks --
 
     def health(self) -> HealthReport:
         reasons = []
-        if not self.leader:
+        if not self.store.leader.is_leader:
             reasons.append("not the leader (waiting for the leader lock)")
         if not self.subscribed:
             reasons.append("not subscribed to the Mesos master")
@@ -412,7 +409,7 @@ class Runtime:
     def shutdown(self) -> int:
         log.info("stopping: %s", self._stop_reason)
         self._stop_driver()
-        if self.leader:
+        if self.store.leader.is_leader:
             try:
                 self.store.leader.release()
             except StoreError as err:
