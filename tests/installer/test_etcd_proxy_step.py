@@ -6,6 +6,8 @@ import etcd3
 
 from devcluster.etcd import etcd_binary
 from devcluster.ports import free_port, wait_for_port
+from installer import options as cli_options
+from installer.steps.etcd_proxy import proxy_argv
 from tests.installer.conftest import last_line, stop_gracefully
 
 
@@ -76,3 +78,17 @@ def test_listen_address_in_use_fails(make_host, etcd_server):
                     etcd_server.endpoint, "--listen", f"127.0.0.1:{port}")
     assert done.returncode == 1
     assert last_line(done.stderr).startswith("etcd proxy exited with status")
+
+
+def test_proxy_argv_with_srv_and_tls(tmp_path):
+    files = []
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+        files.append(str(tmp_path / name))
+    parsed = cli_options.parse(["etcd-proxy", "--discovery-srv", "etcd.mesos",
+                                "--etcd-ca-file", files[0], "--etcd-cert-file", files[1],
+                                "--etcd-key-file", files[2]])
+    assert proxy_argv("/bin/etcd", parsed) == [
+        "/bin/etcd", "grpc-proxy", "start", "--listen-addr", "127.0.0.1:2379",
+        "--discovery-srv", "etcd.mesos", "--cacert", files[0], "--cert", files[1],
+        "--key", files[2]]
