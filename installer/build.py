@@ -5,6 +5,7 @@ stored in sorted order with a fixed timestamp, so the same sources give the same
 """
 
 import argparse
+import io
 import os
 import sys
 import zipfile
@@ -42,18 +43,14 @@ def build(out: str) -> str:
     """Write the .pyz atomically to out (a file path, or a dir to hold calico-installer.pyz)."""
     if os.path.isdir(out):
         out = os.path.join(out, "calico-installer.pyz")
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(SHEBANG)
-        with zipfile.ZipFile(handle, "w") as zf:
-            _entry(zf, "__main__.py", MAIN)
-            for relative in sources():
-                with open(os.path.join(os.path.dirname(PACKAGE_DIR), relative), "rb") as src:
-                    _entry(zf, relative.replace(os.sep, "/"), src.read())
-    with open(tmp, "rb") as handle:
-        data = handle.read()
-    os.unlink(tmp)
-    fsutil.atomic_write(out, data, mode=0o755)
+    archive = io.BytesIO()
+    archive.write(SHEBANG)
+    with zipfile.ZipFile(archive, "w") as zf:
+        _entry(zf, "__main__.py", MAIN)
+        for relative in sources():
+            with open(os.path.join(os.path.dirname(PACKAGE_DIR), relative), "rb") as src:
+                _entry(zf, relative.replace(os.sep, "/"), src.read())
+    fsutil.atomic_write(out, archive.getvalue(), mode=0o755)
     return out
 
 
