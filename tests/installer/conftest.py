@@ -50,8 +50,9 @@ class SimHost:
         return subprocess.run(self.argv(step, *args, python=python), cwd=self.sandbox, env=env,
                               capture_output=True, text=True, timeout=timeout)
 
-    def popen(self, step: str, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(step, *args), cwd=self.sandbox, env=self.env,
+    def popen(self, step: str, *args: str, python: str = sys.executable) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(step, *args, python=python), cwd=self.sandbox,
+                                env=self.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def result(self, step: str) -> dict:

@@ -11,8 +11,9 @@ import zipfile
 import pytest
 
 from installer import build
-from tests.installer.conftest import FAST_TIMING, last_line
+from tests.installer.conftest import FAST_TIMING, last_line, stop_gracefully
 from tests.installer.test_cni_step import inputs
+from tests.installer.test_node_step import wait_running
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -142,3 +143,14 @@ def test_build_runs_under_the_oldest_python(tmp_path):
                           cwd=PROJECT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert zipfile.ZipFile(tmp_path / "calico-installer.pyz").testzip() is None
+
+
+@pytest.mark.skipif(OLDEST is None, reason="no python3.x interpreter found")
+def test_foreground_node_under_the_oldest_python(make_host):
+    host = make_host()
+    proc = host.popen("node", "--image", "calico/node:v3", "--etcd-endpoints",
+                      "http://127.0.0.1:2379", python=OLDEST)
+    wait_running(host, proc)
+    code, _, err = stop_gracefully(proc)
+    assert code == 0, err
+    assert host.docker("inspect", "calico-node").returncode != 0
