@@ -8,7 +8,7 @@ Layout (host paths, prefixed by --root):
 import json
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from installer import crashpoints, fsutil
 from installer.errors import HostError
@@ -79,12 +79,6 @@ class Journal:
 
     def drop_backup(self, step: str, name: str) -> None:
         fsutil.remove_file(os.path.join(self.backup_dir(step), name))
-
-    def steps(self) -> List[str]:
-        """Names of the steps that have a journal record."""
-        if not os.path.isdir(self.journal_dir):
-            return []
-        return sorted(n[:-5] for n in os.listdir(self.journal_dir) if n.endswith(".json"))
 
     def remove_if_empty(self) -> None:
         """Remove the state dir (and host dirs it created) once no record or backup is left."""

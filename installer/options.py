@@ -6,6 +6,7 @@ from typing import Dict, List
 
 from installer import services
 from installer.host import default_root
+from installer.result import EXIT_USAGE
 from installer.steps import agent_unit, cni, docker, node
 
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
@@ -17,7 +18,7 @@ HOST_PATHS = ("daemon_json", "plugins_dir", "config_dir")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line on stderr, exit 2
-        self.exit(2, "{}: error: {}\n".format(self.prog, " ".join(message.split())))
+        self.exit(EXIT_USAGE, "{}: error: {}\n".format(self.prog, " ".join(message.split())))
 
 
 def _pair(text: str, names: "re.Pattern[str]") -> tuple:
