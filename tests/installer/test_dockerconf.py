@@ -4,6 +4,8 @@ import json
 from collections import OrderedDict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from installer import dockerconf
 from installer.errors import BadInput, HostError
@@ -100,3 +102,25 @@ def test_restore_removes_keys_that_were_absent():
 ])
 def test_flag_values(text, values):
     assert dockerconf.flag_values([text]) == values
+
+
+_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+_keys = st.sampled_from(["cluster-store", "cluster-store-opts", "debug", "log-driver", "x"])
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(current=st.dictionaries(_keys, _values, max_size=5),
+       store=st.text(min_size=1, max_size=10),
+       opts=st.dictionaries(st.text(min_size=1, max_size=5), st.text(max_size=5), max_size=2))
+def test_apply_then_restore_gives_back_the_settings(current, store, opts):
+    desired = dockerconf.desired_settings(store, opts)
+    keys = ["cluster-store", "cluster-store-opts"]
+    saved = json.loads(json.dumps(dockerconf.snapshot(current, keys)))
+    applied = dockerconf.apply(OrderedDict(current), desired)
+    assert dockerconf.holds(applied, desired)
+    assert {k: v for k, v in applied.items() if k not in keys} == {
+        k: v for k, v in current.items() if k not in keys}
+    round_trip = json.loads(dockerconf.render_daemon_json(applied))
+    assert dockerconf.restore(round_trip, saved) == current
