@@ -187,7 +187,7 @@ def test_agent_not_coming_back_restores_previous_files(make_host):
     assert cni_step(host, args).returncode == 75
     watcher = threading.Thread(target=_clear_agent_fault_after_failure, args=(host,))
     watcher.start()
-    done = cni_step(host, args, "--restart-timeout", "1")
+    done = cni_step(host, args, "--restart-timeout", "2")
     watcher.join()
     assert done.returncode == 1
     assert last_line(done.stderr).endswith(
