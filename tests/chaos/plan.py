@@ -104,7 +104,7 @@ def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS) -> C
         kind = rng.choice(choices)
         shrunk = shrunk or kind in SHRINKING_KINDS
         phase = rng.choice(PHASES)
-        moment = Moment(phase, rng.randrange(agents - 1),
+        moment = Moment(phase, rng.randrange(agents),
                         at_launch=kind == SCHEDULER_KILL_AT_LAUNCH)
         target = rng.randrange(agents) if kind in TARGETED_KINDS else None
         faults.append(Fault(kind, moment, target))

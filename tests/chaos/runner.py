@@ -52,12 +52,16 @@ class RunResult:
     plan: p.ChaosPlan
     injected: collections.Counter = field(default_factory=collections.Counter)
     skipped: list[str] = field(default_factory=list)
-    checks: int = 0
+    checked: collections.Counter = field(default_factory=collections.Counter)
     violations: list[inv.Violation] = field(default_factory=list)
     duration_s: float = 0.0
 
+    @property
+    def checks(self) -> int:
+        return sum(self.checked.values())
+
     def record(self, invariant: str, problems: list[str]) -> None:
-        self.checks += 1
+        self.checked[invariant] += 1
         self.violations += [inv.Violation(invariant, text) for text in problems]
 
 
