@@ -101,6 +101,7 @@ class SimulatedAgent:
         self.unit_restarts = 0
         self.registered_time = time.time()
         self.reregistered_time: float | None = None
+        self.unreachable_since: float | None = None
         self.tasks: dict[str, AgentTask] = {}
         self.free: dict[str, Resources] = {spec.role: spec.total_resources()}
 
@@ -362,6 +363,7 @@ class SimulatedAgent:
         self.state = "active"
         self.unit_active_since = time.time()
         self.reregistered_time = time.time()
+        self.unreachable_since = None
         for task in self.tasks.values():
             if task.kill_pending and not task.terminal:
                 task.kill_pending = False

@@ -223,6 +223,7 @@ class Master:
             if agent.state != "active":
                 return
             agent.state = "unreachable"
+            agent.unreachable_since = time.time()
             self._rescind_agent_offers(agent)
             for task in list(agent.tasks.values()):
                 if task.terminal:
@@ -434,8 +435,12 @@ class Master:
             "TEARDOWN": self._teardown, "ACCEPT": self._accept, "DECLINE": self._decline,
             "REVIVE": self._revive, "SUPPRESS": self._suppress, "KILL": self._kill,
             "ACKNOWLEDGE": self._acknowledge, "RECONCILE": self._reconcile,
-            "MESSAGE": lambda fw, call: None, "REQUEST": lambda fw, call: None,
-            "SHUTDOWN": lambda fw, call: None,
+            "UPDATE_FRAMEWORK": self._update_framework,
+            # Accepted without effect: no custom executors, inverse offers or operations
+            # exist in the emulator, and REQUEST has been a no-op in Mesos for long.
+            **dict.fromkeys(("MESSAGE", "REQUEST", "SHUTDOWN", "ACCEPT_INVERSE_OFFERS",
+                             "DECLINE_INVERSE_OFFERS", "ACKNOWLEDGE_OPERATION_STATUS",
+                             "RECONCILE_OPERATIONS"), _no_effect),
         }
         if kind not in handlers:
             raise CallError(400, f"Failed to validate scheduler::Call: unsupported type {kind!r}")
@@ -444,6 +449,23 @@ class Master:
                 raise CallError(503, "Master is not the leader yet")
             fw = self.check_stream(call, stream_id)
             handlers[kind](fw, call)
+
+    def _update_framework(self, fw: Framework, call: dict) -> None:
+        """UPDATE_FRAMEWORK: new FrameworkInfo (same id) and suppressed roles; outstanding
+        offers are rescinded so that the next ones follow the new roles."""
+        body = call.get("update_framework")
+        if not isinstance(body, dict) or not isinstance(body.get("framework_info"), dict):
+            raise CallError(400, "Expecting 'update_framework' to be present")
+        info = dict(body["framework_info"])
+        if (info.get("id") or {}).get("value") != fw.id:
+            raise CallError(400, "'update_framework.framework_info.id' is not the caller's")
+        problem = framework_info_problem(info)
+        if problem is not None:
+            raise CallError(400, f"Invalid FrameworkInfo: {problem}")
+        fw.info = info
+        fw.suppressed_roles = set(body.get("suppressed_roles") or [])
+        for offer_id in list(fw.offers):
+            self.rescind(offer_id)
 
     def _teardown(self, fw: Framework, call: dict) -> None:
         log.info("framework %s torn down", fw.id)
@@ -678,6 +700,9 @@ class Master:
                   "agent_id": {"value": task.agent_id}, "timestamp": time.time()}
         if task.healthy is not None and state == "TASK_RUNNING":
             status["healthy"] = task.healthy
+        agent = self.agents.get(task.agent_id)
+        if state == "TASK_UNREACHABLE" and agent is not None and agent.unreachable_since:
+            status["unreachable_time"] = {"nanoseconds": int(agent.unreachable_since * 1e9)}
         fw.subscription.send({"type": "UPDATE", "update": {"status": status}})
 
     # -- updates from agents --------------------------------------------------------------------
@@ -820,3 +845,6 @@ def _ip_as_uint32(ip: str) -> int:
     a, b, c, d = (int(p) for p in ip.split("."))
     return a | b << 8 | c << 16 | d << 24
 
+
+def _no_effect(fw: Framework, call: dict) -> None:
+    """A call the master accepts (202) that changes nothing here."""

@@ -221,6 +221,7 @@ CALL_SCHEMA = {
     "type": str,
     "framework_id": _ID,
     "subscribe": {"framework_info": _FRAMEWORK_INFO, "suppressed_roles": [str]},
+    "update_framework": {"framework_info": _FRAMEWORK_INFO, "suppressed_roles": [str]},
     "accept": {"offer_ids": [_ID], "filters": _FILTERS, "operations": [
         {"type": str, "launch": {"task_infos": [_TASK_INFO]}}]},
     "decline": {"offer_ids": [_ID], "filters": _FILTERS},

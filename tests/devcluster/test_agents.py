@@ -85,6 +85,7 @@ def test_lost_agent_then_restored(harness, sched, capabilities, expected):
     harness.master.lose_agent(agent.id)
     update = sched.wait_state("t-run", expected)
     assert update["reason"] == "REASON_AGENT_REMOVED"
+    assert ("unreachable_time" in update) == (expected == "TASK_UNREACHABLE")
     assert wait_for(lambda: sched.kinds("agent_lost"), what="slaveLost") == [agent.id]
     assert offer_id in wait_for(lambda: sched.kinds("rescinded"), what="rescind")
     assert not process_gone(task)

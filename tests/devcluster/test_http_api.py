@@ -141,6 +141,35 @@ def test_subscribe_with_suppressed_roles_gets_no_offers_for_them(harness):
         stream.close()
 
 
+def test_update_framework_changes_roles_and_suppression(harness, subscribed):
+    public = harness.add_agent(public=True)
+    harness.master.allocate()
+    assert not any(e["type"] == "OFFERS" for e in subscribed.events)
+    info = {**FRAMEWORK_INFO, "id": {"value": subscribed.framework_id},
+            "roles": ["*", "slave_public"]}
+    doc = {"type": "UPDATE_FRAMEWORK", "framework_id": {"value": subscribed.framework_id},
+           "update_framework": {"framework_info": info}}
+    assert call(harness.master.address, doc, subscribed.stream_id).status == 202
+
+    def offered() -> list[str]:
+        return [o["agent_id"]["value"] for e in list(subscribed.events)
+                if e["type"] == "OFFERS" for o in e["offers"]["offers"]]
+    assert wait_for(offered, what="an offer for the new role") == [public.id]
+    other = {**info, "id": {"value": "someone-else"}}
+    doc["update_framework"] = {"framework_info": other}
+    assert call(harness.master.address, doc, subscribed.stream_id).status == 400
+    doc["update_framework"] = {"framework_info": {**info, "roles": ["/bad"]}}
+    assert call(harness.master.address, doc, subscribed.stream_id).status == 400
+
+
+@pytest.mark.parametrize("kind", ["ACCEPT_INVERSE_OFFERS", "DECLINE_INVERSE_OFFERS",
+                                  "ACKNOWLEDGE_OPERATION_STATUS", "RECONCILE_OPERATIONS",
+                                  "SHUTDOWN", "REQUEST", "MESSAGE"])
+def test_calls_without_effect_here_are_accepted(harness, subscribed, kind):
+    doc = {"type": kind, "framework_id": {"value": subscribed.framework_id}}
+    assert call(harness.master.address, doc, subscribed.stream_id).status == 202
+
+
 def test_subscribe_with_mismatched_framework_ids_is_a_bad_request(harness):
     info = {**FRAMEWORK_INFO, "id": {"value": "a"}}
     doc = {"type": "SUBSCRIBE", "framework_id": {"value": "b"},
@@ -221,7 +250,8 @@ def test_principal_differing_from_the_credentials_is_refused(secured):
 # -- fuzzing ------------------------------------------------------------------------------
 
 CALL_TYPES = ["ACCEPT", "DECLINE", "REVIVE", "SUPPRESS", "KILL", "ACKNOWLEDGE", "RECONCILE",
-              "MESSAGE", "REQUEST", "SHUTDOWN", "TEARDOWN_X", "", "accept"]
+              "MESSAGE", "REQUEST", "SHUTDOWN", "UPDATE_FRAMEWORK", "TEARDOWN_X", "",
+              "accept"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**40, 2**40)
