@@ -125,7 +125,7 @@ class SimulatedAgent:
         command = task.info.get("command") or {}
         try:
             task.sandbox.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
+        except (OSError, ValueError) as err:
             with self.master.lock:
                 self._update(task, "TASK_FAILED", f"Failed to create the sandbox: {err}",
                              reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
@@ -147,7 +147,7 @@ class SimulatedAgent:
                 return
             try:
                 task.proc = self._spawn(task, command)
-            except OSError as err:
+            except (OSError, ValueError) as err:  # ValueError: a NUL byte in argv or env
                 self._update(task, "TASK_FAILED", f"Failed to launch container: {err}",
                              reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
                 return
@@ -394,7 +394,7 @@ def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) ->
             port = (check.get("tcp") or {}).get("port")
             with socket.create_connection((agent.spec.ip, port), timeout=timeout):
                 return True
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, ValueError, subprocess.SubprocessError):
         return False
     return False
 

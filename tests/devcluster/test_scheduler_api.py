@@ -253,3 +253,28 @@ def test_invalid_task_ids_are_task_errors(harness, sched, task_id):
     error = sched.wait_state(task_id, "TASK_ERROR")
     assert error["reason"] == "REASON_TASK_INVALID"
     assert not (agent.spec.work_dir / "escape").exists()
+
+
+def test_command_that_cannot_be_spawned_fails_the_task(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-nul", "echo a\x00b")])
+    failed = sched.wait_state("t-nul", "TASK_FAILED")
+    assert failed["reason"] == "REASON_CONTAINER_LAUNCH_FAILED"
+    assert sched.states("t-nul") == ["TASK_FAILED"]
+
+
+def test_command_without_shell_runs_the_executable_with_arguments(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = _registered(sched)
+    offer = sched.take_offer(agent.id)
+    task = command_task(offer, "t-argv", "")
+    task["command"] = {"shell": False, "value": "/bin/echo",
+                       "arguments": ["echo", "two words", "$HOST"]}
+    driver.launchTasks(offer["id"], [task])
+    sched.wait_state("t-argv", "TASK_FINISHED")
+    stdout = agent.spec.work_dir / "sandboxes" / framework_id / "t-argv" / "stdout"
+    assert stdout.read_text() == "two words $HOST\n"
