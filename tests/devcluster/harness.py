@@ -42,6 +42,7 @@ class RecordingScheduler(Scheduler):
         self.events: list[tuple[str, object]] = []
         self.offers: list[dict] = []
         self.updates: list[dict] = []
+        self.update_times: list[float] = []
         self.hold_offers = True
 
     def _record(self, kind: str, value: object = None) -> None:
@@ -70,6 +71,7 @@ class RecordingScheduler(Scheduler):
     def statusUpdate(self, driver, update):  # noqa: N802
         with self.lock:
             self.updates.append(update)
+            self.update_times.append(time.monotonic())
         self._record("update", update)
 
     def slaveLost(self, driver, agent_id):  # noqa: N802

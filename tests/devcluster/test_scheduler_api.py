@@ -278,3 +278,19 @@ def test_command_without_shell_runs_the_executable_with_arguments(harness, sched
     sched.wait_state("t-argv", "TASK_FINISHED")
     stdout = agent.spec.work_dir / "sandboxes" / framework_id / "t-argv" / "stdout"
     assert stdout.read_text() == "two words $HOST\n"
+
+
+def test_update_retries_back_off_exponentially(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched, implicit_acks=False)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-backoff", "true")])
+    wait_for(lambda: len(sched.states("t-backoff")) >= 3, what="two retries")
+    with sched.lock:
+        times = [t for u, t in zip(sched.updates, sched.update_times, strict=True)
+                 if u["task_id"]["value"] == "t-backoff"][:3]
+    first_gap, second_gap = times[1] - times[0], times[2] - times[1]
+    retry_s = harness.options.status_retry_s
+    assert first_gap >= retry_s * 0.9
+    assert second_gap >= 2 * retry_s * 0.9
