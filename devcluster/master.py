@@ -45,6 +45,8 @@ COMPLETED_TASKS_KEPT = 1000
 
 @dataclass(frozen=True)
 class MasterOptions:
+    """Tunables; the defaults are Mesos' own (agent status retries start at 10 s)."""
+
     heartbeat_interval_s: float = 15.0
     allocation_interval_s: float = 1.0
     status_retry_s: float = 10.0
@@ -114,13 +116,14 @@ class Framework:
         return self.subscription is not None and not self.subscription.closed
 
 
+@dataclass
 class Faults:
-    """Injected faults the agents and the master consult."""
+    """Injected faults the agents and the master consult: pending fetch failures per agent
+    id (or "*" for any agent), a delay and duplication of every forwarded status update."""
 
-    def __init__(self) -> None:
-        self.fetch_failures: collections.Counter = collections.Counter()
-        self.update_delay_s = 0.0
-        self.duplicate_updates = False
+    fetch_failures: collections.Counter = field(default_factory=collections.Counter)
+    update_delay_s: float = 0.0
+    duplicate_updates: bool = False
 
     def take_fetch_failure(self, agent_id: str) -> bool:
         for key in (agent_id, "*"):
