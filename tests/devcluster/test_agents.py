@@ -24,7 +24,7 @@ def test_restart_keeps_checkpointed_tasks_and_rescinds_offers(harness, sched):
     task = launch(driver, sched, agent, "t-run", "exec sleep 600")
     pid = task.proc.pid
     offer_id = _held_offer(sched, agent.id)
-    harness.master.agent_unit_action(agent.id, "restart")
+    harness.master.agent_unit_action(agent.id, "restart", duration_s=1.0)
     assert harness.master.agent_unit_state(agent.id)["active_state"] == "activating"
     assert offer_id in wait_for(lambda: sched.kinds("rescinded"), what="rescind")
     wait_for(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",

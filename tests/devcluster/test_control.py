@@ -55,7 +55,8 @@ def test_unit_get_and_restart(cluster):
     status, unit = _req(cluster, "GET", f"agents/{agent_id}/unit")
     assert status == 200
     assert unit["unit"] == "dcos-mesos-slave" and unit["active_state"] == "active"
-    assert _req(cluster, "POST", f"agents/{agent_id}/unit", {"action": "restart"})[0] == 202
+    assert _req(cluster, "POST", f"agents/{agent_id}/unit",
+                {"action": "restart", "duration_s": 1.0})[0] == 202
     assert _req(cluster, "GET", f"agents/{agent_id}/unit")[1]["active_state"] == "activating"
     wait_for(lambda: _req(cluster, "GET", f"agents/{agent_id}/unit")[1]["restarts"] == 1
              and cluster.master.agents[agent_id].connected, what="agent back")

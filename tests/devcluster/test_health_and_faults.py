@@ -102,7 +102,7 @@ def test_delayed_updates_arrive_late_but_in_order(harness, sched):
     agent = harness.add_agent()
     driver = harness.driver(sched)
     sched.registered_id()
-    harness.master.faults.update_delay_s = 1.0
+    harness.master.faults.update_delay_s = 3.0
     task = launch(driver, sched, agent, "t-late", "true", wait_state=None)
     wait_for(lambda: task.state == "TASK_FINISHED", what="task finished on the agent")
     assert sched.states("t-late") == []
