@@ -1,0 +1,166 @@
+"""`python -m tests.bench [--quick | --smoke] [--check]`: every benchmark of docs/benchmarks.md.
+
+Prints one line per figure with its target, then one JSON line with every figure (the
+last line of the output). `--quick` measures the same things at smaller scale in under two
+minutes; `--smoke` at the smallest sizes (for the test that keeps this command working).
+`--check` exits 1 when a figure misses its target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tests.bench import allocation, engine_cost, recovery, rollout
+from tests.bench.enginesim import simulate_rollout
+from tests.bench.targets import TARGETS, Target, overhead_target
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rollouts: tuple[tuple[int, int], ...]  # (agents, budget) of each dev-cluster rollout
+    converged_window_s: float
+    baseline_window_s: float
+    rollout_deadline_s: float
+    engine_agents: int
+    engine_budget: int
+    engine_max_parallel: int
+    single_offers: int
+    page_requests: int
+    full_requests: int
+    allocation_agents: int
+    allocation_cycles: int
+
+
+FULL = Sizes(rollouts=((100, 1), (1000, 10)), converged_window_s=60.0, baseline_window_s=60.0,
+             rollout_deadline_s=7200.0, engine_agents=10_000, engine_budget=100,
+             engine_max_parallel=100, single_offers=50_000, page_requests=200,
+             full_requests=30, allocation_agents=1000, allocation_cycles=7)
+QUICK = Sizes(rollouts=((4, 2),), converged_window_s=10.0, baseline_window_s=13.0,
+              rollout_deadline_s=120.0, engine_agents=1000, engine_budget=10,
+              engine_max_parallel=10, single_offers=20_000, page_requests=50,
+              full_requests=10, allocation_agents=500, allocation_cycles=3)
+SMOKE = Sizes(rollouts=((2, 2),), converged_window_s=2.0, baseline_window_s=7.0,
+              rollout_deadline_s=90.0, engine_agents=200, engine_budget=2,
+              engine_max_parallel=10, single_offers=2000, page_requests=10,
+              full_requests=3, allocation_agents=50, allocation_cycles=2)
+
+# Figures taken from the first rollout configuration (the issue's 100-agent cluster).
+OFFER_FIGURES = ("offers_per_min_rollout", "offers_per_min_converged",
+                 "offers_per_min_rollout_unfiltered_baseline")
+
+
+def progress(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
+    """All figures (the JSON document) and the human-readable report lines."""
+    lines: list[str] = []
+    configurations: list[dict] = []
+    figures: dict = {}
+
+    progress(f"allocation cycle, {sizes.allocation_agents} agents")
+    costs = allocation.measure(sizes.allocation_agents, sizes.allocation_cycles)
+    figures["allocation_cycle_ms"] = round(sorted(costs)[len(costs) // 2], 2)
+    configurations.append({"figures": ["allocation_cycle_ms"],
+                           "agents": sizes.allocation_agents, "budget": 0})
+
+    progress(f"engine, {sizes.engine_agents} agents, budget {sizes.engine_budget}")
+    sim = simulate_rollout(sizes.engine_agents, sizes.engine_budget, sizes.engine_max_parallel)
+    figures["engine_offer_decisions_per_s"] = round(
+        engine_cost.offer_decisions_per_s(sim, sizes.single_offers))
+    figures["engine_cpu_s_full_rollout"] = round(sim.engine_cpu_s, 3)
+    configurations.append({
+        "figures": ["engine_offer_decisions_per_s", "engine_cpu_s_full_rollout"],
+        "agents": sim.agents, "budget": sim.budget, "max_parallel": sim.max_parallel,
+        "rollout_offers": sim.offers, "rollout_decisions": sim.decisions,
+        "rollout_simulated_s": round(sim.simulated_s, 1),
+        "rollout_batched_offers_per_s": round(sim.offer_decisions_per_s)})
+
+    progress(f"scheduler restart with {sizes.engine_agents} agents stored")
+    rec = recovery.measure(work_dir / "recovery", sim.mid_records, sim.budget,
+                           sim.max_parallel, sizes.page_requests, sizes.full_requests)
+    for name in ("recovery_s", "status_p99_ms_page", "status_p99_ms_full", "html_bytes",
+                 "scheduler_rss_mb"):
+        figures[name] = getattr(rec, name)
+    configurations.append({"figures": ["recovery_s", "status_p99_ms_page",
+                                       "status_p99_ms_full", "html_bytes", "scheduler_rss_mb"],
+                           **asdict(rec)})
+
+    ratios, writes = [], []
+    for index, (agents, budget) in enumerate(sizes.rollouts):
+        progress(f"dev-cluster rollout, {agents} agents, budget {budget}")
+        roll = rollout.measure(work_dir / f"rollout-{agents}-{budget}", agents, budget,
+                               max_parallel=10,
+                               converged_window_s=sizes.converged_window_s,
+                               baseline_window_s=sizes.baseline_window_s,
+                               deadline_s=sizes.rollout_deadline_s)
+        ratios.append(roll.overhead_ratio)
+        writes.append(roll.etcd_writes_per_step_transition)
+        target = overhead_target(budget)
+        lines.append(_line(f"rollout_overhead_ratio (N={agents}, k={budget})",
+                           roll.overhead_ratio, target))
+        configurations.append({"figures": ["rollout_overhead_ratio",
+                                           "etcd_writes_per_step_transition", *OFFER_FIGURES],
+                               "target_overhead_ratio": target.text, **asdict(roll)})
+        if index == 0:
+            figures["offers_per_min_rollout"] = roll.offers_per_min_rollout
+            figures["offers_per_min_converged"] = roll.offers_per_min_converged
+            figures["offers_per_min_rollout_unfiltered_baseline"] = (
+                roll.offers_per_min_unfiltered_baseline)
+    figures["rollout_overhead_ratio"] = max(ratios)
+    figures["etcd_writes_per_step_transition"] = max(writes)
+
+    for name, target in TARGETS.items():
+        lines.append(_line(name, figures[name], target))
+    lines.append(f"html_bytes {figures['html_bytes']} (no target)")
+    lines.append(f"offers_per_min_rollout {figures['offers_per_min_rollout']} against "
+                 f"{figures['offers_per_min_rollout_unfiltered_baseline']} unfiltered")
+    return {**figures, "configurations": configurations}, lines
+
+
+def misses(document: dict) -> list[str]:
+    missed = [name for name, target in TARGETS.items() if not target.holds(document[name])]
+    for config in document["configurations"]:
+        if "overhead_ratio" in config and not overhead_target(config["budget"]).holds(
+                config["overhead_ratio"]):
+            missed.append(f"rollout_overhead_ratio (N={config['agents']}, "
+                          f"k={config['budget']})")
+    return missed
+
+
+def _line(name: str, value: float, target: Target) -> str:
+    verdict = "ok" if target.holds(value) else "MISS"
+    return f"{name} {value} (target {target.text}): {verdict}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench",
+                                     description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="reduced sizes, under two minutes")
+    size.add_argument("--smoke", action="store_true", help="the smallest sizes")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a figure misses its target")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="calico-bench-") as tmp:
+        document, lines = run(sizes, Path(tmp))
+    progress(f"done in {time.monotonic() - started:.0f}s")
+    for line in lines:
+        print(line)
+    print(json.dumps(document, sort_keys=True), flush=True)
+    return 1 if args.check and misses(document) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
