@@ -46,13 +46,17 @@ def check_budget(events: Iterable[Mapping], removed_at: Mapping[str, float],
 
 def check_end_state(status: Mapping | None, present: Collection[str],
                     permanently_faulted: Collection[str]) -> list[str]:
-    """Every present agent complete, or failed with a reason when its fault was permanent."""
+    """Every present agent complete, or failed with a reason when its fault was permanent.
+
+    A permanent fault may halt the rollout (the failure budget is exhausted); agents it
+    holds back may then wait, provided the status says why.
+    """
     if status is None:
         return ["no scheduler leads at the end of the rollout"]
     problems = []
     state = status["rollout"]["state"]
-    may_halt = bool(permanently_faulted)
-    if state not in SETTLED_STATES or (state == "halted" and not may_halt):
+    halted_for_fault = state == "halted" and bool(permanently_faulted)
+    if state not in SETTLED_STATES or (state == "halted" and not halted_for_fault):
         problems.append(f"rollout ended {state!r} ({status['rollout'].get('reason')})")
     agents = {a["id"]: a for a in status["agents"]}
     for agent_id in sorted(present):
@@ -62,6 +66,8 @@ def check_end_state(status: Mapping | None, present: Collection[str],
         elif agent["state"] == "failed" and agent_id in permanently_faulted:
             if not any(s["state"] == "failed" and s.get("message") for s in agent["steps"]):
                 problems.append(f"agent {agent_id} failed without a reason")
+        elif halted_for_fault and agent["state"] != "failed" and agent.get("waiting_reason"):
+            continue  # held back by a halt the permanent fault caused, and says so
         elif agent["state"] != "complete":
             problems.append(f"agent {agent_id} ended {agent['state']!r} "
                             f"({agent.get('waiting_reason')})")

@@ -121,6 +121,8 @@ def test_end_state_accepts_complete_and_permanent_failures_with_a_reason():
     good = status("complete", [agent("a"), agent("b", "failed", "docker did not start")])
     assert inv.check_end_state(good, {"a", "b"}, {"b"}) == []
     assert inv.check_end_state(status("halted", [agent("a")]), {"a"}, {"b"}) == []
+    waiting = dict(agent("a", "pending"), waiting_reason="rollout halted: 1 agent failed")
+    assert inv.check_end_state(status("halted", [waiting]), {"a"}, {"b"}) == []
 
 
 @pytest.mark.parametrize("doc, present, faulted, words", [
@@ -131,6 +133,7 @@ def test_end_state_accepts_complete_and_permanent_failures_with_a_reason():
     (status("complete", [agent("a", "failed", "x")]), {"a"}, set(), "ended 'failed'"),
     (status("complete", [agent("a", "failed")]), {"a"}, {"a"}, "without a reason"),
     (status("complete", [agent("a", "pending")]), {"a"}, set(), "ended 'pending'"),
+    (status("halted", [agent("a", "pending")]), {"a"}, {"b"}, "ended 'pending'"),
 ])
 def test_end_state_problems(doc, present, faulted, words):
     problems = inv.check_end_state(doc, present, faulted)
