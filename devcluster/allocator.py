@@ -15,7 +15,7 @@ from devcluster.protocol import Resources
 
 if TYPE_CHECKING:
     from devcluster.agent import SimulatedAgent
-    from devcluster.master import Framework, Offer
+    from devcluster.records import Framework, Offer
 
 MIN_ALLOCATABLE_CPUS = 0.01
 MIN_ALLOCATABLE_MEM = 32.0

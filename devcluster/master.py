@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import collections
 import logging
-import queue
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
@@ -31,109 +28,20 @@ from devcluster.protocol import (
     framework_info_problem,
     health_check_problem,
     id_problem,
-    recordio,
     resources_from_v1,
 )
+from devcluster.records import Faults, Framework, MasterOptions, Offer, Subscription
 from devcluster.timers import Timers
 
 log = logging.getLogger(__name__)
 
 MESOS_VERSION = "1.12.0"
 DEFAULT_REFUSE_S = 5.0
-COMPLETED_TASKS_KEPT = 1000
-
-
-@dataclass(frozen=True)
-class MasterOptions:
-    """Tunables; the defaults are Mesos' own (agent status retries start at 10 s)."""
-
-    heartbeat_interval_s: float = 15.0
-    allocation_interval_s: float = 1.0
-    status_retry_s: float = 10.0
-    agent_restart_s: float = 2.0
-    failover_unavailable_s: float = 0.5
-    principal: str | None = None
-    secret: str | None = None
-
-
-@dataclass
-class Subscription:
-    stream_id: str
-    framework_id: str = ""
-    events: queue.Queue = field(default_factory=queue.Queue)
-    closed: bool = False
-
-    def send(self, event: dict) -> None:
-        if not self.closed:
-            self.events.put(recordio(event))
-
-    def close(self) -> None:
-        self.closed = True
-        self.events.put(None)
-
-
-@dataclass
-class Offer:
-    id: str
-    framework_id: str
-    agent_id: str
-    role: str
-    resources: Resources
-
-
-@dataclass
-class Framework:
-    id: str
-    info: dict
-    subscription: Subscription | None = None
-    registered_time: float = field(default_factory=time.time)
-    unregistered_time: float = 0.0
-    reregistered_time: float = 0.0
-    suppressed_roles: set[str] = field(default_factory=set)
-    filters: dict[tuple[str, str], float] = field(default_factory=dict)
-    tasks: dict[str, AgentTask] = field(default_factory=dict)
-    completed_tasks: collections.deque = field(
-        default_factory=lambda: collections.deque(maxlen=COMPLETED_TASKS_KEPT))
-    offers: dict[str, Offer] = field(default_factory=dict)
-    disconnect_generation: int = 0
-
-    @property
-    def capabilities(self) -> set[str]:
-        return {c.get("type") for c in self.info.get("capabilities", []) if isinstance(c, dict)}
-
-    @property
-    def roles(self) -> list[str]:
-        if "MULTI_ROLE" in self.capabilities:
-            return list(self.info.get("roles") or ["*"])
-        return [self.info.get("role") or "*"]
-
-    @property
-    def partition_aware(self) -> bool:
-        return "PARTITION_AWARE" in self.capabilities
-
-    @property
-    def connected(self) -> bool:
-        return self.subscription is not None and not self.subscription.closed
-
-
-@dataclass
-class Faults:
-    """Injected faults the agents and the master consult: pending fetch failures per agent
-    id (or "*" for any agent), a delay and duplication of every forwarded status update."""
-
-    fetch_failures: collections.Counter = field(default_factory=collections.Counter)
-    update_delay_s: float = 0.0
-    duplicate_updates: bool = False
-
-    def take_fetch_failure(self, agent_id: str) -> bool:
-        for key in (agent_id, "*"):
-            if self.fetch_failures[key] > 0:
-                self.fetch_failures[key] -= 1
-                return True
-        return False
 
 
 class Master:
+    """One leading master with its agents; every method takes `lock` itself."""
+
     def __init__(self, work_dir: Path, options: MasterOptions | None = None,
                  events_file: Path | None = None) -> None:
         self.work_dir = Path(work_dir)

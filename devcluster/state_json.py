@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from devcluster.agent import AgentTask, SimulatedAgent
-from devcluster.master import MESOS_VERSION, Framework, Master, Offer
+from devcluster.master import MESOS_VERSION, Master
 from devcluster.protocol import Resources
+from devcluster.records import Framework, Offer
 
 
 def offers_by_agent(master: Master) -> dict[str, list[Offer]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devcluster.allocator import allocatable, pick_framework
-from devcluster.master import Framework
 from devcluster.protocol import Resources
+from devcluster.records import Framework
 
 NOW = 1000.0
 
