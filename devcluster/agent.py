@@ -83,7 +83,7 @@ class AgentTask:
     health_failures: int = 0
     health_checks_run: int = 0
     started_at: float = 0.0
-    lost_on_restart: bool = False
+    lost_with_agent: bool = False
     container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -191,7 +191,7 @@ class SimulatedAgent:
     def _wait_task(self, task: AgentTask, proc: subprocess.Popen) -> None:
         code = proc.wait()
         with self.master.lock:
-            if task.terminal or task.lost_on_restart:
+            if task.terminal or task.lost_with_agent:
                 return
             if task.killing:
                 # A task killed for failing its health checks ends unhealthy.
@@ -354,7 +354,7 @@ class SimulatedAgent:
             if task.terminal:
                 continue
             if new_state == "removed" or task.framework_id not in checkpointed:
-                task.lost_on_restart = True
+                task.lost_with_agent = True
                 _signal_group(task.proc, signal.SIGKILL)
                 killed.append(task)
         return killed

@@ -157,16 +157,9 @@ class Master:
         with self.lock:
             agent = self._agent(agent_id)
             self._rescind_agent_offers(agent)
-            killed = agent.go_down("removed", checkpointed=set())
-            for task in killed:
-                fw = self.frameworks.get(task.framework_id)
-                task.state = "TASK_GONE_BY_OPERATOR"
-                self.task_terminal(task)
-                if fw is not None:
-                    fw.tasks.pop(task.task_id, None)
-                    state = "TASK_GONE_BY_OPERATOR" if fw.partition_aware else "TASK_LOST"
-                    self._send_master_update(fw, task, state, "REASON_AGENT_REMOVED_BY_OPERATOR",
-                                             "Agent was removed")
+            for task in agent.go_down("removed", checkpointed=set()):
+                self._end_with_agent(agent, task, "TASK_GONE_BY_OPERATOR",
+                                     "REASON_AGENT_REMOVED_BY_OPERATOR", "Agent was removed")
             self._broadcast_failure(agent)
             del self.agents[agent_id]
 
@@ -177,26 +170,37 @@ class Master:
         return agent
 
     def _agent_down(self, agent: SimulatedAgent, state: str) -> None:
+        """The agent process stops: its connection breaks. Tasks of frameworks without
+        checkpointing die with their executors and the master reports them at once
+        (TASK_GONE, or TASK_LOST without PARTITION_AWARE); checkpointed ones live on."""
         self._rescind_agent_offers(agent)
         checkpointed = {fid for fid, fw in self.frameworks.items() if fw.info.get("checkpoint")}
-        agent.go_down(state, checkpointed)
+        for task in agent.go_down(state, checkpointed):
+            self._end_with_agent(agent, task, "TASK_GONE", "REASON_AGENT_DISCONNECTED",
+                                 f"Agent {agent.spec.hostname} disconnected")
+
+    def _end_with_agent(self, agent: SimulatedAgent, task: AgentTask, partition_aware_state: str,
+                        reason: str, message: str) -> None:
+        """The master ends a task that went down with its agent and tells the framework."""
+        fw = self.frameworks.get(task.framework_id)
+        aware = fw is not None and fw.partition_aware
+        task.state = partition_aware_state if aware else "TASK_LOST"
+        task.pending_updates.clear()  # the agent lost them with the executor
+        agent.tasks.pop(task.task_id, None)
+        agent.free.setdefault(task.role, Resources()).add(task.resources)
+        self.task_terminal(task)
+        if fw is not None:
+            fw.tasks.pop(task.task_id, None)
+            self._send_master_update(fw, task, task.state, reason, message)
 
     def _agent_reregistered(self, agent: SimulatedAgent, after_partition: bool = False) -> None:
         agent.come_up()
-        for task in list(agent.tasks.values()):
-            fw = self.frameworks.get(task.framework_id)
-            if task.lost_on_restart and not task.terminal:
-                task.state = "TASK_GONE" if fw and fw.partition_aware else "TASK_LOST"
-                agent.tasks.pop(task.task_id, None)
-                agent.free.setdefault(task.role, Resources()).add(task.resources)
-                self.task_terminal(task)
-                if fw is not None:
-                    fw.tasks.pop(task.task_id, None)
-                    self._send_master_update(fw, task, task.state, "REASON_AGENT_RESTARTED",
-                                             "Task was not recovered by the restarted agent")
-            elif after_partition and fw is not None and not task.terminal:
-                self._send_master_update(fw, task, task.state, "REASON_AGENT_REREGISTERED",
-                                         "Agent reregistered")
+        if after_partition:
+            for task in list(agent.tasks.values()):
+                fw = self.frameworks.get(task.framework_id)
+                if fw is not None and not task.terminal:
+                    self._send_master_update(fw, task, task.state, "REASON_AGENT_REREGISTERED",
+                                             "Agent reregistered")
         agent.resend_pending()
 
     def _broadcast_failure(self, agent: SimulatedAgent) -> None:

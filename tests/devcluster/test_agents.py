@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.devcluster.harness import launch, process_gone, wait_for
+from tests.devcluster.harness import FAST, command_task, launch, process_gone, wait_for
 
 NOT_PARTITION_AWARE = ("MULTI_ROLE", "TASK_KILLING_STATE")
 
@@ -48,11 +50,13 @@ def test_restart_ends_tasks_of_frameworks_without_checkpoint(harness, sched, cap
     driver = harness.driver(sched, checkpoint=False, capabilities=capabilities)
     sched.registered_id()
     task = launch(driver, sched, agent, "t-run", "exec sleep 600")
-    harness.master.agent_unit_action(agent.id, "restart")
-    wait_for(lambda: process_gone(task), what="task process killed with the agent")
+    harness.master.agent_unit_action(agent.id, "restart", duration_s=1.0)
+    # Reported as soon as the agent disconnects, not when it comes back.
     update = sched.wait_state("t-run", expected)
-    assert update["reason"] == "REASON_AGENT_RESTARTED"
+    assert harness.master.agent_unit_state(agent.id)["active_state"] == "activating"
+    assert update["reason"] == "REASON_AGENT_DISCONNECTED"
     assert update["source"] == "SOURCE_MASTER"
+    wait_for(lambda: process_gone(task), what="task process killed with the agent")
     offer = sched.take_offer(agent.id)
     cpus = next(r for r in offer["resources"] if r["name"] == "cpus")
     assert cpus["scalar"]["value"] == 4.0
@@ -125,3 +129,19 @@ def test_removed_agent_is_gone_for_good(harness, sched, capabilities, expected):
         sched.offers.clear()
     harness.master.allocate()
     assert all(o["agent_id"]["value"] == other.id for o in sched.offers)
+
+
+def test_restart_with_an_unacknowledged_update_never_resends_it_after_the_loss(harness, sched):
+    agent = harness.add_agent()
+    driver = harness.driver(sched, checkpoint=False, implicit_acks=False)
+    sched.registered_id()
+    offer = sched.take_offer(agent.id)
+    driver.launchTasks(offer["id"], [command_task(offer, "t-run", "exec sleep 600")])
+    sched.wait_state("t-run", "TASK_STARTING")
+    harness.master.agent_unit_action(agent.id, "restart", duration_s=0.2)
+    sched.wait_state("t-run", "TASK_GONE")
+    wait_for(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
+             what="agent back")
+    wait_for(lambda: time.monotonic() > sched.update_times[-1] + 3 * FAST.status_retry_s,
+             what="retry intervals passed")
+    assert sched.states("t-run")[-1] == "TASK_GONE"
