@@ -13,6 +13,7 @@ is not part of any figure.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import time
@@ -125,6 +126,7 @@ class _Master:
     """Offer filters, suppression and pending task updates of the simulated master."""
 
     infos: Mapping[str, AgentInfo]
+    launch_refuse_s: float
     now: float = START_TIME
     suppressed: bool = False
     filtered_until: dict[str, float] = field(default_factory=dict)
@@ -149,7 +151,7 @@ class _Master:
         for action in actions:
             match action:
                 case Launch():
-                    self.filtered_until[action.agent_id] = self.now + DEFAULT_REFUSE_S
+                    self.filtered_until[action.agent_id] = self.now + self.launch_refuse_s
                     self._run(action)
                 case Decline():
                     agent_id = offers[action.offer_id]
@@ -173,12 +175,21 @@ class _Master:
             self.later(done_s, TaskStatus(task_id, "TASK_FINISHED"))
 
 
-def simulate_rollout(agents: int, budget: int, max_parallel: int) -> SimResult:
+def simulate_rollout(agents: int, budget: int, max_parallel: int,
+                     wait_refuse_s: float | None = None) -> SimResult:
     """Roll the default plan out to `agents` agents with `budget` restart slots and at most
-    `max_parallel` agents in a non-disruptive step."""
+    `max_parallel` agents in a non-disruptive step.
+
+    `wait_refuse_s` replaces both the engine's refusal for agents that must wait and the
+    filter left by an accepted offer (a what-if for shorter refusals); None keeps both.
+    """
     plan, policy = bench_plan_policy(budget, {"CALICO_MAX_PARALLEL_TASKS": str(max_parallel)})
+    launch_refuse_s = DEFAULT_REFUSE_S
+    if wait_refuse_s is not None:
+        policy = dataclasses.replace(policy, refuse_wait_s=wait_refuse_s)
+        launch_refuse_s = wait_refuse_s
     infos = agent_infos(agents)
-    master = _Master({info.agent_id: info for info in infos})
+    master = _Master({info.agent_id: info for info in infos}, launch_refuse_s)
     clocked = _Clocked(Engine(plan, policy))
     offers_made = 0
     mid_records: tuple[AgentRecord, ...] = ()

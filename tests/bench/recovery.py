@@ -10,7 +10,9 @@ offers arrive, so nothing but the restart itself is measured.
   with every stored agent (the Subscribed decision has then been made and published).
 - `status_p50/p99_ms_page` (`?limit=100` at random offsets), `..._full` (whole document),
   and `html_bytes` (`GET /`), over one keep-alive HTTP connection.
-- `scheduler_rss_mb`: the scheduler's peak resident set (VmHWM) after all of the above.
+- `scheduler_rss_mb`: the scheduler's peak resident set (VmHWM) after all of the above; the
+  current resident set is also sampled once recovered, after the page requests and at the
+  end, to tell start-up from serving.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class RecoveryFigures:
     status_bytes_full: int
     html_bytes: int
     scheduler_rss_mb: float
+    scheduler_rss_peak_recovered_mb: float
+    scheduler_rss_recovered_mb: float
+    scheduler_rss_after_pages_mb: float
     scheduler_rss_now_mb: float
 
 
@@ -162,7 +167,9 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
                                     stdout=out, stderr=subprocess.STDOUT)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_S)
         recovery_s = _wait_recovered(conn, proc, len(mid_records), started)
+        peak_recovered, rss_recovered = _rss_mb(proc.pid)
         page_ms = _latencies(conn, page_requests, len(mid_records))
+        _, rss_after_pages = _rss_mb(proc.pid)
         full_ms, full_bytes = _full_latencies(conn, full_requests)
         html_bytes = len(_get(conn, "/"))
         rss_peak, rss_now = _rss_mb(proc.pid)
@@ -174,7 +181,9 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
             status_p50_ms_full=_percentile(full_ms, 50),
             status_p99_ms_full=_percentile(full_ms, 99),
             status_bytes_full=full_bytes, html_bytes=html_bytes,
-            scheduler_rss_mb=rss_peak, scheduler_rss_now_mb=rss_now)
+            scheduler_rss_mb=rss_peak, scheduler_rss_peak_recovered_mb=peak_recovered,
+            scheduler_rss_recovered_mb=rss_recovered,
+            scheduler_rss_after_pages_mb=rss_after_pages, scheduler_rss_now_mb=rss_now)
     finally:
         if proc is not None:
             _stop(proc)

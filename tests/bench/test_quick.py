@@ -1,0 +1,43 @@
+"""The benchmark command keeps working: the smallest set ends with one JSON line holding a
+number for every figure, and a configuration (agents, budget) for each measurement."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_DEADLINE_S = 120.0
+FIGURES = (
+    "rollout_overhead_ratio", "engine_offer_decisions_per_s", "engine_cpu_s_full_rollout",
+    "status_p99_ms_page", "status_p99_ms_full", "html_bytes", "scheduler_rss_mb",
+    "etcd_writes_per_step_transition", "recovery_s", "offers_per_min_converged",
+    "offers_per_min_rollout", "offers_per_min_rollout_unfiltered_baseline",
+)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_smoke_run_prints_every_figure_as_a_number():
+    result = subprocess.run([sys.executable, "-m", "tests.bench", "--smoke"], cwd=REPO,
+                            capture_output=True, text=True, timeout=RUN_DEADLINE_S)
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {name for name in FIGURES if not _is_number(document.get(name))} == set()
+    for config in document["configurations"]:
+        assert _is_number(config["agents"]) and _is_number(config["budget"]), config
+    measured = {figure for config in document["configurations"] for figure in config["figures"]}
+    assert measured >= set(FIGURES)
+    rollout = next(c for c in document["configurations"] if "overhead_ratio" in c)
+    assert rollout["rollout_s"] >= rollout["ideal_s"] > 0
+    assert document["offers_per_min_rollout_unfiltered_baseline"] > 0
+    assert document["etcd_writes_per_step_transition"] >= 1.0
