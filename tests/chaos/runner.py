@@ -138,9 +138,18 @@ def _drive(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult)
             state = None if status is None else status["rollout"]["state"]
             result.record(inv.END_STATE, [f"{phase.name} rollout did not settle in time "
                                           f"(state {state!r})"])
+            _keep_evidence(cluster, f"unsettled-{phase.name}", status)
             phase.status, phase.end = status, time.time()
             return
         time.sleep(POLL_S)
+
+
+def _keep_evidence(cluster: Cluster, name: str, status: dict | None) -> None:
+    """Save what the master and the scheduler reported, for the report of a stuck run."""
+    evidence = {"status": status, "master_state": _master_state(cluster)}
+    path = cluster.stack.work_dir / f"{name}.json"
+    path.write_text(json.dumps(evidence, indent=1, sort_keys=True))
+    log.warning("rollout stuck; master and scheduler state saved in %s", path)
 
 
 def _due(moment: p.Moment, status: dict | None, settled: bool, launches: int) -> bool:
