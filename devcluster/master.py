@@ -21,17 +21,11 @@ from pathlib import Path
 
 from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
 from devcluster.allocator import allocatable, offer_json, pick_framework
-from devcluster.errors import CallError, ResourceError, TaskInvalid
-from devcluster.protocol import (
-    Resources,
-    command_problem,
-    framework_info_problem,
-    health_check_problem,
-    id_problem,
-    resources_from_v1,
-)
+from devcluster.errors import CallError, TaskInvalid
+from devcluster.protocol import Resources
 from devcluster.records import Faults, Framework, MasterOptions, Offer, Subscription
 from devcluster.timers import Timers
+from devcluster.validation import framework_info_problem, id_problem, validate_task
 
 log = logging.getLogger(__name__)
 
@@ -421,7 +415,7 @@ class Master:
             available.setdefault(offer.role, Resources()).add(offer.resources)
         for info in tasks:
             try:
-                role, needed = self._validate_task(fw, agent, info, available)
+                role, needed = validate_task(info, agent.id, fw.tasks, available)
             except TaskInvalid as err:
                 self._send_invalid(fw, info, "TASK_ERROR", "REASON_TASK_INVALID", str(err))
                 continue
@@ -446,44 +440,6 @@ class Master:
         if problem is None and offers[0].agent_id not in self.agents:
             problem = f"Agent {offers[0].agent_id} is not available"
         return offers, problem
-
-    def _validate_task(self, fw: Framework, agent: SimulatedAgent, info: dict,
-                       available: dict[str, Resources]) -> tuple[str, Resources]:
-        """The role and resources the task takes; TaskInvalid as the master words it."""
-        task_id = (info.get("task_id") or {}).get("value")
-        if id_problem(task_id):
-            raise TaskInvalid(f"Task ID '{task_id}' is invalid: {id_problem(task_id)}")
-        if task_id in fw.tasks:
-            raise TaskInvalid(f"Task has duplicate ID: {task_id}")
-        if (info.get("agent_id") or {}).get("value") != agent.id:
-            raise TaskInvalid(
-                f"Task uses invalid agent: {(info.get('agent_id') or {}).get('value')}")
-        if not isinstance(info.get("name"), str):
-            raise TaskInvalid("Task has no 'name'")
-        if ("command" in info) == ("executor" in info):
-            raise TaskInvalid(
-                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo")
-        if "executor" in info:
-            raise TaskInvalid("Custom executors are not supported by this emulator")
-        problem = command_problem(info["command"])
-        if problem is None and "health_check" in info:
-            problem = health_check_problem(info["health_check"])
-        if problem is not None:
-            raise TaskInvalid(f"Task is invalid: {problem}")
-        try:
-            by_role = resources_from_v1(info.get("resources") or [])
-        except ResourceError as err:
-            raise TaskInvalid(f"Task uses invalid resources: {err}") from err
-        if len(by_role) != 1:
-            raise TaskInvalid("Task must use resources of exactly one role")
-        (role, needed), = by_role.items()
-        if not any(needed.scalars.get(k, 0) > 0 for k in ("cpus", "mem")):
-            raise TaskInvalid("Task uses no resources")
-        if role not in available or not available[role].contains(needed):
-            offered = {r: a.to_summary() for r, a in available.items()}
-            raise TaskInvalid(f"Task uses more resources {needed.to_summary()} than "
-                              f"available {offered}")
-        return role, needed
 
     def _launch(self, fw: Framework, agent: SimulatedAgent, info: dict, role: str,
                 needed: Resources) -> None:

@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlparse
 
 from devcluster.errors import CallError
 from devcluster.master import MESOS_VERSION, Master
-from devcluster.protocol import call_problem
 from devcluster.state_json import slaves_json, state_json
+from devcluster.validation import call_problem
 
 log = logging.getLogger(__name__)
 
