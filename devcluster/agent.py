@@ -115,29 +115,25 @@ class SimulatedAgent:
 
     # -- task launch -------------------------------------------------------------------
 
-    def launch(self, task: AgentTask, framework_caps: set[str]) -> None:
+    def launch(self, task: AgentTask) -> None:
         """Called under the master lock with resources already taken from the offer."""
         self.tasks[task.task_id] = task
-        threading.Thread(target=self._start_task, args=(task, framework_caps),
-                         name=f"task-{task.task_id}", daemon=True).start()
+        threading.Thread(target=self._start_task, args=(task,), name=f"task-{task.task_id}",
+                         daemon=True).start()
 
-    def _start_task(self, task: AgentTask, framework_caps: set[str]) -> None:
+    def _start_task(self, task: AgentTask) -> None:
+        """Sandbox, fetch (outside the lock: it may be slow), then spawn."""
         command = task.info.get("command") or {}
         try:
             task.sandbox.mkdir(parents=True, exist_ok=True)
-        except (OSError, ValueError) as err:
-            with self.master.lock:
-                self._update(task, "TASK_FAILED", f"Failed to create the sandbox: {err}",
-                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
-            return
-        try:
             if self.master.faults.take_fetch_failure(self.id):
-                raise FetchError("Failed to fetch all URIs: injected fetch failure")
+                raise FetchError("injected fetch failure")
             fetch_all(command.get("uris") or [], task.sandbox)
+        except (OSError, ValueError) as err:  # ValueError: a NUL byte in the sandbox path
+            self._fail_launch(task, f"Failed to create the sandbox: {err}")
+            return
         except FetchError as err:
-            with self.master.lock:
-                self._update(task, "TASK_FAILED", f"Failed to fetch all URIs for container: {err}",
-                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
+            self._fail_launch(task, f"Failed to fetch all URIs for container: {err}")
             return
         with self.master.lock:
             if task.kill_pending or task.terminal or not self._task_still_wanted(task):
@@ -148,8 +144,7 @@ class SimulatedAgent:
             try:
                 task.proc = self._spawn(task, command)
             except (OSError, ValueError) as err:  # ValueError: a NUL byte in argv or env
-                self._update(task, "TASK_FAILED", f"Failed to launch container: {err}",
-                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
+                self._fail_launch(task, f"Failed to launch container: {err}")
                 return
             task.started_at = time.time()
             self._update(task, "TASK_STARTING", None)
@@ -158,6 +153,12 @@ class SimulatedAgent:
         proc = task.proc
         threading.Thread(target=self._wait_task, args=(task, proc),
                          name=f"wait-{task.task_id}", daemon=True).start()
+
+    def _fail_launch(self, task: AgentTask, message: str) -> None:
+        with self.master.lock:
+            if not task.terminal:  # the master may have ended it with a lost agent
+                self._update(task, "TASK_FAILED", message,
+                             reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
 
     def _task_still_wanted(self, task: AgentTask) -> bool:
         return self.tasks.get(task.task_id) is task and self.state != "removed"

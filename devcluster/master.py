@@ -449,7 +449,7 @@ class Master:
                          agent_id=agent.id, role=role, resources=needed, info=info,
                          sandbox=sandbox)
         fw.tasks[task_id] = task
-        agent.launch(task, fw.capabilities)
+        agent.launch(task)
 
     def _send_invalid(self, fw: Framework, info: dict, state: str, reason: str,
                       message: str) -> None:
