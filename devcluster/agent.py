@@ -113,6 +113,11 @@ class SimulatedAgent:
     def connected(self) -> bool:
         return self.state == "active"
 
+    @property
+    def unit(self) -> str:
+        """The systemd unit of this agent on a DC/OS host."""
+        return "dcos-mesos-slave-public" if self.spec.public else "dcos-mesos-slave"
+
     # -- task launch -------------------------------------------------------------------
 
     def launch(self, task: AgentTask) -> None:

@@ -92,7 +92,7 @@ class Master:
         """`systemctl <action> dcos-mesos-slave[-public]` on a simulated host."""
         with self.lock:
             agent = self._agent(agent_id)
-            unit = "dcos-mesos-slave-public" if agent.spec.public else "dcos-mesos-slave"
+            unit = agent.unit
             if action not in ("restart", "stop", "start"):
                 raise CallError(400, f"unknown unit action '{action}'")
             self._host_event(agent, unit, action, "begin", True)
@@ -116,9 +116,8 @@ class Master:
     def agent_unit_state(self, agent_id: str) -> dict:
         with self.lock:
             agent = self._agent(agent_id)
-            unit = "dcos-mesos-slave-public" if agent.spec.public else "dcos-mesos-slave"
             active = {"active": "active", "restarting": "activating"}.get(agent.state, "inactive")
-            return {"unit": unit, "active_state": active,
+            return {"unit": agent.unit, "active_state": active,
                     "active_since": agent.unit_active_since, "restarts": agent.unit_restarts}
 
     def lose_agent(self, agent_id: str) -> None:
