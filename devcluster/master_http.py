@@ -14,12 +14,14 @@ import logging
 import math
 import queue
 import select
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from devcluster.errors import CallError
 from devcluster.master import MESOS_VERSION, Master
+from devcluster.records import Subscription
 from devcluster.state_json import slaves_json, state_json
 from devcluster.validation import call_problem
 
@@ -192,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.master.handle_call(call, self.headers.get("Mesos-Stream-Id"))
         self._reply(202)
 
-    def _stream(self, subscription) -> None:
+    def _stream(self, subscription: Subscription) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -207,8 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
                     record = subscription.events.get(timeout=STREAM_POLL_S)
                 except queue.Empty:
                     readable, _, _ = select.select([sock], [], [], 0)
-                    if readable and not sock.recv(1, 0x40):  # MSG_DONTWAIT: EOF means gone
-                        break
+                    if readable and not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                        break  # readable with nothing to read: the scheduler hung up
                     continue
                 if record is None:
                     self.wfile.write(b"0\r\n\r\n")
