@@ -126,7 +126,6 @@ def build_master(work_dir: Path, records: list[AgentRecord]) -> tuple[Master, st
     """A master (allocator not started) knowing every agent and the framework's live tasks."""
     master = Master(work_dir, MasterOptions())
     framework_id = f"{master.master_id}-0000"
-    master._framework_seq = 1
     fw = Framework(id=framework_id, info={"user": "root", "name": FRAMEWORK_NAME})
     master.frameworks[framework_id] = fw
     for index, record in enumerate(records):
@@ -176,10 +175,10 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
         conn.close()
         return RecoveryFigures(
             agents=len(mid_records), budget=budget, recovery_s=round(recovery_s, 3),
-            status_p50_ms_page=_percentile(page_ms, 50),
-            status_p99_ms_page=_percentile(page_ms, 99),
-            status_p50_ms_full=_percentile(full_ms, 50),
-            status_p99_ms_full=_percentile(full_ms, 99),
+            status_p50_ms_page=percentile(page_ms, 50),
+            status_p99_ms_page=percentile(page_ms, 99),
+            status_p50_ms_full=percentile(full_ms, 50),
+            status_p99_ms_full=percentile(full_ms, 99),
             status_bytes_full=full_bytes, html_bytes=html_bytes,
             scheduler_rss_mb=rss_peak, scheduler_rss_peak_recovered_mb=peak_recovered,
             scheduler_rss_recovered_mb=rss_recovered,
@@ -252,7 +251,7 @@ def _full_latencies(conn: http.client.HTTPConnection, requests: int) -> tuple[li
     return out, size
 
 
-def _percentile(samples: list[float], pct: int) -> float:
+def percentile(samples: list[float], pct: int) -> float:
     """Nearest-rank percentile: the smallest sample with `pct`% of samples at or below it."""
     ordered = sorted(samples)
     rank = max(1, -(-pct * len(ordered) // 100))

@@ -1,0 +1,109 @@
+"""The benchmark's derived figures on known inputs: step attempts and transitions read from
+the records the real engine stores, the ideal lower bound, percentiles."""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+import pytest
+
+from framework.engine import (
+    AgentInfo,
+    AgentsListed,
+    Engine,
+    Launch,
+    Offer,
+    Offers,
+    RoleResources,
+    TaskStatus,
+)
+from framework.engine.tasks import RERUN_EXIT_MARKER
+from tests.bench.enginesim import bench_plan_policy
+from tests.bench.history import AgentHistory, attempts, step_transitions
+from tests.bench.recovery import percentile
+from tests.bench.rollout import AgentWork, agent_work, ideal_s
+
+AGENT = AgentInfo("bench-S0", "agent-0.bench")
+
+
+class OneAgent:
+    """The real engine deciding for one agent; every stored record version is kept."""
+
+    def __init__(self) -> None:
+        self.plan, self.policy = bench_plan_policy(1)
+        self.engine = Engine(self.plan, self.policy)
+        self.history = AgentHistory(AGENT.agent_id)
+        self.offers = 0
+        self.decide(AgentsListed((AGENT,)), 0.0)
+
+    def decide(self, event, now: float):
+        decision = self.engine.decide(event, now)
+        self.history.records.extend(decision.records)
+        return decision
+
+    def launch(self, now: float) -> str:
+        self.offers += 1
+        offer = Offer(f"O{self.offers}", AGENT.agent_id, AGENT.hostname,
+                      (RoleResources("*", 4.0, 4096.0),))
+        decision = self.decide(Offers((offer,)), now)
+        return next(a.task_id for a in decision.actions if isinstance(a, Launch))
+
+    def run(self, launch_at: float, end_at: float, state: str, message: str = "") -> str:
+        task_id = self.launch(launch_at)
+        self.decide(TaskStatus(task_id, "TASK_STARTING"), launch_at + 0.1)
+        self.decide(TaskStatus(task_id, "TASK_RUNNING"), launch_at + 0.2)
+        if state != "TASK_RUNNING":
+            self.decide(TaskStatus(task_id, state, message), end_at)
+        return task_id
+
+
+@pytest.fixture
+def rolled_out() -> OneAgent:
+    agent = OneAgent()
+    agent.run(1.0, 1.2, "TASK_RUNNING")                       # etcd-proxy, done when running
+    agent.run(2.0, 4.0, "TASK_FINISHED")                      # docker
+    agent.run(5.0, 6.0, "TASK_FAILED", f"Command exited with {RERUN_EXIT_MARKER}")
+    agent.run(8.0, 9.5, "TASK_FINISHED")                      # cni again
+    agent.run(10.0, 10.2, "TASK_RUNNING")                     # calico-node
+    return agent
+
+
+def test_attempts_run_from_launch_to_outcome(rolled_out):
+    found = [(a.step, round(a.launched_at, 3), round(a.duration_s, 3))
+             for a in attempts(rolled_out.plan, rolled_out.history)]
+    assert found == [("etcd-proxy", 1.0, 0.2), ("docker", 2.0, 2.0), ("cni", 5.0, 1.0),
+                     ("cni", 8.0, 1.5), ("calico-node", 10.0, 0.2)]
+
+
+def test_agent_work_counts_the_agent_restart_between_attempts(rolled_out):
+    plan, history = rolled_out.plan, rolled_out.history
+    assert astuple(agent_work(plan, history, [])) == pytest.approx((0.2, 4.5, 0.2))
+    # The agent unit came back 1.5 s after the first cni attempt ended: not scheduler time.
+    assert astuple(agent_work(plan, history, [7.5])) == pytest.approx((0.2, 6.0, 0.2))
+
+
+def test_every_write_of_a_full_install_is_a_step_transition_or_close(rolled_out):
+    transitions = step_transitions(rolled_out.plan, rolled_out.policy.retry,
+                                   rolled_out.history)
+    assert rolled_out.engine.facts(AGENT.agent_id).state == "complete"
+    assert 0 < transitions <= rolled_out.history.writes <= 2 * transitions
+
+
+@pytest.mark.parametrize(("work", "budget", "expected"), [
+    ([AgentWork(1.0, 5.0, 2.0)] * 4, 1, 1.0 + 20.0 + 2.0),     # N / k rounds plus the rest
+    ([AgentWork(1.0, 5.0, 2.0)] * 4, 2, 1.0 + 10.0 + 2.0),
+    ([AgentWork(1.0, 5.0, 2.0)] * 4, 8, 1.0 + 5.0 + 2.0),      # one agent's work is serial
+    ([AgentWork(3.0, 2.0, 1.0), AgentWork(1.0, 6.0, 4.0)], 1, 1.0 + 8.0 + 1.0),
+    ([], 1, 0.0),
+])
+def test_ideal_lower_bound(work, budget, expected):
+    assert ideal_s(work, budget) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("samples", "pct", "expected"), [
+    ([5.0, 1.0, 3.0, 2.0, 4.0], 50, 3.0),
+    ([5.0, 1.0, 3.0, 2.0, 4.0], 99, 5.0),
+    (list(map(float, range(1, 201))), 99, 198.0),
+])
+def test_nearest_rankpercentile(samples, pct, expected):
+    assert percentile(samples, pct) == expected
