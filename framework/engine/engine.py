@@ -302,6 +302,9 @@ class Engine:
             return
         block = blocker(self.plan, self.policy, agent, facts, gates, now)
         if block is not None:
+            if block.kind is Block.KILLING and block.record.task_id is not None:
+                # A kill can be lost (the agent was unreachable); repeating it is harmless.
+                tx.actions.append(Kill(block.record.task_id, agent_id))
             until = block.record.backoff_until if block.kind is Block.BACKOFF else None
             self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
             return

@@ -1,0 +1,318 @@
+"""Random event orders against the engine and a simulated cluster (Hypothesis).
+
+Checked after every step: never more than k agents inside disruptive steps (and every live
+disruptive task belongs to a slot holder unless an operator released it); never two live
+tasks for one agent and step; no finished one-shot step is launched again for the same
+target; the engine's indexes match a recount. At the end, benign events make it converge.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from framework.engine import (
+    AgentInfo,
+    AgentRemoved,
+    AgentSeen,
+    AgentsListed,
+    AgentUnreachable,
+    Engine,
+    Event,
+    Launch,
+    Offers,
+    Pause,
+    Policy,
+    Resume,
+    RetryAgent,
+    RetryPolicy,
+    SkipAgent,
+    Subscribed,
+    Tick,
+)
+from framework.engine.plan import LONG_RUNNING_STEPS, STEP_ORDER
+from framework.engine.progress import agent_facts
+from tests.engine.kit import make_plan
+from tests.engine.sim import InvariantBroken, SimCluster
+
+MAX_EXAMPLES = 200
+STEPS_PER_EXAMPLE = 80
+MAX_AGENTS = 6
+SETTLE_ROUNDS = 400
+SETTLE_STEP_S = 1.0
+PICK = st.integers(min_value=0, max_value=63)
+
+
+class RolloutMachine(RuleBasedStateMachine):
+    @initialize(
+        agents=st.integers(min_value=1, max_value=4),
+        k=st.integers(min_value=1, max_value=2),
+        parallel=st.integers(min_value=1, max_value=3),
+        max_failed=st.integers(min_value=0, max_value=2),
+        steps=st.sets(st.sampled_from(STEP_ORDER), min_size=1),
+    )
+    def start(self, agents, k, parallel, max_failed, steps):
+        self.steps = tuple(s for s in STEP_ORDER if s in steps)
+        self.versions = dict.fromkeys(self.steps, 1)
+        self.policy = Policy(
+            max_concurrent_restarts=k,
+            max_parallel=parallel,
+            retry=RetryPolicy(max_attempts=2, backoff_base_s=1.0, backoff_cap_s=4.0, max_reruns=2),
+            max_failed=max_failed,
+            launch_timeout_s=30.0,
+            refuse_wait_s=SETTLE_STEP_S,
+        )
+        self.sim = SimCluster(now=1000.0)
+        self.engine = Engine(self._plan(), self.policy)
+        self.next_agent = agents
+        for i in range(agents):
+            self.sim.agents[f"a{i}"] = True
+        self.send(AgentsListed(tuple(AgentInfo(a, f"{a}.example") for a in self.sim.agents)))
+
+    def _plan(self):
+        hashes = {s.replace("-", "_"): f"{s}-v{v}" for s, v in self.versions.items()}
+        return make_plan(steps=self.steps, **hashes)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def send(self, event: Event):
+        decision = self.engine.decide(event, self.sim.now)
+        self.sim.apply(decision.actions, self.check_launch)
+        return decision
+
+    def check_launch(self, launch: Launch) -> None:
+        for task in self.sim.live_tasks():
+            if (task.agent_id, task.step) == (launch.agent_id, launch.step):
+                raise InvariantBroken(f"second live task for {launch.agent_id}/{launch.step}")
+        if (launch.agent_id, launch.step, launch.target_hash) in self.sim.finished:
+            raise InvariantBroken(f"finished step re-run: {launch}")
+
+    def reachable(self) -> list[str]:
+        return sorted(a for a, up in self.sim.agents.items() if up and a not in self.sim.removed)
+
+    def known(self) -> list[str]:
+        return sorted(a for a in self.sim.agents if a not in self.sim.removed)
+
+    def restart_scheduler(self) -> None:
+        self.engine = Engine(
+            self._plan(), self.policy, self.engine.agents.values(), self.engine.control
+        )
+        self.sim.suppressed = False
+        self.sim.filters.clear()
+        self.send(Subscribed())
+
+    # -- rules -------------------------------------------------------------------------
+
+    @rule(pick=PICK, short=st.booleans(), drop=st.booleans())
+    def offer(self, pick, short, drop):
+        candidates = [a for a in self.reachable() if self.sim.can_offer(a)]
+        if not candidates:
+            return
+        self.sim.drop_next_launch = drop and pick % 5 == 0
+        agent_id = candidates[pick % len(candidates)]
+        self.send(Offers((self.sim.make_offer(agent_id, cpus=0.05 if short else 4.0),)))
+        self.sim.drop_next_launch = False
+
+    @rule(pick=PICK, outcome=st.sampled_from(["ok", "ok", "ok", "rerun", "fail"]))
+    def progress_task(self, pick, outcome):
+        tasks = self.sim.live_tasks(reachable_only=True)
+        if tasks:
+            self.sim.advance(tasks[pick % len(tasks)], outcome)
+
+    @rule(pick=PICK)
+    def crash_on_a_complete_agent(self, pick):
+        """A long-running task dies on an agent the rollout had finished."""
+        tasks = [
+            t
+            for t in self.sim.live_tasks(reachable_only=True)
+            if t.step in LONG_RUNNING_STEPS and self.engine.facts(t.agent_id).state == "complete"
+        ]
+        if tasks:
+            self.sim.advance(tasks[pick % len(tasks)], "fail")
+
+    @precondition(lambda self: self.sim.pending)
+    @rule(pick=PICK)
+    def deliver(self, pick):
+        update = self.sim.pending.pop(pick % len(self.sim.pending))
+        self.sim.delivered.append(update)
+        self.send(update)
+
+    @precondition(lambda self: self.sim.delivered)
+    @rule(pick=PICK)
+    def deliver_again(self, pick):
+        self.send(self.sim.delivered[pick % len(self.sim.delivered)])
+
+    @rule(pick=PICK)
+    def restart_agent_unit(self, pick):
+        agents = self.reachable()
+        if agents:
+            self.sim.restart_agent(agents[pick % len(agents)])
+
+    @rule(pick=PICK)
+    def agent_unreachable(self, pick):
+        agents = self.reachable()
+        if agents:
+            agent_id = agents[pick % len(agents)]
+            self.sim.agents[agent_id] = False
+            self.send(AgentUnreachable(agent_id))
+
+    @rule(pick=PICK)
+    def agent_returns(self, pick):
+        away = [a for a in self.known() if not self.sim.agents[a]]
+        if away:
+            agent_id = away[pick % len(away)]
+            self.sim.reregister(agent_id)
+            self.send(AgentSeen(AgentInfo(agent_id, f"{agent_id}.example")))
+
+    @rule(pick=PICK)
+    def remove_agent(self, pick):
+        agents = self.known()
+        if len(agents) > 1:
+            agent_id = agents[pick % len(agents)]
+            self.sim.removed.add(agent_id)
+            self.send(AgentRemoved(agent_id))
+
+    @precondition(lambda self: len(self.sim.agents) < MAX_AGENTS)
+    @rule()
+    def add_agent(self):
+        agent_id = f"a{self.next_agent}"
+        self.next_agent += 1
+        self.sim.agents[agent_id] = True
+        self.send(AgentSeen(AgentInfo(agent_id, f"{agent_id}.example")))
+
+    @rule(seconds=st.sampled_from([0.5, 1.0, 3.0, 10.0, 40.0]))
+    def tick(self, seconds):
+        self.sim.now += seconds
+        self.send(Tick())
+
+    @rule(resume=st.booleans())
+    def pause_or_resume(self, resume):
+        self.send(Resume("ops", "go") if resume else Pause("ops", "wait"))
+
+    @rule(pick=PICK, skip=st.booleans())
+    def operator_acts_on_agent(self, pick, skip):
+        agents = sorted(self.engine.agents)
+        agent_id = agents[pick % len(agents)]
+        action = SkipAgent if skip else RetryAgent
+        self.send(action(agent_id, "ops", "operator override"))
+
+    @rule(pick=PICK)
+    def change_config(self, pick):
+        step = self.steps[pick % len(self.steps)]
+        self.versions[step] += 1
+        self.restart_scheduler()
+
+    @rule()
+    def scheduler_restarts(self):
+        self.restart_scheduler()
+
+    def deliver_all(self):
+        while self.sim.pending:
+            self.send(self.sim.pending.pop(0))
+
+    @rule(rounds=st.integers(min_value=1, max_value=8))
+    def healthy_for_a_while(self, rounds):
+        for _ in range(rounds):
+            self.benign_round()
+
+    def benign_round(self):
+        """A second of a healthy cluster: updates arrive, tasks succeed, agents offer."""
+        self.deliver_all()
+        for task in self.sim.live_tasks(reachable_only=True):
+            self.sim.advance(task, "ok")
+        self.deliver_all()
+        for agent_id in self.reachable():
+            if self.sim.can_offer(agent_id):
+                self.send(Offers((self.sim.make_offer(agent_id),)))
+        self.sim.now += SETTLE_STEP_S
+        self.send(Tick())
+
+    # -- invariants --------------------------------------------------------------------
+
+    @invariant()
+    def budget_holds(self):
+        holders = self.engine.restart_slot_holders()
+        assert len(holders) <= self.policy.max_concurrent_restarts, holders
+        for task in self.sim.live_tasks():
+            if task.step in ("docker", "cni"):
+                record = self.engine.agents[task.agent_id].step(task.step)
+                assert task.agent_id in holders or record.released, (task, holders)
+
+    @invariant()
+    def agents_with_work_are_not_refused_for_long(self):
+        if self.sim.suppressed:
+            return
+        longest = max(self.policy.refuse_wait_s, self.policy.retry.backoff_cap_s)
+        for agent_id in self.reachable():
+            if self.engine.facts(agent_id).unfinished:
+                assert self.sim.filters.get(agent_id, 0.0) <= self.sim.now + longest, agent_id
+
+    @invariant()
+    def one_live_task_per_agent_and_step(self):
+        seen = set()
+        for task in self.sim.live_tasks():
+            key = (task.agent_id, task.step)
+            assert key not in seen, key
+            seen.add(key)
+
+    @invariant()
+    def indexes_match_a_recount(self):
+        plan, policy = self.engine.plan, self.engine.policy
+        recount = {a: agent_facts(plan, policy, r) for a, r in self.engine.agents.items()}
+        for agent_id, facts in recount.items():
+            assert self.engine.facts(agent_id) == facts
+        assert self.engine.restart_slot_holders() == {a for a, f in recount.items() if f.holder}
+
+    @invariant()
+    def status_is_consistent_json(self):
+        doc = self.engine.status_document(self.sim.now)
+        json.dumps(doc)
+        counts = doc["rollout"]["counts"]
+        assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+        assert counts["total"] + doc["rollout"]["gone"] == len(self.engine.agents)
+
+    # -- convergence -------------------------------------------------------------------
+
+    def teardown(self):
+        if not hasattr(self, "engine"):
+            return
+        self.send(Resume("ops", "settle"))
+        for agent_id in self.known():
+            if not self.sim.agents[agent_id]:
+                self.sim.reregister(agent_id)
+                self.send(AgentSeen(AgentInfo(agent_id, f"{agent_id}.example")))
+        for _ in range(SETTLE_ROUNDS):
+            for agent_id in sorted(self.engine.agents):
+                if self.engine.facts(agent_id).state == "failed":
+                    self.send(RetryAgent(agent_id, "ops", "settle"))
+            self.benign_round()
+            self.budget_holds()
+            self.one_live_task_per_agent_and_step()
+            if self._converged():
+                return
+        doc = self.engine.status_document(self.sim.now)
+        raise AssertionError(f"no convergence: {json.dumps(doc, indent=1)}")
+
+    def _converged(self) -> bool:
+        doc = self.engine.status_document(self.sim.now)
+        return doc["rollout"]["counts"]["total"] > 0 and doc["rollout"]["state"] == "complete"
+
+
+RolloutMachine.TestCase.settings = settings(
+    max_examples=MAX_EXAMPLES,
+    stateful_step_count=STEPS_PER_EXAMPLE,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestRollout = RolloutMachine.TestCase
+
