@@ -12,7 +12,7 @@ offers arrive, so nothing but the restart itself is measured.
   and `html_bytes` (`GET /`), over one keep-alive HTTP connection.
 - `scheduler_rss_mb`: the scheduler's peak resident set (VmHWM) after all of the above; the
   current resident set is also sampled once recovered, after the page requests and at the
-  end, to tell start-up from serving.
+  end, to tell start-up from serving; then the CPU the idle scheduler uses.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ PAGE_LIMIT = 100
 SEED = 11
 SEED_CHUNK = 500
 STOP_GRACE_S = 10.0
+IDLE_WINDOW_S = 5.0
 
 
 class RecoveryError(RuntimeError):
@@ -74,6 +75,7 @@ class RecoveryFigures:
     scheduler_rss_recovered_mb: float
     scheduler_rss_after_pages_mb: float
     scheduler_rss_now_mb: float
+    scheduler_idle_cpu_pct: float
 
 
 def scheduler_env(master_address: str, etcd_endpoint: str, port: int,
@@ -173,6 +175,7 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
         html_bytes = len(_get(conn, "/"))
         rss_peak, rss_now = _rss_mb(proc.pid)
         conn.close()
+        idle_cpu = _cpu_pct(proc.pid, IDLE_WINDOW_S)
         return RecoveryFigures(
             agents=len(mid_records), budget=budget, recovery_s=round(recovery_s, 3),
             status_p50_ms_page=percentile(page_ms, 50),
@@ -182,7 +185,8 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
             status_bytes_full=full_bytes, html_bytes=html_bytes,
             scheduler_rss_mb=rss_peak, scheduler_rss_peak_recovered_mb=peak_recovered,
             scheduler_rss_recovered_mb=rss_recovered,
-            scheduler_rss_after_pages_mb=rss_after_pages, scheduler_rss_now_mb=rss_now)
+            scheduler_rss_after_pages_mb=rss_after_pages, scheduler_rss_now_mb=rss_now,
+            scheduler_idle_cpu_pct=idle_cpu)
     finally:
         if proc is not None:
             _stop(proc)
@@ -266,6 +270,19 @@ def _rss_mb(pid: int) -> tuple[float, float]:
         fields[name] = value.split()
     return (round(int(fields["VmHWM"][0]) / 1024.0, 1),
             round(int(fields["VmRSS"][0]) / 1024.0, 1))
+
+
+def _cpu_pct(pid: int, window_s: float) -> float:
+    """CPU the process used over `window_s` seconds with no request and no offer, in % of
+    one core (the scheduler's cost of standing still)."""
+    def used() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before, started = used(), time.monotonic()
+    while (left := started + window_s - time.monotonic()) > 0:
+        time.sleep(left)
+    return round((used() - before) * 100.0 / (time.monotonic() - started), 1)
 
 
 def _stop(proc: subprocess.Popen) -> None:
