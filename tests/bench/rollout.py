@@ -48,6 +48,7 @@ class RolloutFigures:
     ideal_s: float
     overhead_ratio: float
     wall_s: float
+    mean_next_launch_wait_s: float
     etcd_writes_per_step_transition: float
     etcd_writes_per_step_transition_mean: float
     etcd_writes_per_agent: float
@@ -101,6 +102,15 @@ def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float]) -> 
     return AgentWork(*totals)
 
 
+def next_launch_waits(plan: Plan, history: AgentHistory) -> list[float]:
+    """Seconds from each attempt's outcome to the agent's next launch: the time an agent with
+    work left waited for the scheduler (offers, slots) rather than for its own tasks."""
+    found = attempts(plan, history)
+    return [later.launched_at - earlier.ended_at
+            for earlier, later in zip(found, found[1:], strict=False)
+            if later.launched_at >= earlier.ended_at]
+
+
 def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
             converged_window_s: float, baseline_window_s: float,
             deadline_s: float) -> RolloutFigures:
@@ -136,6 +146,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
     work = [agent_work(plan, h, restart_ends.get(agent_id, []))
             for agent_id, h in histories.items()]
     ideal = ideal_s(work, budget)
+    waits = [w for h in histories.values() for w in next_launch_waits(plan, h)]
     ratios = []
     writes = transitions = 0
     for history in histories.values():
@@ -149,6 +160,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
         agents=agents, budget=budget, max_parallel=max_parallel,
         rollout_s=round(rollout_s, 2), ideal_s=round(ideal, 2),
         overhead_ratio=round(rollout_s / ideal, 3), wall_s=round(wall_s, 2),
+        mean_next_launch_wait_s=round(sum(waits) / len(waits), 2) if waits else 0.0,
         etcd_writes_per_step_transition=round(max(ratios), 3),
         etcd_writes_per_step_transition_mean=round(writes / transitions, 3),
         etcd_writes_per_agent=round(writes / agents, 2),

@@ -21,7 +21,7 @@ from framework.engine.tasks import RERUN_EXIT_MARKER
 from tests.bench.enginesim import bench_plan_policy
 from tests.bench.history import AgentHistory, attempts, step_transitions
 from tests.bench.recovery import percentile
-from tests.bench.rollout import AgentWork, agent_work, ideal_s
+from tests.bench.rollout import AgentWork, agent_work, ideal_s, next_launch_waits
 
 AGENT = AgentInfo("bench-S0", "agent-0.bench")
 
@@ -80,6 +80,11 @@ def test_agent_work_counts_the_agent_restart_between_attempts(rolled_out):
     assert astuple(agent_work(plan, history, [])) == pytest.approx((0.2, 4.5, 0.2))
     # The agent unit came back 1.5 s after the first cni attempt ended: not scheduler time.
     assert astuple(agent_work(plan, history, [7.5])) == pytest.approx((0.2, 6.0, 0.2))
+
+
+def test_waits_between_an_outcome_and_the_next_launch(rolled_out):
+    waits = next_launch_waits(rolled_out.plan, rolled_out.history)
+    assert waits == pytest.approx([0.8, 1.0, 2.0, 0.5])
 
 
 def test_every_write_of_a_full_install_is_a_step_transition_or_close(rolled_out):
