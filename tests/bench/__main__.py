@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import tempfile
 import time
@@ -51,6 +52,7 @@ SMOKE = Sizes(rollouts=((2, 2),), converged_window_s=2.0, baseline_window_s=7.0,
               engine_max_parallel=10, single_offers=2000, page_requests=10,
               full_requests=3, allocation_agents=50, allocation_cycles=2)
 
+EXIT_TERMINATED = 143
 # Figures taken from the first rollout configuration (the 100-agent cluster).
 OFFER_FIGURES = ("offers_per_min_rollout", "offers_per_min_converged",
                  "offers_per_min_rollout_unfiltered_baseline")
@@ -72,6 +74,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
     configurations.append({"figures": ["allocation_cycle_ms"],
                            "agents": sizes.allocation_agents, "budget": 0})
 
+    progress(f"allocation: {json.dumps(configurations[-1])} {figures['allocation_cycle_ms']} ms")
     progress(f"engine, {sizes.engine_agents} agents, budget {sizes.engine_budget}")
     sim = simulate_rollout(sizes.engine_agents, sizes.engine_budget, sizes.engine_max_parallel)
     figures["engine_offer_decisions_per_s"] = round(
@@ -84,6 +87,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
         "rollout_simulated_s": round(sim.simulated_s, 1),
         "rollout_batched_offers_per_s": round(sim.offer_decisions_per_s)})
 
+    progress(f"engine: {json.dumps(configurations[-1])}")
     progress(f"scheduler restart with {sizes.engine_agents} agents stored")
     rec = recovery.measure(work_dir / "recovery", sim.mid_records, sim.budget,
                            sim.max_parallel, sizes.page_requests, sizes.full_requests)
@@ -94,6 +98,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
                                        "status_p99_ms_full", "html_bytes", "scheduler_rss_mb"],
                            **asdict(rec)})
 
+    progress(f"restart: {json.dumps(configurations[-1])}")
     ratios, writes = [], []
     for index, (agents, budget) in enumerate(sizes.rollouts):
         progress(f"dev-cluster rollout, {agents} agents, budget {budget}")
@@ -110,6 +115,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
         configurations.append({"figures": ["rollout_overhead_ratio",
                                            "etcd_writes_per_step_transition", *OFFER_FIGURES],
                                "target_overhead_ratio": target.text, **asdict(roll)})
+        progress(f"rollout: {json.dumps(configurations[-1])}")
         if index == 0:
             figures["offers_per_min_rollout"] = roll.offers_per_min_rollout
             figures["offers_per_min_converged"] = roll.offers_per_min_converged
@@ -151,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 when a figure misses its target")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # Stop like Ctrl-C so every started cluster, scheduler and task is torn down.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_TERMINATED))
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="calico-bench-") as tmp:
