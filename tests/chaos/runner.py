@@ -34,7 +34,7 @@ log = logging.getLogger("tests.chaos")
 FAST_MASTER = MasterOptions(heartbeat_interval_s=2.0, allocation_interval_s=0.25,
                             status_retry_s=1.0)
 FRAMEWORK_NAME = "calico"
-BASE_ENV = {"CALICO_RETRY_MAX_ATTEMPTS": "2"}
+BASE_ENV = {"CALICO_RETRY_MAX_ATTEMPTS": "2", "CALICO_RESTART_TIMEOUT": "10"}
 # The config change: new Docker cluster store, CNI MTU and calico/node image, so both
 # disruptive steps and calico-node run again on every agent.
 CHANGE_ENV = {"CALICO_DOCKER_CLUSTER_STORE": "etcd://127.0.0.1:2379/chaos",

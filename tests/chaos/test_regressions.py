@@ -32,28 +32,39 @@ def wait_leader_status(schedulers: Schedulers, predicate, deadline_s: float = DE
                 return last
         time.sleep(POLL_S)
     state = None if last is None else last["rollout"]["state"]
-    raise AssertionError(f"timed out after {deadline_s}s (rollout state {state!r})")
+    raise TimeoutError(f"timed out after {deadline_s}s (rollout state {state!r})")
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "a config change releases the restart slot of an agent whose disruptive step failed "
     "(framework/engine/budget.py holds_restart_slot compares the old task hash with the new "
     "target), so a second agent restarts Docker while the first one's Docker is still down"))
 def test_config_change_keeps_the_restart_slot_of_an_agent_whose_docker_is_down(chaos_stack):
-    stack, schedulers = chaos_stack(agents=2, k=1, env={"CALICO_RETRY_MAX_ATTEMPTS": "1"})
-    healthy, broken = stack.cluster.master.agents.values()
+    stack, schedulers = chaos_stack(agents=2, k=1, env={"CALICO_RETRY_MAX_ATTEMPTS": "1",
+                                                        "CALICO_RESTART_TIMEOUT": "10"})
+    master = stack.cluster.master
+    healthy, broken = master.agents.values()
     set_fault(broken.spec.root, "docker_never_starts", True)
     schedulers.start()
     first = wait_leader_status(schedulers, lambda s: s["rollout"]["state"] == "halted")
     states = {a["id"]: a["state"] for a in first["agents"]}
     assert states == {healthy.id: "complete", broken.id: "failed"}
 
+    # The broken agent is unreachable while the new config rolls out, so only the healthy
+    # agent is offered: it must wait for the slot the broken agent still holds.
+    master.lose_agent(broken.id)
     schedulers.stop_all()
     schedulers.env = dict(CHANGE_ENV)
     schedulers.start()
-    wait_leader_status(schedulers, lambda s: s["rollout"]["config_hash"]
-                       != first["rollout"]["config_hash"] and s["rollout"]["state"] == "halted")
 
+    def healthy_docker_decided(status: dict) -> bool:
+        if status["rollout"]["config_hash"] == first["rollout"]["config_hash"]:
+            return False
+        agent = next(a for a in status["agents"] if a["id"] == healthy.id)
+        docker = next(s for s in agent["steps"] if s["name"] == "docker")
+        return docker["state"] == "complete" or "restart slot" in (agent["waiting_reason"] or "")
+
+    wait_leader_status(schedulers, healthy_docker_decided)
     events = read_events(stack.options.cluster.events_file)
     # The broken agent's Docker never came back, so it is disrupted throughout; the
     # healthy agent must not restart anything beside it with one restart slot.
