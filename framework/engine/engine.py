@@ -412,12 +412,14 @@ class Engine:
     def _seen(self, tx: _Txn, info: AgentInfo, now: float) -> None:
         agent = self._agents.get(info.agent_id)
         if agent is None:
-            self._join(tx, info, now)
-            return
-        if agent.presence != PRESENCE_ACTIVE:
+            agent = self._join(tx, info, now)
+        elif info.reachable and agent.presence != PRESENCE_ACTIVE:
             agent = self._reactivate(tx, agent, now)
         if (agent.hostname, agent.role) != (info.hostname, info.role):
-            self._put(tx, dataclasses.replace(agent, hostname=info.hostname, role=info.role))
+            agent = dataclasses.replace(agent, hostname=info.hostname, role=info.role)
+            self._put(tx, agent)
+        if not info.reachable:
+            self._mark(tx, info.agent_id, PRESENCE_UNREACHABLE, now)
 
     def _mark(self, tx: _Txn, agent_id: str, presence: str, now: float) -> None:
         agent = self._agents.get(agent_id)

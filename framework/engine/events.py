@@ -49,9 +49,12 @@ class TaskStatus:
 
 @dataclass(frozen=True, slots=True)
 class AgentInfo:
+    """An agent as the master lists it; `reachable=False` for one it marked unreachable."""
+
     agent_id: str
     hostname: str
     role: str = "private"
+    reachable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ class AgentSeen:
 
 @dataclass(frozen=True, slots=True)
 class AgentsListed:
-    """The master's complete agent list: unknown agents join, missing agents become gone."""
+    """The master's complete agent list, unreachable agents included: unknown agents join,
+    agents missing from it become gone."""
 
     agents: tuple[AgentInfo, ...]
 

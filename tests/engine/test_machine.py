@@ -312,6 +312,7 @@ RolloutMachine.TestCase.settings = settings(
     stateful_step_count=STEPS_PER_EXAMPLE,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestRollout = RolloutMachine.TestCase

@@ -184,3 +184,21 @@ def test_a_plan_with_all_steps_disabled_wants_no_offers():
     driver = Driver(plan=make_plan(steps=()), agents=("a1",))
     assert driver.engine.suppressed
     assert driver.engine.status_document(driver.now)["rollout"]["state"] == "complete"
+
+
+def test_an_agent_listed_as_unreachable_keeps_its_slot_and_returns_when_listed_reachable():
+    driver = Driver(agents=("a1", "a2"))
+    launch_step(driver, "a1", "docker")
+    driver.send(AgentsListed((AgentInfo("a1", "a1.example", reachable=False),
+                              AgentInfo("a2", "a2.example"))))
+    assert driver.engine.agents["a1"].presence == "unreachable"
+    assert driver.engine.restart_slot_holders() == {"a1"}
+    driver.send(AgentsListed((AgentInfo("a1", "a1.example"), AgentInfo("a2", "a2.example"))))
+    assert driver.engine.agents["a1"].presence == "active"
+
+
+def test_a_new_agent_listed_as_unreachable_joins_as_unreachable():
+    driver = Driver()
+    driver.send(AgentSeen(AgentInfo("a1", "a1.example", reachable=False)))
+    assert driver.engine.agents["a1"].presence == "unreachable"
+    assert driver.engine.suppressed
