@@ -10,7 +10,7 @@ from framework.engine.plan import Plan, StepSpec
 from framework.engine.policy import Policy
 from framework.engine.progress import AgentFacts, Block, Blocker, Gates, blocker
 from framework.engine.records import AgentRecord, Control
-from framework.engine.tasks import TERMINAL_STATES
+from framework.engine.tasks import TASK_UNREACHABLE, TERMINAL_STATES
 
 # Hostnames named in one sentence before the rest are summarised as "and N more".
 MAX_NAMED_AGENTS = 5
@@ -95,9 +95,13 @@ def _blocked(
     control: Control,
 ) -> str | None:
     kind, spec, rec = block.kind, block.step, block.record
-    if kind in (Block.GONE, Block.NOTHING, Block.BUSY) or spec is None or rec is None:
+    if kind in (Block.GONE, Block.NOTHING) or spec is None or rec is None:
         return None
     step = spec.name
+    if kind is Block.BUSY:
+        if rec.task_state == TASK_UNREACHABLE:
+            return f"waiting for the agent to come back: its {step} task is unreachable"
+        return None
     if kind is Block.FAILED:
         return (
             f"{step} failed after {rec.failures} attempt(s): {rec.message or 'no message'}; "

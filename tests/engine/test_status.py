@@ -135,3 +135,15 @@ def test_a_waiting_agent_after_its_first_offer_waits_for_the_next():
     driver = Driver(agents=("a1",))
     driver.succeed(driver.launch("a1"))
     assert driver.reason("a1") == "waiting for the next offer to start docker"
+
+
+def test_an_unreachable_task_explains_the_wait():
+    driver = Driver(agents=("a1",))
+    docker = launch_step(driver, "a1", "docker")
+    driver.status(docker.task_id, "TASK_RUNNING")
+    assert driver.reason("a1") is None
+    driver.status(docker.task_id, "TASK_UNREACHABLE")
+    assert driver.reason("a1") == (
+        "waiting for the agent to come back: its docker task is unreachable"
+    )
+    assert driver.agent_doc("a1")["holds_restart_slot"]
