@@ -118,6 +118,8 @@ class SimCluster:
         for action in actions:
             if isinstance(action, Launch):
                 check_launch(action)
+                if action.task_id in self.tasks:
+                    raise InvariantBroken(f"task id used twice: {action.task_id}")
                 task = SimTask(action.task_id, action.agent_id, action.step, action.target_hash)
                 self.tasks[task.task_id] = task
                 if self.drop_next_launch:

@@ -8,6 +8,7 @@ target; the engine's indexes match a recount. At the end, benign events make it 
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from hypothesis import HealthCheck, settings
@@ -72,7 +73,9 @@ class RolloutMachine(RuleBasedStateMachine):
             refuse_wait_s=SETTLE_STEP_S,
         )
         self.sim = SimCluster(now=1000.0)
-        self.engine = Engine(self._plan(), self.policy)
+        launches = itertools.count()
+        self.new_unique = lambda now: f"{int(now * 1000)}-{next(launches)}"  # across restarts
+        self.engine = Engine(self._plan(), self.policy, new_unique=self.new_unique)
         self.next_agent = agents
         for i in range(agents):
             self.sim.agents[f"a{i}"] = True
@@ -104,7 +107,11 @@ class RolloutMachine(RuleBasedStateMachine):
 
     def restart_scheduler(self) -> None:
         self.engine = Engine(
-            self._plan(), self.policy, self.engine.agents.values(), self.engine.control
+            self._plan(),
+            self.policy,
+            self.engine.agents.values(),
+            self.engine.control,
+            new_unique=self.new_unique,
         )
         self.sim.suppressed = False
         self.sim.filters.clear()
