@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 
 from framework.engine import (
     AgentInfo,
+    AgentRecord,
     AgentRemoved,
     AgentSeen,
     AgentsListed,
@@ -89,6 +90,8 @@ class RolloutMachine(RuleBasedStateMachine):
 
     def send(self, event: Event):
         decision = self.engine.decide(event, self.sim.now)
+        for record in decision.records:  # what the scheduler stores, it can load again
+            assert AgentRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
         self.sim.apply(decision.actions, self.check_launch)
         return decision
 
