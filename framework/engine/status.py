@@ -197,11 +197,11 @@ def _timing(
     durations: list[float] = []
     last_update: float | None = None
     for agent in agents:
+        current = [(spec, agent.step(spec.name)) for spec in plan.steps]
         launched = [
-            agent.step(s.name).launched_at
-            for s in plan.steps
-            if agent.step(s.name).task_hash == s.target_hash
-            and agent.step(s.name).launched_at is not None
+            rec.launched_at
+            for spec, rec in current
+            if rec.task_hash == spec.target_hash and rec.launched_at is not None
         ]
         updates = [r.updated_at for r in agent.steps.values() if r.updated_at is not None]
         if launched:
