@@ -9,6 +9,7 @@ minutes; `--smoke` at the smallest sizes (for the test that keeps this command w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -100,7 +101,15 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
 
     progress(f"restart: {json.dumps(configurations[-1])}")
     ratios, writes = [], []
-    for index, (agents, budget) in enumerate(sizes.rollouts):
+    for agents, budget in sizes.rollouts:
+        shortfall = rollout.memory_shortfall(agents)
+        if shortfall is not None:
+            progress(f"skipping the rollout of {agents} agents: {shortfall}")
+            lines.append(f"rollout_overhead_ratio (N={agents}, k={budget}): not measured, "
+                         f"{shortfall}")
+            configurations.append({"figures": [], "agents": agents, "budget": budget,
+                                   "skipped": shortfall})
+            continue
         progress(f"dev-cluster rollout, {agents} agents, budget {budget}")
         roll = rollout.measure(work_dir / f"rollout-{agents}-{budget}", agents, budget,
                                max_parallel=10,
@@ -116,24 +125,29 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
                                            "etcd_writes_per_step_transition", *OFFER_FIGURES],
                                "target_overhead_ratio": target.text, **asdict(roll)})
         progress(f"rollout: {json.dumps(configurations[-1])}")
-        if index == 0:
+        if not ratios[1:]:
             figures["offers_per_min_rollout"] = roll.offers_per_min_rollout
             figures["offers_per_min_converged"] = roll.offers_per_min_converged
             figures["offers_per_min_rollout_unfiltered_baseline"] = (
                 roll.offers_per_min_unfiltered_baseline)
-    figures["rollout_overhead_ratio"] = max(ratios)
-    figures["etcd_writes_per_step_transition"] = max(writes)
+    if ratios:
+        figures["rollout_overhead_ratio"] = max(ratios)
+        figures["etcd_writes_per_step_transition"] = max(writes)
 
     for name, target in TARGETS.items():
-        lines.append(_line(name, figures[name], target))
+        if name in figures:
+            lines.append(_line(name, figures[name], target))
     lines.append(f"html_bytes {figures['html_bytes']} (no target)")
-    lines.append(f"offers_per_min_rollout {figures['offers_per_min_rollout']} against "
-                 f"{figures['offers_per_min_rollout_unfiltered_baseline']} unfiltered")
+    if ratios:
+        lines.append(f"offers_per_min_rollout {figures['offers_per_min_rollout']} against "
+                     f"{figures['offers_per_min_rollout_unfiltered_baseline']} unfiltered")
     return {**figures, "configurations": configurations}, lines
 
 
 def misses(document: dict) -> list[str]:
-    missed = [name for name, target in TARGETS.items() if not target.holds(document[name])]
+    """Figures that miss their targets; a figure that could not be measured is a miss."""
+    missed = [name for name, target in TARGETS.items()
+              if name not in document or not target.holds(document[name])]
     for config in document["configurations"]:
         if "overhead_ratio" in config and not overhead_target(config["budget"]).holds(
                 config["overhead_ratio"]):
@@ -155,11 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="the smallest sizes")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a figure misses its target")
+    parser.add_argument("--rollout", nargs=2, type=int, action="append",
+                        metavar=("AGENTS", "BUDGET"),
+                        help="dev-cluster rollout configurations to measure instead of the "
+                             "size's (repeatable; the first gives the offer figures)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Stop like Ctrl-C so every started cluster, scheduler and task is torn down.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_TERMINATED))
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
+    if args.rollout:
+        if any(agents < 1 or budget < 1 for agents, budget in args.rollout):
+            parser.error("--rollout needs at least one agent and a budget of at least 1")
+        sizes = dataclasses.replace(sizes, rollouts=tuple(map(tuple, args.rollout)))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="calico-bench-") as tmp:
         document, lines = run(sizes, Path(tmp))

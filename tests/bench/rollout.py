@@ -33,6 +33,12 @@ HTTP_TIMEOUT_S = 10.0
 OFFERS_METRIC = "calico_dcos_offers_received_total"
 AGENT_UNITS = ("dcos-mesos-slave", "dcos-mesos-slave-public")
 PUBLIC_EVERY = 10
+# Real memory one converged simulated agent keeps busy: its etcd-proxy installer, that
+# installer's grpc-proxy and the calico-node container stand-in are Python processes
+# (measured with 100 agents: used memory grew by about 20 MB per agent; rounded up), plus
+# a margin for everything else.
+HOST_MEMORY_MB_PER_AGENT = 30.0
+MEMORY_MARGIN_MB = 2048.0
 
 
 class RolloutError(RuntimeError):
@@ -100,6 +106,18 @@ def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float]) -> 
                 totals[phase] += max(back) - ended
         previous[attempt.step] = attempt.ended_at
     return AgentWork(*totals)
+
+
+def memory_shortfall(agents: int) -> str | None:
+    """Why this machine cannot hold a dev cluster of `agents` agents, or None when it can."""
+    available_kb = next(int(line.split()[1])
+                        for line in Path("/proc/meminfo").read_text().splitlines()
+                        if line.startswith("MemAvailable:"))
+    needed_mb = agents * HOST_MEMORY_MB_PER_AGENT + MEMORY_MARGIN_MB
+    if needed_mb <= available_kb / 1024.0:
+        return None
+    return (f"{agents} simulated agents need about {needed_mb / 1024.0:.1f} GB of memory; "
+            f"{available_kb / 1024.0 ** 2:.1f} GB is available")
 
 
 def next_launch_waits(plan: Plan, history: AgentHistory) -> list[float]:
