@@ -12,9 +12,9 @@ pytestmark = pytest.mark.e2e
 
 AGENTS = 2
 # Chosen to cover different kinds cheaply (no SIGKILL: each waits out a 15 s leader lease):
-# 7: agent lost and back + master failover; 22: etcd restart + second scheduler;
-# 12: agents added, agent lost, stream dropped.
-SUITE_SEEDS = (7, 22, 12)
+# 7: agent lost and back + master failover; 22: etcd restart + second scheduler.
+# About 80 s each on two cores; `python -m tests.chaos` runs the rest.
+SUITE_SEEDS = (7, 22)
 
 
 @pytest.mark.parametrize("seed", SUITE_SEEDS)
