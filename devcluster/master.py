@@ -636,6 +636,9 @@ class Master:
                     batches.setdefault(fw.id, []).append(
                         offer_json(offer, agent, alloc_role, fw))
                     made += 1
+                    if self.options.offer_timeout_s is not None:
+                        self.timers.call_later(self.options.offer_timeout_s,
+                                               lambda offer_id=offer.id: self.rescind(offer_id))
             for fw_id, offers in batches.items():
                 self.frameworks[fw_id].subscription.send(
                     {"type": "OFFERS", "offers": {"offers": offers}})

@@ -24,6 +24,8 @@ class MasterOptions:
     failover_unavailable_s: float = 0.5
     principal: str | None = None
     secret: str | None = None
+    # --offer_timeout: offers held longer are rescinded (DC/OS sets 2 minutes; Mesos none).
+    offer_timeout_s: float | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from devcluster.master import MasterOptions
 from tests.devcluster.harness import command_task, wait_for
 
 
@@ -294,3 +295,20 @@ def test_update_retries_back_off_exponentially(harness, sched):
     retry_s = harness.options.status_retry_s
     assert first_gap >= retry_s * 0.9
     assert second_gap >= 2 * retry_s * 0.9
+
+
+def test_offers_held_past_the_offer_timeout_are_rescinded(tmp_path, sched):
+    from tests.devcluster.harness import FAST, MasterHarness
+
+    options = MasterOptions(**{**FAST.__dict__, "offer_timeout_s": 0.3})
+    harness = MasterHarness(tmp_path, options)
+    try:
+        agent = harness.add_agent()
+        harness.driver(sched)
+        _registered(sched)
+        first = sched.take_offer(agent.id)
+        assert first["id"]["value"] in wait_for(lambda: sched.kinds("rescinded"),
+                                                what="rescinded after the timeout")
+        assert sched.take_offer(agent.id)["id"] != first["id"]
+    finally:
+        harness.close()
