@@ -7,7 +7,7 @@ import time
 from devcluster.agent import AgentTask, SimulatedAgent
 from devcluster.master import MESOS_VERSION, Master
 from devcluster.protocol import Resources
-from devcluster.records import Framework, Offer
+from devcluster.records import COMPLETED_TASKS_KEPT, Framework, Offer
 
 
 def offers_by_agent(master: Master) -> dict[str, list[Offer]]:
@@ -130,6 +130,20 @@ def framework_json(fw: Framework) -> dict:
     }
 
 
+def flags_json(master: Master) -> dict:
+    """The master flags the emulator honours, as strings the way masters print them."""
+    options = master.options
+    flags = {
+        "authenticate_http_frameworks": "true" if options.principal else "false",
+        "allocation_interval": f"{options.allocation_interval_s:g}secs",
+        "max_completed_tasks_per_framework": str(COMPLETED_TASKS_KEPT),
+        "port": str(master.address[1]),
+    }
+    if options.offer_timeout_s is not None:
+        flags["offer_timeout"] = f"{options.offer_timeout_s:g}secs"
+    return flags
+
+
 def state_json(master: Master) -> dict:
     host, port = master.address
     with master.lock:
@@ -154,8 +168,7 @@ def state_json(master: Master) -> dict:
             "leader": f"master@{host}:{port}",
             "leader_info": master.master_info(),
             "cluster": "devcluster",
-            "flags": {"authenticate_http_frameworks":
-                      "true" if master.options.principal else "false"},
+            "flags": flags_json(master),
             "slaves": [agent_json(a, offers.get(a.id, [])) for a in agents
                        if a.state != "unreachable"],
             "recovered_slaves": [],
