@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -20,9 +21,11 @@ CYCLE_CPU_LIMIT_MS = 400.0
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     options = ClusterOptions(agents=PRIVATE, public_agents=PUBLIC, master=FAST)
-    cluster = LocalCluster(tmp_path_factory.mktemp("big"), options).start()
+    work_dir = tmp_path_factory.mktemp("big")
+    cluster = LocalCluster(work_dir, options).start()
     yield cluster
     cluster.stop()
+    shutil.rmtree(work_dir, ignore_errors=True)  # 1,000 host trees: do not keep them
 
 
 def test_driver_gets_offers_from_every_agent_and_runs_a_task(big):
