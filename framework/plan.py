@@ -15,6 +15,11 @@ from framework.engine import AgentRecord, Plan, Policy, RecordError, RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# Agents whose own step is in flight are re-offered every second, so the next step starts
+# as soon as one finishes; there are at most max_parallel + max_concurrent_restarts of
+# them. Agents queued for a restart slot are declined for long and revived instead.
+BUSY_REFUSE_S = 1.0
+
 
 def engine_plan(config: Config) -> Plan:
     hashes = config.step_hashes()
@@ -39,6 +44,7 @@ def engine_policy(config: Config) -> Policy:
         # The config counts the failed agent that halts the rollout; the engine counts
         # the failed agents it tolerates.
         max_failed=rollout.max_failed_agents - 1,
+        refuse_wait_s=BUSY_REFUSE_S,
     )
 
 

@@ -258,6 +258,8 @@ class Engine:
             and agent_id in self._long_declined
         ):
             tx.revive = True
+        if old is not None and old.holder and not facts.holder and self._long_declined:
+            tx.revive = True  # a restart slot is free: agents declined while waiting may go
         return facts
 
     def _gates(self) -> Gates:
@@ -305,6 +307,12 @@ class Engine:
             if block.kind is Block.KILLING and block.record.task_id is not None:
                 # A kill can be lost (the agent was unreachable); repeating it is harmless.
                 tx.actions.append(Kill(block.record.task_id, agent_id))
+            if block.kind is Block.BUDGET:
+                # Waiting for a slot can take long and concerns most agents at scale:
+                # decline for long and revive when a slot frees (see `_put`).
+                self._long_declined.add(agent_id)
+                self._decline(tx, offers, self.policy.refuse_idle_s)
+                return
             until = block.record.backoff_until if block.kind is Block.BACKOFF else None
             self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
             return

@@ -262,7 +262,11 @@ class RolloutMachine(RuleBasedStateMachine):
         if self.sim.suppressed:
             return
         longest = max(self.policy.refuse_wait_s, self.policy.retry.backoff_cap_s)
+        holders = self.engine.restart_slot_holders()
+        budget_full = len(holders) >= self.policy.max_concurrent_restarts
         for agent_id in self.reachable():
+            if budget_full and agent_id not in holders:
+                continue  # queued for a slot: declined for long, revived when one frees
             if self.engine.facts(agent_id).unfinished:
                 assert self.sim.filters.get(agent_id, 0.0) <= self.sim.now + longest, agent_id
 

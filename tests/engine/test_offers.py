@@ -87,12 +87,12 @@ def test_an_offer_from_an_unknown_agent_adds_it_with_its_role():
     assert of_type(decision, Launch)[0].role == "slave_public"
 
 
-def test_waiting_agents_get_short_refusals_and_finished_ones_long():
+def test_busy_agents_get_short_refusals_and_finished_or_queued_ones_long():
     driver = Driver(agents=("a1", "a2"))
     assert driver.reason("a1") == "no offer from this agent yet (needed to start etcd-proxy)"
     launch_step(driver, "a1", "docker")
     driver.succeed(driver.launch("a2"))
-    assert refuse_seconds(driver.offer("a2")) == [WAIT]  # budget held by a1
+    assert refuse_seconds(driver.offer("a2")) == [IDLE]  # budget held by a1: revived later
     assert refuse_seconds(driver.offer("a1")) == [WAIT]  # docker still running
     driver2 = Driver(agents=("a1",))
     driver2.complete_agent("a1")
