@@ -56,9 +56,7 @@ def test_teardown_registers_afresh_without_restarts(make_stack):
     status = stack.wait_status(complete, DEADLINE_S)
     old_id = status["framework"]["id"]
     restarts = restarts_per_agent(stack.options.cluster.events_file)
-    master = stack.cluster.master
-    with master.lock:
-        master._remove_framework(master.frameworks[old_id])
+    stack.cluster.master.teardown_framework(old_id)
     status = stack.wait_status(lambda s: s["framework"]["id"] not in (None, old_id)
                                and complete(s), DEADLINE_S)
     assert status["rollout"]["counts"]["complete"] == 2
