@@ -290,7 +290,10 @@ class Runtime:
                                      offer.get("hostname", ""))
                     log.info("launching %s on %s", action.task_id, offer.get("hostname"))
                     self.counters["calico_dcos_offers_accepted_total"] += 1
-                    self._call(driver.launchTasks, offer["id"], [task])
+                    # What the task leaves of the offer comes back soon: this agent's
+                    # next step follows as soon as this one finishes.
+                    self._call(driver.launchTasks, offer["id"], [task],
+                               {"refuse_seconds": self.policy.refuse_wait_s})
                 case Decline():
                     self.raw_offers.pop(action.offer_id, None)
                     self.counters["calico_dcos_offers_declined_total"] += 1
