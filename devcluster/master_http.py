@@ -2,7 +2,8 @@
 
 Status codes follow the Mesos master: 202 with `Content-Length: 0` for accepted calls,
 400 for malformed or invalid calls, 401 without valid credentials when authentication is
-on, 403 for calls from a framework that is not subscribed, 406 when the client does not
+on (Basic, or a DC/OS `token=` header when `MasterOptions.authenticate_token` is set),
+403 for calls from a framework that is not subscribed, 406 when the client does not
 accept JSON, 415 for a body that is not JSON, 503 while no master is leading.
 """
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 STREAM_POLL_S = 0.5
 SHUTDOWN_POLL_S = 0.05
 MAX_BODY_BYTES = 16 * 1024 * 1024
+TOKEN_SCHEME = "token="  # DC/OS IAM auth tokens
+TOKEN_CHALLENGE = "acsjwt"  # what DC/OS answers a request without a valid token
 
 
 class MasterServer:
@@ -97,17 +100,32 @@ class _Handler(BaseHTTPRequestHandler):
     def _principal(self) -> str | None:
         """The authenticated principal; CallError(401) when authentication fails."""
         options = self.master.options
-        if options.principal is None:
+        if options.principal is None and options.authenticate_token is None:
             return None
         header = self.headers.get("Authorization", "")
-        if header.startswith("Basic "):
+        if options.principal is not None and header.startswith("Basic "):
             try:
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:  # bad base64, non-ASCII text or bytes that are not UTF-8
                 user, password = "", ""
             if user == options.principal and password == options.secret:
                 return user
-        raise CallError(401, "Unauthorized", {"WWW-Authenticate": 'Basic realm="mesos"'})
+        if options.authenticate_token is not None and header.startswith(TOKEN_SCHEME):
+            principal = options.authenticate_token(header[len(TOKEN_SCHEME):])
+            if principal is not None:
+                return principal
+        challenges = []
+        if options.principal is not None:
+            challenges.append('Basic realm="mesos"')
+        if options.authenticate_token is not None:
+            challenges.append(TOKEN_CHALLENGE)
+        raise CallError(401, "Unauthorized", {"WWW-Authenticate": ", ".join(challenges)})
+
+    def _read_only_principal(self) -> None:
+        """DC/OS strict mode authenticates read-only endpoints too (its masters run with
+        --authenticate_http_readonly); with Basic auth alone they stay open here."""
+        if self.master.options.authenticate_token is not None:
+            self._principal()
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -137,8 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
                              "build_date": "2020-01-01 00:00:00",
                              "build_time": 1577836800.0, "git_sha": "0" * 40})
         elif path in ("/master/state", "/master/state.json", "/state", "/state.json"):
+            self._read_only_principal()
             self._json(200, state_json(self.master))
         elif path in ("/master/slaves", "/slaves"):
+            self._read_only_principal()
             self._json(200, slaves_json(self.master))
         elif path in ("/master/redirect", "/redirect"):
             host, port = self.master.address

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from devcluster.agent import AgentTask
@@ -24,6 +25,9 @@ class MasterOptions:
     failover_unavailable_s: float = 0.5
     principal: str | None = None
     secret: str | None = None
+    # DC/OS strict mode: `Authorization: token=<t>` is accepted when this returns the
+    # token's principal (None: unknown, expired or revoked).
+    authenticate_token: Callable[[str], str | None] | None = None
     # --offer_timeout: offers held longer are rescinded (DC/OS sets 2 minutes; Mesos none).
     offer_timeout_s: float | None = None
 
