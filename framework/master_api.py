@@ -1,4 +1,5 @@
-"""Reads from the leading master's HTTP endpoints (agent list) with the scheduler's credentials."""
+"""Reads from the leading master's HTTP endpoints (agent list) with the scheduler's credentials:
+the DC/OS service account's token when one is configured, else the Mesos principal/secret."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import requests
 
 from framework.config import Config
+from framework.dcos_auth import DcosAuthError, ServiceAccountCredentials, TokenAuth
 from framework.engine import PUBLIC_MESOS_ROLE
 
 log = logging.getLogger(__name__)
@@ -15,10 +17,13 @@ REQUEST_TIMEOUT_S = 10.0
 
 
 class MasterClient:
-    def __init__(self, address: str, config: Config) -> None:
+    def __init__(self, address: str, config: Config,
+                 credentials: ServiceAccountCredentials | None = None) -> None:
         self.base = address if address.startswith("http") else f"http://{address}"
-        self.auth = None
-        if config.mesos.principal and config.mesos.secret:
+        self.auth: TokenAuth | tuple[str, str] | None = None
+        if credentials is not None:
+            self.auth = TokenAuth(credentials)
+        elif config.mesos.principal and config.mesos.secret:
             self.auth = (config.mesos.principal, config.mesos.secret)
 
     def agents(self) -> list[tuple[str, str, str]] | None:
@@ -28,7 +33,7 @@ class MasterClient:
                                 timeout=REQUEST_TIMEOUT_S)
             resp.raise_for_status()
             slaves = resp.json().get("slaves", [])
-        except (requests.RequestException, ValueError) as err:
+        except (requests.RequestException, ValueError, DcosAuthError) as err:
             log.warning("could not list agents from %s: %s", self.base, err)
             return None
         return [(s["id"], s.get("hostname", ""), _role(s)) for s in slaves if "id" in s]

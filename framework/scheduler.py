@@ -23,6 +23,7 @@ from pymesos import MesosSchedulerDriver
 
 from framework import artifacts as artifact_files
 from framework.config import Config
+from framework.dcos_auth import scheduler_driver, service_account_credentials
 from framework.engine import (
     AgentInfo,
     AgentsListed,
@@ -102,6 +103,7 @@ class Runtime:
         self.policy = engine_policy(config)
         self.engine = Engine(self.plan, self.policy)
         self.driver: MesosSchedulerDriver | None = None
+        self.credentials = service_account_credentials(config.mesos.service_account)
         self.framework_id: str | None = None
         self.subscribed = False
         self.etcd_ok = True
@@ -160,10 +162,8 @@ class Runtime:
     def start_driver(self) -> None:
         webui = self.config.webui_url(self.web.port)
         info = framework_info(self.config, webui, self.framework_id)
-        self.driver = MesosSchedulerDriver(
-            QueueingScheduler(self.inbox), info, self.config.mesos.master,
-            implicit_acknowledgements=False, principal=self.config.mesos.principal,
-            secret=self.config.mesos.secret)
+        self.driver = scheduler_driver(QueueingScheduler(self.inbox), info, self.config.mesos,
+                                       self.credentials, implicit_acknowledgements=False)
         self.driver.start()
 
     # -- the worker --
@@ -215,7 +215,7 @@ class Runtime:
     def _registered(self, message: Registered) -> None:
         self.subscribed = True
         self._dirty = True
-        self.master = MasterClient(message.master, self.config)
+        self.master = MasterClient(message.master, self.config, self.credentials)
         if message.framework_id != self.framework_id:
             log.info("registered with framework id %s", message.framework_id)
             self._store_call(self.store.save_framework_id, message.framework_id)
