@@ -45,3 +45,17 @@ def account(account_key, iam):
 @pytest.fixture
 def credentials(account, clock):
     return ServiceAccountCredentials(account, clock=clock, sleep=lambda _s: None)
+
+
+@pytest.fixture
+def config_for(tmp_path):
+    """A validated scheduler Config using `account` (its key and login URL)."""
+    from framework.config import load
+
+    def make(account, **env):
+        base = {"MESOS_MASTER": "127.0.0.1:5050", "CALICO_BIND_ADDRESS": "127.0.0.1",
+                "PORT0": "0", "CALICO_SERVICE_ACCOUNT_UID": account.uid,
+                "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": account.private_key,
+                "CALICO_DCOS_LOGIN_URL": account.login_url}
+        return load([], {**base, **env})
+    return make

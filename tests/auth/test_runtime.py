@@ -1,0 +1,77 @@
+"""The scheduler runtime with a DC/OS service account: the key is checked before anything
+starts, and the driver and the agent list both authenticate with the account's token."""
+
+import dataclasses
+import queue
+import time
+
+import pytest
+
+from framework.dcos_auth import ServiceAccountKeyError
+from framework.engine import AgentsListed
+from framework.mesos import Registered
+from framework.scheduler import Runtime
+from framework.state import EtcdConnection, StateStore
+from tests.auth.conftest import UID
+from tests.auth.test_tokens import BROKEN_PEM
+from tests.devcluster.harness import DEADLINE_S, FAST, MasterHarness
+
+
+@pytest.fixture
+def harness(tmp_path, iam):
+    h = MasterHarness(tmp_path / "cluster",
+                      dataclasses.replace(FAST, authenticate_token=iam.principal_of))
+    h.add_agent()
+    h.add_agent(public=True)
+    yield h
+    h.close()
+
+
+def store_for(config, etcd_server, etcd_prefix) -> StateStore:
+    return StateStore(EtcdConnection([etcd_server.endpoint], timeout_s=2.0),
+                      config.framework.name, root=etcd_prefix)
+
+
+def next_of(runtime: Runtime, kind: type) -> object:
+    """Handle inbox messages as the worker does until one of `kind` has been handled."""
+    end = time.monotonic() + DEADLINE_S
+    while time.monotonic() < end:
+        try:
+            message = runtime.inbox.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        runtime.handle(message)
+        if isinstance(message, kind):
+            return message
+    raise AssertionError(f"no {kind.__name__} within {DEADLINE_S}s")
+
+
+def test_a_private_key_that_cannot_sign_stops_the_scheduler_before_it_starts(
+        account, config_for, etcd_server, etcd_prefix, tmp_path, iam):
+    config = config_for(dataclasses.replace(account, private_key=BROKEN_PEM),
+                        CALICO_ETCD_ENDPOINTS=etcd_server.endpoint)
+    with pytest.raises(ServiceAccountKeyError, match="CALICO_SERVICE_ACCOUNT_PRIVATE_KEY"):
+        Runtime(config, store_for(config, etcd_server, etcd_prefix), tmp_path)
+    assert iam.logins == []
+
+
+def test_the_runtime_subscribes_and_lists_agents_with_the_token(
+        harness, account, config_for, etcd_server, etcd_prefix, tmp_path, iam):
+    config = config_for(account, MESOS_MASTER=harness.address,
+                        CALICO_ETCD_ENDPOINTS=etcd_server.endpoint)
+    runtime = Runtime(config, store_for(config, etcd_server, etcd_prefix), tmp_path)
+    runtime.start_web()
+    try:
+        runtime.become_leader()
+        runtime.load_state()
+        runtime.start_driver()
+        next_of(runtime, Registered)
+        listed = next_of(runtime, AgentsListed)
+        assert sorted(a.role for a in listed.agents) == ["private", "public"]
+        with harness.master.lock:
+            (fw,) = harness.master.frameworks.values()
+            assert fw.info["principal"] == UID
+        assert set(iam.presented) == {iam.latest_token()}
+        assert len(iam.logins) == 1
+    finally:
+        runtime.shutdown()
