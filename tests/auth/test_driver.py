@@ -8,7 +8,12 @@ import pytest
 import requests
 
 from framework.config.model import MesosSettings
-from framework.dcos_auth import ServiceAccountSchedulerDriver, scheduler_driver
+from framework.dcos_auth import (
+    LoginError,
+    ServiceAccountCredentials,
+    ServiceAccountSchedulerDriver,
+    scheduler_driver,
+)
 from framework.master_api import MasterClient
 from tests.auth.conftest import UID
 from tests.auth.iam import TOKEN_LIFETIME_S
@@ -78,6 +83,25 @@ def test_the_token_is_renewed_before_it_expires_without_reconnecting(
     assert len(iam.logins) == 2
     assert iam.presented[-1] == iam.latest_token() != first
     assert sched.kinds("disconnected") == [] and len(sched.kinds("registered")) == 1
+
+
+def test_a_resubscribe_after_the_token_expired_logs_in_first(harness, driver, sched, iam, clock):
+    framework_id = sched.registered_id()
+    clock.advance(TOKEN_LIFETIME_S)  # the first token has expired by now
+    harness.master.drop_stream(framework_id)
+    wait_for(lambda: sched.kinds("reregistered"), what="re-subscribed")
+    assert len(iam.logins) == 2
+    assert iam.presented[-1] == iam.latest_token()
+
+
+def test_a_refused_login_is_raised_by_start_before_any_subscribe(harness, sched, account,
+                                                                   iam, clock):
+    wrong = dataclasses.replace(account, uid="not-an-account")
+    credentials = ServiceAccountCredentials(wrong, clock=clock)
+    d = scheduler_driver(sched, dict(INFO), settings(harness, wrong), credentials)
+    with pytest.raises(LoginError, match="'not-an-account': HTTP 401 ERR_INVALID_CREDENTIALS"):
+        d.start()
+    assert d.aborted and iam.presented == [] and not harness.master.frameworks
 
 
 def test_a_call_refused_with_401_is_sent_again_after_a_fresh_login(
