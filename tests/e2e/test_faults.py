@@ -64,7 +64,8 @@ def test_teardown_registers_afresh_without_restarts(make_stack):
 
 
 def test_docker_that_never_comes_back_fails_the_agent_and_halts(make_stack):
-    stack = make_stack(agents=3, env={"CALICO_RETRY_MAX_ATTEMPTS": "2"})
+    stack = make_stack(agents=3, env={"CALICO_RETRY_MAX_ATTEMPTS": "2",
+                                      "CALICO_RESTART_TIMEOUT": "5"})
     for agent in stack.cluster.master.agents.values():
         set_fault(agent.spec.root, "docker_never_starts", True)
     status = stack.wait_status(lambda s: s["rollout"]["state"] == "halted", DEADLINE_S)
