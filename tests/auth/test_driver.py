@@ -186,3 +186,19 @@ def test_without_a_service_account_the_driver_uses_basic_auth(tmp_path, sched):
         sched.registered_id()
     finally:
         h.close()
+
+
+def test_basic_and_token_auth_can_be_on_together(tmp_path, iam, credentials):
+    options = dataclasses.replace(FAST, principal="ops", secret="pw",
+                                  authenticate_token=iam.principal_of)
+    h = MasterHarness(tmp_path, options)
+    try:
+        url = f"http://{h.address}/master/slaves"
+        refused = requests.get(url, timeout=5)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == 'Basic realm="mesos", acsjwt'
+        assert requests.get(url, auth=("ops", "pw"), timeout=5).status_code == 200
+        assert requests.get(url, headers={"Authorization": credentials.authorization()},
+                            timeout=5).status_code == 200
+    finally:
+        h.close()
