@@ -8,8 +8,8 @@ IAM's login URL, which answers `{"token": <auth token>}`. Every request then sen
 
 Auth tokens expire (five days by default, stated in the token's own `exp` claim), so
 `ServiceAccountCredentials` logs in again once most of a token's lifetime has passed and
-whenever the master answers 401. It is shared by the pymesos driver (subscribe and calls)
-and the `requests` session that lists agents (`TokenAuth`).
+whenever the master answers 401. One instance serves the pymesos driver (subscribe and
+calls, `ServiceAccountSchedulerDriver`) and the agent listing (`TokenAuth` for requests).
 """
 
 from __future__ import annotations
