@@ -67,9 +67,11 @@ def test_agents_waiting_for_a_slot_are_revived_when_it_frees():
     ("message", "reason", "state"),
     [
         ("Command exited with exit status 75", None, "TASK_FAILED"),
+        ("Command exited with status 75", None, "TASK_FAILED"),
         (None, None, "TASK_KILLED"),
         (None, None, "TASK_LOST"),
         (None, "REASON_AGENT_RESTARTED", "TASK_FAILED"),
+        (None, "REASON_AGENT_DISCONNECTED", "TASK_FAILED"),
     ],
 )
 def test_run_again_outcomes_keep_the_slot_and_cost_no_attempt(message, reason, state):
