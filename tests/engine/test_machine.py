@@ -28,8 +28,10 @@ from framework.engine import (
     AgentSeen,
     AgentsListed,
     AgentUnreachable,
+    Decision,
     Engine,
     Event,
+    Kill,
     Launch,
     Offers,
     Pause,
@@ -43,6 +45,8 @@ from framework.engine import (
 )
 from framework.engine.plan import LONG_RUNNING_STEPS, STEP_ORDER
 from framework.engine.progress import agent_facts
+from framework.engine.steps import Phase, step_phase
+from framework.engine.tasks import parse_task_id
 from tests.engine.kit import make_plan
 from tests.engine.sim import InvariantBroken, SimCluster
 
@@ -92,8 +96,24 @@ class RolloutMachine(RuleBasedStateMachine):
         decision = self.engine.decide(event, self.sim.now)
         for record in decision.records:  # what the scheduler stores, it can load again
             assert AgentRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+        for kill in decision.actions:
+            if isinstance(kill, Kill):
+                self.check_kill(kill, decision)
         self.sim.apply(decision.actions, self.check_launch)
         return decision
+
+    def check_kill(self, kill: Kill, decision: Decision) -> None:
+        """A complete long-running task is never killed without a config change."""
+        before = decision.undo.get(kill.agent_id) or self.engine.agents.get(kill.agent_id)
+        if before is None:
+            return
+        step = parse_task_id(kill.task_id)[0]
+        spec = self.engine.plan.spec(step)
+        record = before.step(step)
+        if spec is not None and record.task_id == kill.task_id and spec.long_running:
+            complete = step_phase(spec, record, self.policy.retry) is Phase.COMPLETE
+            if complete and not record.kill_requested:
+                raise InvariantBroken(f"complete long-running task killed: {kill}")
 
     def check_launch(self, launch: Launch) -> None:
         for task in self.sim.live_tasks():
