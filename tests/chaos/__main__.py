@@ -1,7 +1,7 @@
 """`python -m tests.chaos --seeds N --agents M`: run seeds, end with one JSON summary line.
 
 Progress goes to stderr; stdout carries only the summary. Exit status 1 when any
-invariant was violated, 2 on bad arguments.
+invariant was violated or a run broke, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def main(argv: list[str]) -> int:
         else:
             with tempfile.TemporaryDirectory(prefix=f"chaos-{plan.seed}-") as tmp:
                 result = run_plan(plan, Path(tmp))
+        if result.error:
+            print(f"seed {plan.seed}: RUN FAILED: {result.error}", file=sys.stderr)
         for violation in result.violations:
             print(f"seed {plan.seed}: VIOLATION {violation.invariant}: {violation.detail}",
                   file=sys.stderr)
@@ -72,7 +74,7 @@ def main(argv: list[str]) -> int:
         results.append(result)
     summary = summarize(results)
     print(json.dumps(summary, sort_keys=True))
-    return 1 if summary["violations"] else 0
+    return 1 if summary["violations"] or summary["errors"] else 0
 
 
 if __name__ == "__main__":

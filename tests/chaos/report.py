@@ -9,7 +9,8 @@ from tests.chaos.runner import RunResult
 
 
 def summarize(results: Iterable[RunResult]) -> dict:
-    """seeds run, faults injected by kind, invariant checks made, violations (listed)."""
+    """Seeds run, faults injected by kind, invariant checks made, violations (listed), and
+    runs that broke for reasons of their own (`errors`)."""
     results = list(results)
     faults: collections.Counter = collections.Counter()
     for result in results:
@@ -22,5 +23,6 @@ def summarize(results: Iterable[RunResult]) -> dict:
         "checks": sum(r.checks for r in results),
         "violations": [{"seed": r.seed, "invariant": v.invariant, "detail": v.detail}
                        for r in results for v in r.violations],
+        "errors": [{"seed": r.seed, "error": r.error} for r in results if r.error],
         "duration_s": round(sum(r.duration_s for r in results), 1),
     }

@@ -55,6 +55,7 @@ class RunResult:
     checked: collections.Counter = field(default_factory=collections.Counter)
     violations: list[inv.Violation] = field(default_factory=list)
     duration_s: float = 0.0
+    error: str | None = None  # the run itself broke (not the product): why
 
     @property
     def checks(self) -> int:
@@ -85,30 +86,36 @@ def run_plan(plan: p.ChaosPlan, work_dir: Path) -> RunResult:
     stack = DevStack(work_dir, options)
     schedulers = Schedulers(stack, work_dir)
     try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        stack.etcd.start()
-        stack.cluster.start()
-        stack.artifacts.start()
-        cluster = Cluster(stack, schedulers, list(stack.cluster.master.agents))
-        phases = []
-        for name in p.PHASES:
-            if name == p.PHASE_CHANGE:
-                schedulers.stop_all()
-                schedulers.env = dict(CHANGE_ENV)
-            phase = Phase(name, time.time())
-            schedulers.start()
-            _drive(plan, phase, cluster, result)
-            phases.append(phase)
-            _check_phase(plan, phase, cluster, events_file, result)
-        _check_tasks(cluster, result)
-        result.record(inv.BUDGET, inv.check_budget(read_events(events_file), cluster.removed_at,
-                                                    plan.max_concurrent_restarts))
-        result.record(inv.ONE_SCHEDULER, inv.check_one_scheduler(schedulers.actions()))
+        _run_phases(plan, stack, schedulers, events_file, result)
+    except Exception as err:  # a broken run is reported with the others, not fatal
+        log.exception("seed %d: the run itself failed", plan.seed)
+        result.error = f"{type(err).__name__}: {err}"
     finally:
         schedulers.stop_all()
         stack.stop()
     result.duration_s = time.monotonic() - began
     return result
+
+
+def _run_phases(plan: p.ChaosPlan, stack: DevStack, schedulers: Schedulers,
+                events_file: Path, result: RunResult) -> None:
+    stack.work_dir.mkdir(parents=True, exist_ok=True)
+    stack.etcd.start()
+    stack.cluster.start()
+    stack.artifacts.start()
+    cluster = Cluster(stack, schedulers, list(stack.cluster.master.agents))
+    for name in p.PHASES:
+        if name == p.PHASE_CHANGE:
+            schedulers.stop_all()
+            schedulers.env = dict(CHANGE_ENV)
+        phase = Phase(name, time.time())
+        schedulers.start()
+        _drive(plan, phase, cluster, result)
+        _check_phase(phase, cluster, events_file, result)
+    _check_tasks(cluster, result)
+    result.record(inv.BUDGET, inv.check_budget(read_events(events_file), cluster.removed_at,
+                                                plan.max_concurrent_restarts))
+    result.record(inv.ONE_SCHEDULER, inv.check_one_scheduler(schedulers.actions()))
 
 
 def _drive(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult) -> None:
@@ -186,8 +193,8 @@ def _present(cluster: Cluster) -> list[str]:
         return list(master.agents)
 
 
-def _check_phase(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, events_file: Path,
-                 result: RunResult) -> None:
+def _check_phase(phase: Phase, cluster: Cluster, events_file: Path, result: RunResult
+                 ) -> None:
     result.record(inv.END_STATE, inv.check_end_state(phase.status, _present(cluster),
                                                      cluster.permanently_faulted))
     result.record(inv.RESTARTS, inv.check_restarts(read_events(events_file), phase.start,

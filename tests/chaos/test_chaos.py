@@ -21,6 +21,7 @@ SUITE_SEEDS = (7, 22)
 def test_seed_keeps_every_invariant(seed, tmp_path):
     plan = make_plan(seed, AGENTS)
     result = run_plan(plan, tmp_path)
+    assert result.error is None
     assert result.violations == []
     assert sum(result.injected.values()) == len(plan.faults), result.skipped
     assert set(result.checked) == set(inv.INVARIANTS)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from tests.chaos import invariants as inv
 from tests.chaos import plan as p
+from tests.chaos.report import summarize
+from tests.chaos.runner import RunResult
 from tests.chaos.schedulers import Action, disruptive_launches, read_actions
 from tests.chaos.windows import disruption_windows, peak_disruption, restarts_between
 
@@ -223,3 +226,22 @@ def test_scheduler_log_lines_become_actions(tmp_path):
     assert disruptive_launches(actions, 0) == 1
     assert disruptive_launches(actions, actions[2].time) == 0
     assert read_actions(tmp_path / "missing.log", "s2") == []
+
+
+# -- the summary line -------------------------------------------------------------------------
+
+def test_summary_counts_faults_checks_violations_and_broken_runs():
+    first = RunResult(1, p.make_plan(1, 3))
+    first.injected.update({p.ETCD_RESTART: 1, p.STREAM_DROP: 1})
+    first.record(inv.BUDGET, [])
+    first.record(inv.END_STATE, ["agent a ended 'pending'"])
+    second = RunResult(2, p.make_plan(2, 3), error="StackError: etcd did not start")
+    second.injected.update({p.STREAM_DROP: 2})
+    summary = summarize([first, second])
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["seeds"] == [1, 2] and summary["seeds_run"] == 2
+    assert summary["faults"] == {p.ETCD_RESTART: 1, p.STREAM_DROP: 3}
+    assert summary["checks"] == 2
+    assert summary["violations"] == [{"seed": 1, "invariant": inv.END_STATE,
+                                      "detail": "agent a ended 'pending'"}]
+    assert summary["errors"] == [{"seed": 2, "error": "StackError: etcd did not start"}]
