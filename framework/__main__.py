@@ -29,9 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         print("configuration is valid")
         return 0
 
+    from framework.dcos_auth import DcosAuthError
     from framework.scheduler import run
 
-    return run(config)
+    try:
+        return run(config)
+    except DcosAuthError as err:
+        print(f"cannot log in to DC/OS: {err}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
 
 
 if __name__ == "__main__":

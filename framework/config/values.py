@@ -301,6 +301,12 @@ def private_key(raw: str) -> str:
                              "a private_key") from None
     if not (value.startswith("-----BEGIN ") and "PRIVATE KEY-----" in value):
         raise ValueError("expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
+    from framework.dcos_auth import DcosAuthError, load_private_key
+
+    try:
+        load_private_key(value + "\n")
+    except DcosAuthError as err:
+        raise ValueError(str(err).removeprefix("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY: ")) from None
     return value + "\n"
 
 

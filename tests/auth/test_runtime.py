@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from framework.dcos_auth import ServiceAccountKeyError
+from framework.config import ConfigError
 from framework.engine import AgentsListed
 from framework.mesos import Registered
 from framework.scheduler import Runtime
@@ -46,12 +46,12 @@ def next_of(runtime: Runtime, kind: type) -> object:
     raise AssertionError(f"no {kind.__name__} within {DEADLINE_S}s")
 
 
-def test_a_private_key_that_cannot_sign_stops_the_scheduler_before_it_starts(
-        account, config_for, etcd_server, etcd_prefix, tmp_path, iam):
-    config = config_for(dataclasses.replace(account, private_key=BROKEN_PEM),
-                        CALICO_ETCD_ENDPOINTS=etcd_server.endpoint)
-    with pytest.raises(ServiceAccountKeyError, match="CALICO_SERVICE_ACCOUNT_PRIVATE_KEY"):
-        Runtime(config, store_for(config, etcd_server, etcd_prefix), tmp_path)
+def test_a_private_key_that_cannot_sign_is_reported_with_the_config_problems(
+        account, config_for, iam):
+    with pytest.raises(ConfigError) as caught:
+        config_for(dataclasses.replace(account, private_key=BROKEN_PEM), CALICO_CNI_MTU="1")
+    problems = caught.value.problems
+    assert any(p.startswith("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY: not a usable") for p in problems)
     assert iam.logins == []
 
 

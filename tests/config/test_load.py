@@ -8,8 +8,9 @@ import json
 import pytest
 
 from framework.config import VARIABLES, ConfigError, load
+from tests.keys import service_account_pem
 
-PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"
+PEM = service_account_pem()
 TOKEN = "s3cret-operator-token"
 
 
@@ -341,7 +342,7 @@ def test_redacted_hides_every_secret(files):
         "CALICO_OPERATOR_TOKEN": TOKEN,
     })
     text = repr(config.redacted().as_dict())
-    for secret in ("mesos-pw", "MIIB", TOKEN):
+    for secret in ("mesos-pw", PEM.splitlines()[1], TOKEN):
         assert secret in repr(config.as_dict())
         assert secret not in text
     assert config.redacted().mesos.principal == "p"

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from framework.config import VARIABLES, load
+from tests.keys import service_account_pem
 from universe import render
 from universe.errors import OptionsInvalidError
 
 REPO = Path(__file__).resolve().parents[2]
-PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"
+PEM = service_account_pem()
 TOKEN = "operator-token-0123456789"
 # Marathon resolves {"secret": name} env values from the DC/OS secret store; these stand in.
 SECRET_VALUES = {"CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM, "MESOS_SECRET": "mesos-pw",
