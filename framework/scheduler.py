@@ -126,6 +126,8 @@ class Runtime:
                          metrics=self.metrics, artifacts_dir=self.artifacts_dir)
         self.web = serve(app, self.config.web.bind_address, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
+        # The artifacts' URLs name the port the web server got.
+        self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
         return self.web.port
 
     def become_leader(self) -> None:
@@ -455,8 +457,7 @@ def run(config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="calico-dcos-artifacts-") as tmp:
         runtime = Runtime(config, store, Path(tmp))
         inbox_holder.append(runtime)
-        port = runtime.start_web()
-        runtime.urls = artifact_files.prepare(config, Path(tmp), port)
+        runtime.start_web()
         runtime.become_leader()
         if runtime._stop_reason is not None:
             return runtime.shutdown()
