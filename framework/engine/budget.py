@@ -40,8 +40,11 @@ def holds_restart_slot(plan: Plan, agent: AgentRecord) -> bool:
             continue
         if is_live(rec.task_state):
             return True
-        target = spec.target_hash
-        if rec.task_hash == target and rec.done_hash != target and rec.skipped_hash != target:
+        # The last task of this step was launched and never verified (failed, backing
+        # off, running again): the agent may still be disrupted, whatever the config
+        # says now. A config change must not free the slot of a broken agent.
+        launched = rec.task_hash
+        if launched is not None and launched not in (rec.done_hash, rec.skipped_hash):
             return True
     return False
 

@@ -100,6 +100,14 @@ def test_a_failed_agent_keeps_its_slot_until_an_operator_retries_it():
     assert driver.launch("a2").step == "docker"
 
 
+def test_a_config_change_does_not_free_the_slot_of_a_failed_agent():
+    driver = _ready_for_docker(1, retry=RetryPolicy(max_attempts=1), max_failed=5)
+    driver.status(driver.launch("a1").task_id, "TASK_FAILED", message="docker did not come back")
+    records = list(driver.engine.agents.values())
+    changed = Engine(make_plan(version="v2"), driver.engine.policy, records)
+    assert changed.restart_slot_holders() == {"a1"}
+
+
 def test_skipping_an_agent_releases_its_slot():
     driver = _ready_for_docker(1, retry=RetryPolicy(max_attempts=1), max_failed=5)
     driver.status(driver.launch("a1").task_id, "TASK_FAILED", message="no")
