@@ -93,11 +93,12 @@ class LeadershipLost:
 
 
 class Runtime:
-    def __init__(self, config: Config, store: StateStore, artifacts_dir: Path) -> None:
+    def __init__(self, config: Config, store: StateStore, artifacts_dir: Path,
+                 inbox: queue.Queue | None = None) -> None:
         self.config = config
         self.store = store
         self.artifacts_dir = artifacts_dir
-        self.inbox: queue.Queue = queue.Queue()
+        self.inbox: queue.Queue = inbox if inbox is not None else queue.Queue()
         self.counters: collections.Counter = collections.Counter()
         self.plan = engine_plan(config)
         self.policy = engine_policy(config)
@@ -131,8 +132,10 @@ class Runtime:
         return self.web.port
 
     def become_leader(self) -> None:
-        """Block until this scheduler holds the leader lock (etcd outages are waited out)."""
-        while self._stop_reason is None:
+        """Block until this scheduler holds the leader lock (etcd outages are waited out).
+
+        A standby scheduler has nothing to clean up: SIGTERM simply ends it."""
+        while True:
             try:
                 if self.store.leader.acquire(timeout_s=ETCD_RETRY_S):
                     log.info("leader lock acquired")
@@ -424,14 +427,11 @@ class Runtime:
         return EXIT_LOST_LEADERSHIP if self._stop_reason == "leadership lost" else 0
 
 
+OPERATOR_EVENTS = {"pause": Pause, "resume": Resume, "retry": RetryAgent, "skip": SkipAgent}
+
+
 def _operator_event(kind: str, *args: str):
-    if kind == "pause":
-        return Pause(*args)
-    if kind == "resume":
-        return Resume(*args)
-    if kind == "retry":
-        return RetryAgent(*args)
-    return SkipAgent(*args)
+    return OPERATOR_EVENTS[kind](*args)
 
 
 def _stored_control(control: EngineControl) -> StoredControl:
@@ -451,16 +451,13 @@ def run(config: Config) -> int:
     if config.etcd.ca_file:
         tls = TLSFiles(config.etcd.ca_file, config.etcd.cert_file, config.etcd.key_file)
     conn = EtcdConnection(list(config.etcd.endpoints), tls=tls)
-    inbox_holder: list[Runtime] = []
-    store = StateStore(conn, config.framework.name, on_leadership_lost=lambda why: (
-        inbox_holder[0].inbox.put(LeadershipLost(why)) if inbox_holder else None))
+    inbox: queue.Queue = queue.Queue()
+    store = StateStore(conn, config.framework.name,
+                       on_leadership_lost=lambda why: inbox.put(LeadershipLost(why)))
     with tempfile.TemporaryDirectory(prefix="calico-dcos-artifacts-") as tmp:
-        runtime = Runtime(config, store, Path(tmp))
-        inbox_holder.append(runtime)
+        runtime = Runtime(config, store, Path(tmp), inbox)
         runtime.start_web()
         runtime.become_leader()
-        if runtime._stop_reason is not None:
-            return runtime.shutdown()
         runtime.load_state()
         runtime.start_driver()
         return runtime.run()
