@@ -16,6 +16,7 @@ import signal
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from framework.engine import (
     Tick,
 )
 from framework.engine import Control as EngineControl
+from framework.engine.records import PRESENCE_UNREACHABLE
 from framework.master_api import MasterClient
 from framework.mesos import (
     FRAMEWORK_REMOVED,
@@ -102,7 +104,7 @@ class Runtime:
         self.counters: collections.Counter = collections.Counter()
         self.plan = engine_plan(config)
         self.policy = engine_policy(config)
-        self.engine = Engine(self.plan, self.policy)
+        self.engine = self._engine(())
         self.driver: MesosSchedulerDriver | None = None
         self.credentials = service_account_credentials(config.mesos.service_account)
         self.framework_id: str | None = None
@@ -160,9 +162,14 @@ class Runtime:
                 time.sleep(ETCD_RETRY_S)
         self.etcd_ok = True
         control = EngineControl(stored.paused, stored.by, stored.at, stored.why)
-        self.engine = Engine(self.plan, self.policy, records, control)
+        self.engine = self._engine(records, control)
         log.info("loaded %d agent records; framework id %s", len(records),
                  self.framework_id or "(none yet)")
+
+    def _engine(self, records, control: EngineControl | None = None) -> Engine:
+        # Random task id suffixes: unique across scheduler restarts, however quick.
+        return Engine(self.plan, self.policy, records, control,
+                      new_unique=lambda now: f"{int(now)}-{uuid.uuid4().hex[:12]}")
 
     def start_driver(self) -> None:
         webui = self.config.webui_url(self.web.port)
@@ -206,6 +213,8 @@ class Runtime:
             case StatusUpdate():
                 if self._decide(message.status) is not None and self.driver is not None:
                     self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+            case AgentsListed():
+                self._decide(self._with_unreachable(message))
             case OperatorRequest():
                 self._operator(message)
             case Stop():
@@ -230,6 +239,16 @@ class Runtime:
         self._decide(Subscribed())
         self._list_agents()
 
+    def _with_unreachable(self, listed: AgentsListed) -> AgentsListed:
+        """/master/slaves leaves out agents the master marked unreachable; listed as such,
+        they keep their restart slot instead of becoming gone."""
+        present = {a.agent_id for a in listed.agents}
+        missing = tuple(
+            AgentInfo(r.agent_id, r.hostname, r.role, reachable=False)
+            for r in self.engine.agents.values()
+            if r.presence == PRESENCE_UNREACHABLE and r.agent_id not in present)
+        return AgentsListed(listed.agents + missing)
+
     def _driver_error(self, message: str) -> None:
         if FRAMEWORK_REMOVED not in message:
             log.error("the master reported an error: %s", message)
@@ -238,7 +257,7 @@ class Runtime:
         self._stop_driver()
         self._store_call(self.store.clear_framework, f"master said: {message}")
         self.framework_id = None
-        self.engine = Engine(self.plan, self.policy, (), self.engine.control)
+        self.engine = self._engine((), self.engine.control)
         self.raw_offers.clear()
         self.start_driver()
 
