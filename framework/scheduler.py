@@ -374,7 +374,7 @@ class Runtime:
         if self.subscribed and now - self._last_agent_list > AGENT_LIST_EVERY_S:
             self._list_agents()
         if self._dirty and now - self._last_snapshot >= SNAPSHOT_EVERY_S:
-            self.snapshot.publish(self._document(now))
+            self.snapshot.publish(self._document(now), dict(self.engine.agents))
             self._dirty = False
             self._last_snapshot = now
 

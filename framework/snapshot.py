@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from framework.engine import Event, UnknownAgentError
+from framework.engine import AgentRecord, Event, StepRecord, UnknownAgentError
+from framework.engine.records import PastTask
 from framework.state import StateStore, StoreError
 from web import ControlUnavailableError, NotApplicableError
 from web import UnknownAgentError as WebUnknownAgent
@@ -17,25 +19,42 @@ OPERATOR_DEADLINE_S = 10.0
 
 
 class Snapshot:
-    """The latest status document, replaced whole; readers never see a half-built one."""
+    """The latest status document and the agent records it was derived from, replaced
+    whole; readers never see a half-built one. Records are immutable values."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any],
+                 records: Mapping[str, AgentRecord] | None = None) -> None:
         self._lock = threading.Lock()
         self._document = document
         self._by_id: dict[str, dict] = {}
+        self._records: Mapping[str, AgentRecord] = records or {}
 
-    def publish(self, document: dict[str, Any]) -> None:
+    def publish(self, document: dict[str, Any], records: Mapping[str, AgentRecord]) -> None:
         by_id = {agent["id"]: agent for agent in document.get("agents", [])}
         with self._lock:
-            self._document, self._by_id = document, by_id
+            self._document, self._by_id, self._records = document, by_id, records
 
     def document(self) -> dict[str, Any]:
         with self._lock:
             return self._document
 
-    def agent_entry(self, agent_id: str) -> dict | None:
+    def agent_detail(self, agent_id: str) -> dict | None:
+        """The agent's status entry with each step's task history, oldest first."""
         with self._lock:
-            return self._by_id.get(agent_id)
+            entry, record = self._by_id.get(agent_id), self._records.get(agent_id)
+        if entry is None or record is None:
+            return entry
+        steps = [{**step, "history": task_history(record.step(step["name"]))}
+                 for step in entry["steps"]]
+        return {**entry, "steps": steps}
+
+
+def task_history(rec: StepRecord) -> list[dict]:
+    past = [p.to_dict() for p in reversed(rec.history)]
+    if rec.task_id is None:
+        return past
+    return past + [PastTask(rec.task_id, rec.task_state, rec.attempts, rec.message,
+                            rec.launched_at, rec.updated_at).to_dict()]
 
 
 class StatusView:
@@ -49,7 +68,7 @@ class StatusView:
         return self.snapshot.document()
 
     def agent(self, agent_id: str) -> dict | None:
-        return self.snapshot.agent_entry(agent_id)
+        return self.snapshot.agent_detail(agent_id)
 
     def events(self, agent_id: str | None = None, limit: int = 100) -> list[dict]:
         try:

@@ -26,6 +26,37 @@ PRESENCE_GONE = "gone"
 PRESENCES = (PRESENCE_ACTIVE, PRESENCE_UNREACHABLE, PRESENCE_GONE)
 
 
+HISTORY_KEPT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PastTask:
+    """An earlier task of a step, kept so operators can see what was tried."""
+
+    task_id: str
+    state: str | None
+    attempt: int
+    message: str | None
+    started_at: float | None
+    updated_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "state": self.state, "attempt": self.attempt,
+                "message": self.message, "started_at": self.started_at,
+                "updated_at": self.updated_at}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> PastTask:
+        if not isinstance(data, Mapping) or set(data) != set(_PAST_FIELDS):
+            raise RecordError(f"{where}: expected an object with {sorted(_PAST_FIELDS)}")
+        for name, kinds in _PAST_FIELDS.items():
+            value = data[name]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise RecordError(f"{where}.{name}: unexpected value {value!r}")
+        return cls(**{k: float(v) if k.endswith("_at") and v is not None else v
+                      for k, v in data.items()})
+
+
 @dataclass(frozen=True, slots=True)
 class StepRecord:
     """Facts about one step on one agent.
@@ -36,6 +67,7 @@ class StepRecord:
     `skipped_hash`: an operator skipped the step while this was its target.
     `released`: an operator retried or skipped the step, so it holds no restart slot until
     its next launch; `kill_requested`: the engine killed the task, so its end is expected.
+    `history`: the step's earlier tasks, newest first, at most HISTORY_KEPT.
     """
 
     task_id: str | None = None
@@ -54,15 +86,19 @@ class StepRecord:
     running_since: float | None = None
     updated_at: float | None = None
     backoff_until: float | None = None
+    history: tuple[PastTask, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _STEP_FIELDS}
+        value = {name: getattr(self, name) for name in _STEP_FIELDS}
+        if self.history:
+            value["history"] = [past.to_dict() for past in self.history]
+        return value
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "step") -> StepRecord:
         if not isinstance(data, Mapping):
             raise RecordError(f"{where}: expected an object, got {type(data).__name__}")
-        unknown = set(data) - set(_STEP_FIELDS)
+        unknown = set(data) - set(_STEP_FIELDS) - {"history"}
         if unknown:
             raise RecordError(f"{where}: unknown fields {sorted(unknown)}")
         values = {}
@@ -77,6 +113,11 @@ class StepRecord:
             raise RecordError(f"{where}.task_state: unknown state {values['task_state']!r}")
         if min(values["attempts"], values["failures"], values["reruns"]) < 0:
             raise RecordError(f"{where}: counters must not be negative")
+        history = data.get("history", [])
+        if not isinstance(history, list) or len(history) > HISTORY_KEPT:
+            raise RecordError(f"{where}.history: expected a list of at most {HISTORY_KEPT}")
+        values["history"] = tuple(PastTask.from_dict(item, f"{where}.history[{index}]")
+                                  for index, item in enumerate(history))
         return cls(**values)
 
 
@@ -99,6 +140,14 @@ _STEP_FIELDS: dict[str, tuple[type, ...]] = {
     "running_since": _OPT_NUM,
     "updated_at": _OPT_NUM,
     "backoff_until": _OPT_NUM,
+}
+_PAST_FIELDS: dict[str, tuple[type, ...]] = {
+    "task_id": (str,),
+    "state": _OPT_STR,
+    "attempt": (int,),
+    "message": _OPT_STR,
+    "started_at": (float, int, type(None)),
+    "updated_at": (float, int, type(None)),
 }
 _DEFAULTS = StepRecord().to_dict()
 EMPTY_STEP = StepRecord()

@@ -78,3 +78,22 @@ def test_task_ids_differ_across_engines_at_the_same_moment(tmp_path):
         decision = runtime.engine.decide(Offers((offer,)), 5.0)
         ids |= {a.task_id for a in decision.actions if isinstance(a, Launch)}
     assert len(ids) == 2
+
+
+def test_agent_detail_lists_each_steps_tasks_oldest_first():
+    from framework.engine import Engine, Plan, Policy, RetryPolicy, StepSpec, TaskStatus
+    from framework.snapshot import Snapshot
+
+    engine = Engine(Plan((StepSpec("docker", "h", 0.1, 64.0),)),
+                    Policy(retry=RetryPolicy(backoff_base_s=1.0, backoff_cap_s=1.0)))
+    first = engine.decide(Offers((engine_offer(OFFER),)), 10.0).actions[0]
+    engine.decide(TaskStatus(first.task_id, "TASK_FAILED", message="no <b>docker</b>"), 11.0)
+    second = engine.decide(Offers((engine_offer(OFFER),)), 20.0).actions[0]
+    engine.decide(TaskStatus(second.task_id, "TASK_RUNNING"), 21.0)
+    snapshot = Snapshot({})
+    snapshot.publish(engine.status_document(22.0), dict(engine.agents))
+    (step,) = snapshot.agent_detail("a1")["steps"]
+    assert [(t["task_id"], t["state"], t["attempt"]) for t in step["history"]] == [
+        (first.task_id, "TASK_FAILED", 1), (second.task_id, "TASK_RUNNING", 2)]
+    assert step["history"][0]["message"] == "no <b>docker</b>"
+    assert snapshot.agent_detail("nope") is None
