@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,9 +55,24 @@ SMOKE = Sizes(rollouts=((2, 2),), converged_window_s=2.0, baseline_window_s=7.0,
               full_requests=3, allocation_agents=50, allocation_cycles=2)
 
 EXIT_TERMINATED = 143
+REPO = Path(__file__).resolve().parents[2]
+PRODUCT_PATHS = ("framework", "installer", "web", "devcluster")
 # Figures taken from the first rollout configuration (the issue's 100-agent cluster).
 OFFER_FIGURES = ("offers_per_min_rollout", "offers_per_min_converged",
                  "offers_per_min_rollout_unfiltered_baseline")
+
+
+def code_version() -> dict:
+    """The commit the measured code came from, and product paths changed since (the working
+    tree may hold uncommitted work while a benchmark runs)."""
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                check=False)
+        return result.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", *PRODUCT_PATHS).splitlines()
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": sorted(line[3:] for line in changed)}
 
 
 def progress(text: str) -> None:
@@ -69,6 +85,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
     configurations: list[dict] = []
     figures: dict = {}
 
+    figures["code"] = code_version()
     progress(f"allocation cycle, {sizes.allocation_agents} agents")
     costs = allocation.measure(sizes.allocation_agents, sizes.allocation_cycles)
     figures["allocation_cycle_ms"] = round(sorted(costs)[len(costs) // 2], 2)
@@ -111,6 +128,7 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
                                    "skipped": shortfall})
             continue
         progress(f"dev-cluster rollout, {agents} agents, budget {budget}")
+        version = code_version()
         roll = rollout.measure(work_dir / f"rollout-{agents}-{budget}", agents, budget,
                                max_parallel=10,
                                converged_window_s=sizes.converged_window_s,
@@ -123,7 +141,8 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
                            roll.overhead_ratio, target))
         configurations.append({"figures": ["rollout_overhead_ratio",
                                            "etcd_writes_per_step_transition", *OFFER_FIGURES],
-                               "target_overhead_ratio": target.text, **asdict(roll)})
+                               "target_overhead_ratio": target.text, **asdict(roll),
+                               "code": version})
         progress(f"rollout: {json.dumps(configurations[-1])}")
         if not ratios[1:]:
             figures["offers_per_min_rollout"] = roll.offers_per_min_rollout

@@ -13,6 +13,7 @@ emulator with simulated hosts, real etcd), measured against its own ideal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -54,7 +55,8 @@ class RolloutFigures:
     ideal_s: float
     overhead_ratio: float
     wall_s: float
-    mean_next_launch_wait_s: float
+    mean_in_slot_wait_s: float
+    slot_idle_fraction: float
     etcd_writes_per_step_transition: float
     etcd_writes_per_step_transition_mean: float
     etcd_writes_per_agent: float
@@ -120,13 +122,54 @@ def memory_shortfall(agents: int) -> str | None:
             f"{available_kb / 1024.0 ** 2:.1f} GB is available")
 
 
-def next_launch_waits(plan: Plan, history: AgentHistory) -> list[float]:
-    """Seconds from each attempt's outcome to the agent's next launch: the time an agent with
-    work left waited for the scheduler (offers, slots) rather than for its own tasks."""
-    found = attempts(plan, history)
-    return [later.launched_at - earlier.ended_at
-            for earlier, later in zip(found, found[1:], strict=False)
-            if later.launched_at >= earlier.ended_at]
+def in_slot_waits(plan: Plan, history: AgentHistory, restart_ends: list[float]) -> list[float]:
+    """Seconds between consecutive disruptive attempts on one agent that it spent neither
+    running a task nor restarting: waiting for an offer while it held (or needed) a slot."""
+    found = [a for a in attempts(plan, history) if plan.spec(a.step).disruptive]
+    waits = []
+    for earlier, later in zip(found, found[1:], strict=False):
+        back = [t for t in restart_ends if earlier.ended_at <= t <= later.launched_at]
+        waits.append(later.launched_at - max([earlier.ended_at, *back]))
+    return waits
+
+
+def slot_hold(plan: Plan, history: AgentHistory) -> tuple[float, float] | None:
+    """(first disruptive launch, last disruptive outcome) of one agent, if it had any."""
+    found = [a for a in attempts(plan, history) if plan.spec(a.step).disruptive]
+    if not found:
+        return None
+    return found[0].launched_at, max(a.ended_at for a in found)
+
+
+def slot_idle_fraction(holds: list[tuple[float, float]], budget: int) -> float:
+    """Share of the slots' capacity, from the first disruptive launch to the last disruptive
+    outcome, that no agent used (handovers between agents, waits for offers)."""
+    if not holds:
+        return 0.0
+    span = max(end for _, end in holds) - min(begin for begin, _ in holds)
+    used = sum(end - begin for begin, end in holds)
+    return max(0.0, 1.0 - used / (budget * span)) if span > 0 else 0.0
+
+
+@contextlib.contextmanager
+def _running(stack: DevStack):
+    """The stack started part by part in DevStack's order; whatever started is stopped
+    again however this ends (an interrupted start included)."""
+    stops = []
+    try:
+        stack.work_dir.mkdir(parents=True, exist_ok=True)
+        stops.append(stack.etcd.stop)
+        stack.etcd.start()
+        stops.append(stack.cluster.stop)
+        stack.cluster.start()
+        stack.artifacts.start()
+        stops.append(stack.artifacts.stop)
+        stops.append(stack.stop_scheduler)
+        stack.start_scheduler()
+        yield stack
+    finally:
+        for stop in reversed(stops):
+            stop()
 
 
 def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
@@ -141,8 +184,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
         scheduler_env=(("CALICO_MAX_PARALLEL_TASKS", str(max_parallel)),))
     stack = DevStack(work_dir, options)
     started = time.monotonic()
-    stack.start()
-    try:
+    with _running(stack):
         status = _wait_complete(stack, agents, started + deadline_s)
         wall_s = time.monotonic() - started
         offers_rollout = _offers_received(stack)
@@ -156,15 +198,15 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
         plan, policy = bench_plan_policy(budget, {"CALICO_MAX_PARALLEL_TASKS": str(max_parallel),
                                                   **dict(stack.scheduler_env())})
         histories = read_agent_histories(stack.etcd.endpoint, options.framework_name)
-    finally:
-        stack.stop()
     rollout = status["rollout"]
     rollout_s = rollout["completed_at"] - rollout["started_at"]
     restart_ends = _restart_ends(events_file)
     work = [agent_work(plan, h, restart_ends.get(agent_id, []))
             for agent_id, h in histories.items()]
     ideal = ideal_s(work, budget)
-    waits = [w for h in histories.values() for w in next_launch_waits(plan, h)]
+    waits = [w for agent_id, h in histories.items()
+             for w in in_slot_waits(plan, h, restart_ends.get(agent_id, []))]
+    holds = [hold for h in histories.values() if (hold := slot_hold(plan, h)) is not None]
     ratios = []
     writes = transitions = 0
     for history in histories.values():
@@ -178,7 +220,8 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
         agents=agents, budget=budget, max_parallel=max_parallel,
         rollout_s=round(rollout_s, 2), ideal_s=round(ideal, 2),
         overhead_ratio=round(rollout_s / ideal, 3), wall_s=round(wall_s, 2),
-        mean_next_launch_wait_s=round(sum(waits) / len(waits), 2) if waits else 0.0,
+        mean_in_slot_wait_s=round(sum(waits) / len(waits), 2) if waits else 0.0,
+        slot_idle_fraction=round(slot_idle_fraction(holds, budget), 3),
         etcd_writes_per_step_transition=round(max(ratios), 3),
         etcd_writes_per_step_transition_mean=round(writes / transitions, 3),
         etcd_writes_per_agent=round(writes / agents, 2),

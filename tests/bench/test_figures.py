@@ -21,7 +21,14 @@ from framework.engine.tasks import RERUN_EXIT_MARKER
 from tests.bench.enginesim import bench_plan_policy
 from tests.bench.history import AgentHistory, attempts, step_transitions
 from tests.bench.recovery import percentile
-from tests.bench.rollout import AgentWork, agent_work, ideal_s, next_launch_waits
+from tests.bench.rollout import (
+    AgentWork,
+    agent_work,
+    ideal_s,
+    in_slot_waits,
+    slot_hold,
+    slot_idle_fraction,
+)
 
 AGENT = AgentInfo("bench-S0", "agent-0.bench")
 
@@ -82,9 +89,21 @@ def test_agent_work_counts_the_agent_restart_between_attempts(rolled_out):
     assert astuple(agent_work(plan, history, [7.5])) == pytest.approx((0.2, 6.0, 0.2))
 
 
-def test_waits_between_an_outcome_and_the_next_launch(rolled_out):
-    waits = next_launch_waits(rolled_out.plan, rolled_out.history)
-    assert waits == pytest.approx([0.8, 1.0, 2.0, 0.5])
+def test_waits_inside_the_slot_leave_out_the_agent_restart(rolled_out):
+    plan, history = rolled_out.plan, rolled_out.history
+    assert in_slot_waits(plan, history, []) == pytest.approx([1.0, 2.0])
+    assert in_slot_waits(plan, history, [7.5]) == pytest.approx([1.0, 0.5])
+    assert slot_hold(plan, history) == pytest.approx((2.0, 9.5))
+
+
+@pytest.mark.parametrize(("holds", "budget", "expected"), [
+    ([(0.0, 5.0), (5.0, 10.0)], 1, 0.0),
+    ([(0.0, 4.0), (6.0, 10.0)], 1, 0.2),
+    ([(0.0, 10.0), (0.0, 5.0)], 2, 0.25),
+    ([], 1, 0.0),
+])
+def test_slot_idle_fraction(holds, budget, expected):
+    assert slot_idle_fraction(holds, budget) == pytest.approx(expected)
 
 
 def test_every_write_of_a_full_install_is_a_step_transition_or_close(rolled_out):
