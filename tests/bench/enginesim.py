@@ -2,9 +2,9 @@
 
 The simulation follows the master emulator's offer mechanics so the engine sees the offers
 it would see in production: one OFFERS event per allocation cycle holding every agent that
-is not filtered, DECLINE filters for `refuse_seconds` per agent, the default five-second
-filter on the unused part of an accepted offer, SUPPRESS stops offers and REVIVE clears
-every filter. Tasks report TASK_STARTING, TASK_RUNNING, then TASK_FINISHED (one-shot) or a
+is not filtered, DECLINE filters for `refuse_seconds` per agent, the scheduler's filter on
+the unused part of an accepted offer, SUPPRESS stops offers and REVIVE clears every
+filter. Tasks report TASK_STARTING, TASK_RUNNING, then TASK_FINISHED (one-shot) or a
 healthy TASK_RUNNING (long-running) after their step's duration.
 
 Only `Engine.decide` is timed (CPU time of this process); the simulation's own bookkeeping
@@ -13,7 +13,6 @@ is not part of any figure.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
 import time
@@ -47,7 +46,6 @@ from framework.plan import engine_plan, engine_policy
 
 START_TIME = 1_764_000_000.0
 ALLOCATION_INTERVAL_S = 1.0
-DEFAULT_REFUSE_S = 5.0
 TASK_START_S = 0.2
 STATUS_GAP_S = 0.05
 # Simulated seconds from TASK_RUNNING to done, per step (close to what the dev cluster shows).
@@ -175,21 +173,13 @@ class _Master:
             self.later(done_s, TaskStatus(task_id, "TASK_FINISHED"))
 
 
-def simulate_rollout(agents: int, budget: int, max_parallel: int,
-                     wait_refuse_s: float | None = None) -> SimResult:
+def simulate_rollout(agents: int, budget: int, max_parallel: int) -> SimResult:
     """Roll the default plan out to `agents` agents with `budget` restart slots and at most
-    `max_parallel` agents in a non-disruptive step.
-
-    `wait_refuse_s` replaces both the engine's refusal for agents that must wait and the
-    filter left by an accepted offer (a what-if for shorter refusals); None keeps both.
-    """
+    `max_parallel` agents in a non-disruptive step."""
     plan, policy = bench_plan_policy(budget, {"CALICO_MAX_PARALLEL_TASKS": str(max_parallel)})
-    launch_refuse_s = DEFAULT_REFUSE_S
-    if wait_refuse_s is not None:
-        policy = dataclasses.replace(policy, refuse_wait_s=wait_refuse_s)
-        launch_refuse_s = wait_refuse_s
     infos = agent_infos(agents)
-    master = _Master({info.agent_id: info for info in infos}, launch_refuse_s)
+    # The scheduler accepts with the policy's short refusal (framework/scheduler.py).
+    master = _Master({info.agent_id: info for info in infos}, policy.refuse_wait_s)
     clocked = _Clocked(Engine(plan, policy))
     offers_made = 0
     mid_records: tuple[AgentRecord, ...] = ()
