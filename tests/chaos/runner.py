@@ -133,6 +133,7 @@ def _drive(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult)
             heal = _inject(cluster, fault, result)
             if heal is not None:
                 healing.append((time.monotonic() + HOLD_S, heal))
+            settled = False  # judged before this fault: look again
         for item in [h for h in healing if h[0] <= time.monotonic()]:
             healing.remove(item)
             item[1]()
