@@ -27,6 +27,7 @@ from framework.config import Config
 from framework.dcos_auth import scheduler_driver, service_account_credentials
 from framework.engine import (
     AgentInfo,
+    AgentRemoved,
     AgentsListed,
     Decision,
     Decline,
@@ -46,6 +47,7 @@ from framework.engine import (
 )
 from framework.engine import Control as EngineControl
 from framework.engine.records import PRESENCE_UNREACHABLE
+from framework.engine.tasks import TASK_GONE_BY_OPERATOR
 from framework.master_api import MasterClient
 from framework.mesos import (
     FRAMEWORK_REMOVED,
@@ -213,6 +215,11 @@ class Runtime:
             case StatusUpdate():
                 if self._decide(message.status) is not None and self.driver is not None:
                     self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+                if message.status.state == TASK_GONE_BY_OPERATOR:
+                    # The operator marked the agent gone: it is not coming back.
+                    agent_id = message.raw.get("agent_id", {}).get("value")
+                    if agent_id:
+                        self._decide(AgentRemoved(agent_id))
             case AgentsListed():
                 self._decide(self._with_unreachable(message))
             case OperatorRequest():

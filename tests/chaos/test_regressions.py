@@ -77,11 +77,6 @@ def test_config_change_keeps_the_restart_slot_of_an_agent_whose_docker_is_down(c
     assert inv.check_budget(events, {}, 1) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "an agent removed for good stays 'unreachable' and holds the rollout in_progress: "
-    "slaveLost becomes AgentUnreachable (framework/mesos.py), nothing emits AgentRemoved, and "
-    "framework/scheduler.py _with_unreachable re-adds every unreachable agent missing from "
-    "/master/slaves, so the listing never marks it gone"))
 def test_an_agent_removed_for_good_ends_gone_and_the_rollout_completes(chaos_stack):
     stack, schedulers = chaos_stack(agents=2)
     schedulers.start()
