@@ -24,9 +24,10 @@ from devcluster.cluster import ClusterOptions
 from devcluster.host.events import read_events
 from devcluster.master import MasterOptions
 from devcluster.stack import DevStack, StackOptions
+from framework.state import DEFAULT_ROOT
 from tests.chaos import invariants as inv
 from tests.chaos import plan as p
-from tests.chaos.faults import HOLD_S, Cluster, InjectError, inject
+from tests.chaos.faults import HOLD_S, Cluster, Heal, InjectError, inject
 from tests.chaos.schedulers import Schedulers, disruptive_launches
 
 log = logging.getLogger("tests.chaos")
@@ -121,7 +122,7 @@ def _run_phases(plan: p.ChaosPlan, stack: DevStack, schedulers: Schedulers,
 def _drive(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult) -> None:
     """Inject the phase's faults at their moments, heal them, wait for the rollout to settle."""
     pending = list(plan.in_phase(phase.name))
-    healing: list[tuple[float, object]] = []
+    healing: list[tuple[float, Heal]] = []
     deadline = time.monotonic() + SETTLE_BASE_S + SETTLE_PER_AGENT_S * len(cluster.agent_ids)
     while True:
         found = cluster.schedulers.leader()
@@ -176,7 +177,7 @@ def _settled(status: dict, cluster: Cluster) -> bool:
     return set(_present(cluster)) <= listed
 
 
-def _inject(cluster: Cluster, fault: p.Fault, result: RunResult):
+def _inject(cluster: Cluster, fault: p.Fault, result: RunResult) -> Heal | None:
     try:
         heal = inject(cluster, fault, time.time())
     except InjectError as err:
@@ -232,7 +233,7 @@ def _master_state(cluster: Cluster) -> dict:
 def _etcd_records(cluster: Cluster) -> dict[str, dict]:
     host, port = cluster.stack.etcd.endpoint.removeprefix("http://").rsplit(":", 1)
     client = etcd3.client(host=host, port=int(port))
-    prefix = f"/calico-dcos/{FRAMEWORK_NAME}/agents/"
+    prefix = f"{DEFAULT_ROOT}/{FRAMEWORK_NAME}/agents/"
     try:
         return {meta.key.decode()[len(prefix):]: json.loads(value)
                 for value, meta in client.get_prefix(prefix)}
