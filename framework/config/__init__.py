@@ -5,16 +5,16 @@ problem at once. The variables are documented in docs/configuration.md.
 """
 
 from framework.config.loader import ConfigError, load
-from framework.config.model import (
+from framework.config.model import Config
+from framework.config.variables import VARIABLES, Variable
+from framework.engine.plan import (
     DISRUPTIVE_STEPS,
     STEP_CALICO_NODE,
     STEP_CNI,
     STEP_DOCKER,
     STEP_ETCD_PROXY,
     STEP_ORDER,
-    Config,
 )
-from framework.config.variables import VARIABLES, Variable
 
 __all__ = [
     "DISRUPTIVE_STEPS",

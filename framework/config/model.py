@@ -15,12 +15,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-STEP_ETCD_PROXY = "etcd-proxy"
-STEP_DOCKER = "docker"
-STEP_CNI = "cni"
-STEP_CALICO_NODE = "calico-node"
-STEP_ORDER = (STEP_ETCD_PROXY, STEP_DOCKER, STEP_CNI, STEP_CALICO_NODE)
-DISRUPTIVE_STEPS = frozenset({STEP_DOCKER, STEP_CNI})
+from framework.engine.plan import (  # the steps are the engine's; config only names them
+    STEP_CALICO_NODE,
+    STEP_CNI,
+    STEP_DOCKER,
+    STEP_ETCD_PROXY,
+    STEP_ORDER,
+)
+
 LOCAL_ETCD_PROXY = "http://127.0.0.1:2379"
 ETCD_PREFIX_ROOT = "/calico-dcos"
 REDACTED = "<redacted>"
