@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
 
 from framework.engine import Engine, Offer, Offers, RoleResources
 from tests.bench.enginesim import (
@@ -20,24 +19,10 @@ from tests.bench.enginesim import (
     START_TIME,
     SimResult,
     bench_plan_policy,
-    simulate_rollout,
 )
 
 SEED = 7
 MID_ROLLOUT_CLOCK_S = 3600.0
-
-
-@dataclass(frozen=True)
-class EngineFigures:
-    agents: int
-    budget: int
-    max_parallel: int
-    offer_decisions_per_s: float
-    cpu_s_full_rollout: float
-    rollout_offers: int
-    rollout_decisions: int
-    rollout_simulated_s: float
-    rollout_batched_offers_per_s: float
 
 
 def offer_decisions_per_s(result: SimResult, offers: int) -> float:
@@ -59,12 +44,3 @@ def offer_decisions_per_s(result: SimResult, offers: int) -> float:
         engine.decide(event, now)
     return offers / (time.process_time() - started)
 
-
-def measure(agents: int, budget: int, max_parallel: int, offers: int) -> EngineFigures:
-    result = simulate_rollout(agents, budget, max_parallel)
-    return EngineFigures(
-        agents=agents, budget=budget, max_parallel=max_parallel,
-        offer_decisions_per_s=offer_decisions_per_s(result, offers),
-        cpu_s_full_rollout=result.engine_cpu_s, rollout_offers=result.offers,
-        rollout_decisions=result.decisions, rollout_simulated_s=result.simulated_s,
-        rollout_batched_offers_per_s=result.offer_decisions_per_s)
