@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.devcluster.harness import wait_for
 from tests.e2e.checks import max_agents_disrupted_at_once, restarts_per_agent
 
 pytestmark = pytest.mark.e2e
@@ -71,17 +72,21 @@ def test_resume_after_sigkill_then_no_restarts_then_new_image(make_stack):
         lambda s: complete(s) and all(_step(a, "calico-node")["target_hash"] != old_hashes[a["id"]]
                                       for a in s["agents"]), ROLLOUT_DEADLINE_S)
     assert restarts_per_agent(events) == restarts
+    # The task reports RUNNING before its container exists: wait for the container.
     for agent in stack.cluster.master.agents.values():
-        node = _inspect(agent.host_env, "calico-node")
-        assert node["State"]["Running"] and node["Config"]["Image"] == "calico/node:v2.6.13"
+        wait_for(lambda env=agent.host_env: _runs_image(env, "calico/node:v2.6.13"),
+                 what=f"calico/node v2.6.13 running on {agent.spec.hostname}")
 
 
 def _step(agent: dict, name: str) -> dict:
     return next(s for s in agent["steps"] if s["name"] == name)
 
 
-def _inspect(host_env: dict, container: str) -> dict:
-    """`docker inspect` on a simulated host, through its docker stand-in."""
-    out = subprocess.run(["docker", "inspect", container], env={**os.environ, **host_env},
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)[0]
+def _runs_image(host_env: dict, image: str) -> bool:
+    """`docker inspect calico-node` on a simulated host, through its docker stand-in."""
+    done = subprocess.run(["docker", "inspect", "calico-node"], env={**os.environ, **host_env},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return False
+    node = json.loads(done.stdout)[0]
+    return node["State"]["Running"] and node["Config"]["Image"] == image

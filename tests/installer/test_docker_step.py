@@ -149,8 +149,9 @@ def test_docker_never_coming_back_still_restores_bytes(make_host):
 
 def test_docker_crashing_after_start_is_rolled_back(make_host):
     host = make_host(daemon_json='{"debug": false}\n')
-    host.set_fault("docker_crashes_after_s", 0.1)
-    done = docker_step(host)
+    # Docker stays up long enough to be seen active, then dies inside the stability window.
+    host.set_fault("docker_crashes_after_s", 0.5)
+    done = docker_step(host, STORE, "--stable-for", "3")
     assert done.returncode == 1
     assert "docker left the active state" in last_line(done.stderr)
     assert host.file(DAEMON_JSON).read_text() == '{"debug": false}\n'
