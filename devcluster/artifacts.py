@@ -68,7 +68,8 @@ class ArtifactServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
 
 

@@ -59,7 +59,8 @@ class MasterServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
+            self.httpd.shutdown()
         self.httpd.server_close()
 
 

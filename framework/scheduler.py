@@ -80,6 +80,7 @@ log = logging.getLogger("framework")
 
 TICK_S = 1.0
 SNAPSHOT_EVERY_S = 0.5
+SNAPSHOT_REFRESH_S = 5.0
 AGENT_LIST_EVERY_S = 30.0
 ETCD_PING_EVERY_S = 2.0
 ETCD_RETRY_S = 2.0
@@ -304,7 +305,8 @@ class Runtime:
             for note in decision.notices:
                 log.info("%s", note.text)
         self._apply(decision)
-        self._dirty = True
+        if decision.needs_write or decision.actions or decision.notices:
+            self._dirty = True
         return decision
 
     def _apply(self, decision: Decision) -> None:
@@ -380,7 +382,10 @@ class Runtime:
         now = time.time()
         if self.subscribed and now - self._last_agent_list > AGENT_LIST_EVERY_S:
             self._list_agents()
-        if self._dirty and now - self._last_snapshot >= SNAPSHOT_EVERY_S:
+        stale = now - self._last_snapshot
+        # Rebuilding the document costs O(agents): only after a change, or now and then
+        # for the fields that age (elapsed time, ETA, backoffs).
+        if (self._dirty and stale >= SNAPSHOT_EVERY_S) or stale >= SNAPSHOT_REFRESH_S:
             self.snapshot.publish(self._document(now), dict(self.engine.agents))
             self._dirty = False
             self._last_snapshot = now
