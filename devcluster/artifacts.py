@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+
+from devcluster.background import BackgroundServer
 
 ETCD_STANDIN = """#!{python}
 import signal, sys, time
@@ -55,22 +56,17 @@ class ArtifactServer:
             path.write_text(text)
             path.chmod(0o755)
         handler = functools.partial(_QuietHandler, directory=str(self.directory))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
-                                        name="devcluster-artifacts")
+        self._server = BackgroundServer(handler, "devcluster-artifacts")
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
+        return f"http://127.0.0.1:{self._server.port}/{name}"
 
     def start(self) -> ArtifactServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.stop()
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

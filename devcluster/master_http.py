@@ -16,10 +16,10 @@ import math
 import queue
 import select
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
+from devcluster.background import BackgroundServer
 from devcluster.errors import CallError
 from devcluster.master import MESOS_VERSION, Master
 from devcluster.records import Subscription
@@ -29,7 +29,6 @@ from devcluster.validation import call_problem
 log = logging.getLogger(__name__)
 
 STREAM_POLL_S = 0.5
-SHUTDOWN_POLL_S = 0.05
 MAX_BODY_BYTES = 16 * 1024 * 1024
 TOKEN_SCHEME = "token="  # DC/OS IAM auth tokens
 TOKEN_CHALLENGE = "acsjwt"  # what DC/OS answers a request without a valid token
@@ -42,12 +41,8 @@ class MasterServer:
         self.master = master
         self.control = control
         handler = type("Handler", (_Handler,), {"master": master, "control": control})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
-        master.address = ("127.0.0.1", self.httpd.server_address[1])
-        self._thread = threading.Thread(target=self.httpd.serve_forever,
-                                        kwargs={"poll_interval": SHUTDOWN_POLL_S},
-                                        daemon=True, name="devcluster-master-http")
+        self._server = BackgroundServer(handler, "devcluster-master-http", port)
+        master.address = ("127.0.0.1", self._server.port)
 
     @property
     def url(self) -> str:
@@ -55,13 +50,11 @@ class MasterServer:
         return f"http://{host}:{port}"
 
     def start(self) -> MasterServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
-            self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,31 @@
+"""An HTTP server on 127.0.0.1 served from a background thread, with a stop that is safe
+even when it never started."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SHUTDOWN_POLL_S = 0.05
+
+
+class BackgroundServer:
+    def __init__(self, handler: type[BaseHTTPRequestHandler] | object, name: str,
+                 port: int = 0) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever,
+                                        kwargs={"poll_interval": SHUTDOWN_POLL_S},
+                                        daemon=True, name=name)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that never ran
+            self.httpd.shutdown()
+        self.httpd.server_close()
