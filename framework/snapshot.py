@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framework.engine import AgentRecord, Event, StepRecord, UnknownAgentError
-from framework.engine.records import PastTask
 from framework.state import StateStore, StoreError
 from web import ControlUnavailableError, NotApplicableError
 from web import UnknownAgentError as WebUnknownAgent
@@ -50,11 +49,9 @@ class Snapshot:
 
 
 def task_history(rec: StepRecord) -> list[dict]:
-    past = [p.to_dict() for p in reversed(rec.history)]
-    if rec.task_id is None:
-        return past
-    return past + [PastTask(rec.task_id, rec.task_state, rec.attempts, rec.message,
-                            rec.launched_at, rec.updated_at).to_dict()]
+    current = rec.current_task()
+    tasks = [*reversed(rec.history), *([current] if current else [])]
+    return [task.to_dict() for task in tasks]
 
 
 class StatusView:

@@ -88,6 +88,13 @@ class StepRecord:
     backoff_until: float | None = None
     history: tuple[PastTask, ...] = ()
 
+    def current_task(self) -> PastTask | None:
+        """The latest task as a history entry, or None before any launch."""
+        if self.task_id is None:
+            return None
+        return PastTask(self.task_id, self.task_state, self.attempts, self.message,
+                        self.launched_at, self.updated_at)
+
     def to_dict(self) -> dict[str, Any]:
         value = {name: getattr(self, name) for name in _STEP_FIELDS}
         if self.history:

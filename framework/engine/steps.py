@@ -8,7 +8,7 @@ from enum import Enum
 
 from framework.engine.plan import StepSpec
 from framework.engine.policy import RetryPolicy
-from framework.engine.records import HISTORY_KEPT, PastTask, StepRecord
+from framework.engine.records import HISTORY_KEPT, StepRecord
 from framework.engine.tasks import (
     AGENT_LOSS_STATES,
     AGENT_RESTART_REASONS,
@@ -72,11 +72,8 @@ def step_phase(spec: StepSpec, rec: StepRecord, retry: RetryPolicy) -> Phase:
 def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepRecord:
     """The record once a launch of the step's target is decided (an expectation)."""
     same = rec.task_hash == spec.target_hash
-    history = rec.history
-    if rec.task_id is not None:
-        past = PastTask(rec.task_id, rec.task_state, rec.attempts, rec.message,
-                        rec.launched_at, rec.updated_at)
-        history = (past, *history)[:HISTORY_KEPT]
+    past = rec.current_task()
+    history = rec.history if past is None else (past, *rec.history)[:HISTORY_KEPT]
     return dataclasses.replace(
         rec,
         history=history,
