@@ -17,7 +17,8 @@ from framework.dcos_auth import (
 from framework.master_api import MasterClient
 from tests.auth.conftest import UID
 from tests.auth.iam import TOKEN_LIFETIME_S
-from tests.devcluster.harness import FAST, MasterHarness, RecordingScheduler, wait_for
+from tests.devcluster.harness import FAST, MasterHarness, RecordingScheduler
+from tests.wait import wait_until
 
 INFO = {"user": "root", "name": "calico", "hostname": "localhost", "checkpoint": True,
         "failover_timeout": 3600.0, "roles": ["*", "slave_public"],
@@ -69,7 +70,7 @@ def test_the_driver_subscribes_and_calls_with_the_token(harness, driver, sched, 
     assert isinstance(driver, ServiceAccountSchedulerDriver)
     assert framework(harness).info["principal"] == UID  # strict mode: principal is the uid
     driver.suppressOffers()
-    wait_for(lambda: suppressed(harness), what="SUPPRESS accepted")
+    wait_until(lambda: suppressed(harness), what="SUPPRESS accepted")
     assert set(iam.presented) == {iam.latest_token()}
     assert len(iam.logins) == 1
 
@@ -79,7 +80,7 @@ def test_the_token_is_renewed_before_it_expires_without_reconnecting(
     first = iam.latest_token()
     clock.advance(TOKEN_LIFETIME_S * 0.85)
     driver.suppressOffers()
-    wait_for(lambda: suppressed(harness), what="SUPPRESS accepted")
+    wait_until(lambda: suppressed(harness), what="SUPPRESS accepted")
     assert len(iam.logins) == 2
     assert iam.presented[-1] == iam.latest_token() != first
     assert sched.kinds("disconnected") == [] and len(sched.kinds("registered")) == 1
@@ -89,7 +90,7 @@ def test_a_resubscribe_after_the_token_expired_logs_in_first(harness, driver, sc
     framework_id = sched.registered_id()
     clock.advance(TOKEN_LIFETIME_S)  # the first token has expired by now
     harness.master.drop_stream(framework_id)
-    wait_for(lambda: sched.kinds("reregistered"), what="re-subscribed")
+    wait_until(lambda: sched.kinds("reregistered"), what="re-subscribed")
     assert len(iam.logins) == 2
     assert iam.presented[-1] == iam.latest_token()
 
@@ -108,9 +109,9 @@ def test_a_call_refused_with_401_is_sent_again_after_a_fresh_login(
         harness, driver, sched, iam):
     iam.revoke(iam.latest_token())
     driver.suppressOffers()  # 401, log in, sent again: no exception reaches the caller
-    wait_for(lambda: suppressed(harness), what="SUPPRESS accepted")
+    wait_until(lambda: suppressed(harness), what="SUPPRESS accepted")
     driver.reviveOffers()
-    wait_for(lambda: not suppressed(harness), what="REVIVE accepted")
+    wait_until(lambda: not suppressed(harness), what="REVIVE accepted")
     assert len(iam.logins) == 2
     assert sched.kinds("disconnected") == [] and len(sched.kinds("registered")) == 1
 
@@ -202,3 +203,4 @@ def test_basic_and_token_auth_can_be_on_together(tmp_path, iam, credentials):
                             timeout=5).status_code == 200
     finally:
         h.close()
+

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,22 +15,13 @@ from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
 from devcluster.cluster import agent_ip
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
+from tests.wait import wait_until
 
 DEADLINE_S = 20.0
 FAST = MasterOptions(heartbeat_interval_s=1.0, allocation_interval_s=0.1,
                      status_retry_s=0.5, agent_restart_s=0.5,
                      failover_unavailable_s=0.3)
 
-
-def wait_for(predicate: Callable[[], object], deadline_s: float = DEADLINE_S,
-             what: str = "condition") -> object:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
 
 
 class RecordingScheduler(Scheduler):
@@ -83,7 +73,7 @@ class RecordingScheduler(Scheduler):
         driver.stop(failover=True)
 
     def registered_id(self) -> str:
-        return wait_for(lambda: self.kinds("registered"), what="registered")[0][0]
+        return wait_until(lambda: self.kinds("registered"), what="registered")[0][0]
 
     def kinds(self, kind: str) -> list:
         with self.lock:
@@ -100,7 +90,7 @@ class RecordingScheduler(Scheduler):
                     self.offers.remove(offer)
                     return offer
             return None
-        return wait_for(find, what=f"an offer from {agent_id or 'any agent'}")
+        return wait_until(find, what=f"an offer from {agent_id or 'any agent'}")
 
     def states(self, task_id: str) -> list[str]:
         with self.lock:
@@ -111,7 +101,7 @@ class RecordingScheduler(Scheduler):
             with self.lock:
                 return next((u for u in self.updates if u["task_id"]["value"] == task_id
                              and u["state"] == state), None)
-        return wait_for(find, what=f"{task_id} {state}")
+        return wait_until(find, what=f"{task_id} {state}")
 
 
 @dataclass
@@ -207,7 +197,7 @@ def launch(driver: MesosSchedulerDriver, sched: RecordingScheduler, agent: Simul
                        filters={"refuse_seconds": 0})
     if wait_state is not None:
         sched.wait_state(task_id, wait_state)
-    return wait_for(lambda: find_task(agent, task_id), what=f"{task_id} on {agent.id}")
+    return wait_until(lambda: find_task(agent, task_id), what=f"{task_id} on {agent.id}")
 
 
 def find_task(agent: SimulatedAgent, task_id: str) -> AgentTask | None:

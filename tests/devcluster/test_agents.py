@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.devcluster.harness import FAST, command_task, launch, process_gone, wait_for
+from tests.devcluster.harness import FAST, command_task, launch, process_gone
+from tests.wait import wait_until
 
 NOT_PARTITION_AWARE = ("MULTI_ROLE", "TASK_KILLING_STATE")
 
@@ -16,7 +17,7 @@ def _held_offer(sched, agent_id: str) -> str:
         with sched.lock:
             return next((o["id"]["value"] for o in sched.offers
                          if o["agent_id"]["value"] == agent_id), None)
-    return wait_for(find, what=f"an offer held from {agent_id}")
+    return wait_until(find, what=f"an offer held from {agent_id}")
 
 
 def test_restart_keeps_checkpointed_tasks_and_rescinds_offers(harness, sched):
@@ -28,8 +29,8 @@ def test_restart_keeps_checkpointed_tasks_and_rescinds_offers(harness, sched):
     offer_id = _held_offer(sched, agent.id)
     harness.master.agent_unit_action(agent.id, "restart", duration_s=1.0)
     assert harness.master.agent_unit_state(agent.id)["active_state"] == "activating"
-    assert offer_id in wait_for(lambda: sched.kinds("rescinded"), what="rescind")
-    wait_for(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
+    assert offer_id in wait_until(lambda: sched.kinds("rescinded"), what="rescind")
+    wait_until(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
              what="agent back")
     assert harness.master.agent_unit_state(agent.id)["restarts"] == 1
     assert task.proc.pid == pid and not process_gone(task)
@@ -56,7 +57,7 @@ def test_restart_ends_tasks_of_frameworks_without_checkpoint(harness, sched, cap
     assert harness.master.agent_unit_state(agent.id)["active_state"] == "activating"
     assert update["reason"] == "REASON_AGENT_DISCONNECTED"
     assert update["source"] == "SOURCE_MASTER"
-    wait_for(lambda: process_gone(task), what="task process killed with the agent")
+    wait_until(lambda: process_gone(task), what="task process killed with the agent")
     offer = sched.take_offer(agent.id)
     cpus = next(r for r in offer["resources"] if r["name"] == "cpus")
     assert cpus["scalar"]["value"] == 4.0
@@ -69,9 +70,9 @@ def test_stop_then_start_unit(harness, sched):
     offer_id = _held_offer(sched, agent.id)
     harness.master.agent_unit_action(agent.id, "stop")
     assert harness.master.agent_unit_state(agent.id)["active_state"] == "inactive"
-    assert offer_id in wait_for(lambda: sched.kinds("rescinded"), what="rescind")
+    assert offer_id in wait_until(lambda: sched.kinds("rescinded"), what="rescind")
     harness.master.agent_unit_action(agent.id, "start", duration_s=0.0)
-    wait_for(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
+    wait_until(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
              what="agent started")
     assert sched.take_offer(agent.id)
 
@@ -90,18 +91,18 @@ def test_lost_agent_then_restored(harness, sched, capabilities, expected):
     update = sched.wait_state("t-run", expected)
     assert update["reason"] == "REASON_AGENT_REMOVED"
     assert ("unreachable_time" in update) == (expected == "TASK_UNREACHABLE")
-    assert wait_for(lambda: sched.kinds("agent_lost"), what="slaveLost") == [agent.id]
-    assert offer_id in wait_for(lambda: sched.kinds("rescinded"), what="rescind")
+    assert wait_until(lambda: sched.kinds("agent_lost"), what="slaveLost") == [agent.id]
+    assert offer_id in wait_until(lambda: sched.kinds("rescinded"), what="rescind")
     assert not process_gone(task)
     assert agent.id not in {a["id"] for a in harness.get_json("/master/slaves")["slaves"]}
     assert harness.get_json("/master/state")["unreachable_slaves"] == 1
     before = len(sched.updates)
     driver.reconcileTasks([{"task_id": {"value": "t-run"}, "agent_id": {"value": agent.id}}])
-    wait_for(lambda: len(sched.updates) > before, what="reconciliation")
+    wait_until(lambda: len(sched.updates) > before, what="reconciliation")
     assert sched.updates[-1]["state"] == expected
 
     harness.master.restore_agent(agent.id)
-    running = wait_for(lambda: [u for u in sched.updates[before + 1:]
+    running = wait_until(lambda: [u for u in sched.updates[before + 1:]
                                 if u["state"] == "TASK_RUNNING"], what="task back")
     assert running[0]["reason"] == "REASON_AGENT_REREGISTERED"
     assert sched.take_offer(agent.id)
@@ -121,8 +122,8 @@ def test_removed_agent_is_gone_for_good(harness, sched, capabilities, expected):
     harness.master.remove_agent(agent.id)
     update = sched.wait_state("t-run", expected)
     assert update["reason"] == "REASON_AGENT_REMOVED_BY_OPERATOR"
-    assert wait_for(lambda: sched.kinds("agent_lost"), what="slaveLost") == [agent.id]
-    wait_for(lambda: process_gone(task), what="task process killed")
+    assert wait_until(lambda: sched.kinds("agent_lost"), what="slaveLost") == [agent.id]
+    wait_until(lambda: process_gone(task), what="task process killed")
     slaves = harness.get_json("/master/slaves")["slaves"]
     assert [a["id"] for a in slaves] == [other.id]
     with sched.lock:
@@ -140,8 +141,8 @@ def test_restart_with_an_unacknowledged_update_never_resends_it_after_the_loss(h
     sched.wait_state("t-run", "TASK_STARTING")
     harness.master.agent_unit_action(agent.id, "restart", duration_s=0.2)
     sched.wait_state("t-run", "TASK_GONE")
-    wait_for(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
+    wait_until(lambda: harness.master.agent_unit_state(agent.id)["active_state"] == "active",
              what="agent back")
-    wait_for(lambda: time.monotonic() > sched.update_times[-1] + 3 * FAST.status_retry_s,
+    wait_until(lambda: time.monotonic() > sched.update_times[-1] + 3 * FAST.status_retry_s,
              what="retry intervals passed")
     assert sched.states("t-run")[-1] == "TASK_GONE"

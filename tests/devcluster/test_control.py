@@ -9,8 +9,9 @@ import subprocess
 import pytest
 
 from devcluster.cluster import ClusterOptions, LocalCluster
-from tests.devcluster.harness import FAST, RecordingScheduler, wait_for
+from tests.devcluster.harness import FAST, RecordingScheduler
 from tests.devcluster.rawhttp import post
+from tests.wait import wait_until
 
 JSON = {"Content-Type": "application/json"}
 
@@ -58,7 +59,7 @@ def test_unit_get_and_restart(cluster):
     assert _req(cluster, "POST", f"agents/{agent_id}/unit",
                 {"action": "restart", "duration_s": 1.0})[0] == 202
     assert _req(cluster, "GET", f"agents/{agent_id}/unit")[1]["active_state"] == "activating"
-    wait_for(lambda: _req(cluster, "GET", f"agents/{agent_id}/unit")[1]["restarts"] == 1
+    wait_until(lambda: _req(cluster, "GET", f"agents/{agent_id}/unit")[1]["restarts"] == 1
              and cluster.master.agents[agent_id].connected, what="agent back")
     public_id = _agent_ids(cluster)[2]
     assert _req(cluster, "GET", f"agents/{public_id}/unit")[1]["unit"] == \
@@ -71,7 +72,7 @@ def test_systemctl_stand_in_restarts_the_simulated_agent(cluster):
     result = subprocess.run(["systemctl", "restart", "dcos-mesos-slave"], env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    wait_for(lambda: cluster.master.agent_unit_state(agent.id)["restarts"] == 1
+    wait_until(lambda: cluster.master.agent_unit_state(agent.id)["restarts"] == 1
              and agent.connected, what="agent restarted through systemctl")
     shown = subprocess.run(["systemctl", "is-active", "dcos-mesos-slave"], env=env,
                            capture_output=True, text=True, timeout=30)
@@ -130,20 +131,20 @@ def test_lose_restore_remove_drop_stream_and_failover(cluster):
         framework_id = sched.registered_id()
         first, second, _ = _agent_ids(cluster)
         assert _req(cluster, "POST", f"agents/{first}/lose", {})[0] == 200
-        assert wait_for(lambda: sched.kinds("agent_lost"), what="slaveLost") == [first]
+        assert wait_until(lambda: sched.kinds("agent_lost"), what="slaveLost") == [first]
         assert cluster.master.agents[first].state == "unreachable"
         assert _req(cluster, "POST", f"agents/{first}/restore", {})[0] == 200
         assert cluster.master.agents[first].state == "active"
         assert _req(cluster, "POST", f"agents/{second}/remove", {})[0] == 200
         assert second not in _agent_ids(cluster)
         assert _req(cluster, "POST", f"frameworks/{framework_id}/drop-stream", {})[0] == 200
-        wait_for(lambda: sched.kinds("reregistered"), what="re-subscribed after drop")
+        wait_until(lambda: sched.kinds("reregistered"), what="re-subscribed after drop")
         old_master = cluster.master.master_id
         status, doc = _req(cluster, "POST", "master/failover", {})
         assert status == 200 and doc["master_id"] != old_master
-        wait_for(lambda: len(sched.kinds("reregistered")) == 2, what="re-subscribed")
+        wait_until(lambda: len(sched.kinds("reregistered")) == 2, what="re-subscribed")
         assert _req(cluster, "POST", f"frameworks/{framework_id}/teardown", {})[0] == 200
-        assert wait_for(lambda: sched.kinds("error"), what="error") == [
+        assert wait_until(lambda: sched.kinds("error"), what="error") == [
             "Framework has been removed"]
     finally:
         driver.stop(failover=True)
@@ -163,7 +164,7 @@ def test_unit_actions_are_written_to_the_events_file(tmp_path):
                 return []
             lines = [json.loads(line) for line in events.read_text().splitlines()]
             return [e for e in lines if e["unit"] == "dcos-mesos-slave"]
-        wait_for(lambda: len(unit_events()) == 2, what="begin and end events")
+        wait_until(lambda: len(unit_events()) == 2, what="begin and end events")
         begin, end = unit_events()
         assert (begin["phase"], end["phase"]) == ("begin", "end")
         assert begin["action"] == end["action"] == "restart"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.devcluster.harness import RecordingScheduler, launch, process_gone, wait_for
+from tests.devcluster.harness import RecordingScheduler, launch, process_gone
 from tests.devcluster.rawhttp import post
+from tests.wait import wait_until
 
 
 def test_resubscribe_after_dropped_stream_keeps_tasks(harness, sched):
@@ -14,12 +15,12 @@ def test_resubscribe_after_dropped_stream_keeps_tasks(harness, sched):
     framework_id = sched.registered_id()
     launch(driver, sched, agent, "t-run", "exec sleep 600")
     harness.master.drop_stream(framework_id)
-    wait_for(lambda: sched.kinds("reregistered"), what="reregistered")
+    wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
     assert sched.kinds("disconnected")
     assert driver.framework_id == framework_id
     before = len(sched.updates)
     driver.reconcileTasks([])
-    wait_for(lambda: len(sched.updates) > before, what="reconciliation after re-subscribe")
+    wait_until(lambda: len(sched.updates) > before, what="reconciliation after re-subscribe")
     assert sched.updates[-1]["state"] == "TASK_RUNNING"
 
 
@@ -30,7 +31,7 @@ def test_resubscribe_after_master_failover_gets_new_master(harness, sched):
     launch(driver, sched, agent, "t-run", "exec sleep 600")
     old_master = harness.get_json("/master/state")["id"]
     harness.master.fail_over()
-    wait_for(lambda: sched.kinds("reregistered"), what="reregistered")
+    wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
     state = harness.get_json("/master/state")
     assert state["id"] != old_master
     assert state["leader_info"]["id"] == state["id"]
@@ -46,8 +47,8 @@ def test_second_instance_takes_over_and_old_stream_is_closed(harness):
     framework_id = first.registered_id()
     second = RecordingScheduler()
     driver = harness.driver(second, framework_id=framework_id)
-    wait_for(lambda: second.kinds("reregistered"), what="second instance subscribed")
-    assert wait_for(lambda: first.kinds("error"), what="error to the old instance") == [
+    wait_until(lambda: second.kinds("reregistered"), what="second instance subscribed")
+    assert wait_until(lambda: first.kinds("error"), what="error to the old instance") == [
         "Framework failed over"]
     assert not second.kinds("error")
     launch(driver, second, agent, "t-new", "true", wait_state="TASK_FINISHED")
@@ -61,16 +62,16 @@ def test_teardown_kills_tasks_and_later_subscribe_is_refused(harness, sched):
     task = launch(driver, sched, agent, "t-run", "exec sleep 600")
     driver.stop(failover=False)
     driver.join()
-    wait_for(lambda: process_gone(task), what="task process killed")
-    wait_for(lambda: "t-run" not in agent.tasks, what="task forgotten by the agent")
+    wait_until(lambda: process_gone(task), what="task process killed")
+    wait_until(lambda: "t-run" not in agent.tasks, what="task forgotten by the agent")
     state = harness.get_json("/master/state")
     assert state["frameworks"] == []
     assert [f["id"] for f in state["completed_frameworks"]] == [framework_id]
     again = RecordingScheduler()
     harness.driver(again, framework_id=framework_id)
-    assert wait_for(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
+    assert wait_until(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
     assert not again.kinds("registered") and not again.kinds("reregistered")
-    wait_for(lambda: agent.free["*"].scalars["cpus"] == 4.0, what="task resources released")
+    wait_until(lambda: agent.free["*"].scalars["cpus"] == 4.0, what="task resources released")
 
 
 def test_framework_not_back_within_failover_timeout_is_removed(harness, sched):
@@ -80,13 +81,13 @@ def test_framework_not_back_within_failover_timeout_is_removed(harness, sched):
     task = launch(driver, sched, agent, "t-run", "exec sleep 600")
     driver.stop(failover=True)
     driver.join()
-    wait_for(lambda: framework_id in harness.master.removed_frameworks,
+    wait_until(lambda: framework_id in harness.master.removed_frameworks,
              what="framework removed after its failover timeout")
-    wait_for(lambda: process_gone(task), what="task process killed")
+    wait_until(lambda: process_gone(task), what="task process killed")
     assert task.state == "TASK_KILLED"
     again = RecordingScheduler()
     harness.driver(again, framework_id=framework_id)
-    assert wait_for(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
+    assert wait_until(lambda: again.kinds("error"), what="error") == ["Framework has been removed"]
 
 
 def test_framework_back_within_failover_timeout_keeps_tasks(harness, sched):
@@ -97,14 +98,14 @@ def test_framework_back_within_failover_timeout_keeps_tasks(harness, sched):
     task = launch(driver, sched, agent, "t-run", "exec sleep 600")
     driver.stop(failover=True)
     driver.join()
-    wait_for(lambda: not harness.master.frameworks[framework_id].connected,
+    wait_until(lambda: not harness.master.frameworks[framework_id].connected,
              what="master noticed the disconnect")
     left_at = time.monotonic()
     back = RecordingScheduler()
     harness.driver(back, framework_id=framework_id, failover_timeout=timeout_s)
-    wait_for(lambda: back.kinds("reregistered"), what="reregistered")
+    wait_until(lambda: back.kinds("reregistered"), what="reregistered")
     # The expired timer of the earlier disconnect must not remove the framework.
-    wait_for(lambda: time.monotonic() > left_at + 2 * timeout_s, what="timeout passed")
+    wait_until(lambda: time.monotonic() > left_at + 2 * timeout_s, what="timeout passed")
     assert framework_id in harness.master.frameworks
     assert not process_gone(task) and task.state == "TASK_RUNNING"
 
@@ -121,5 +122,5 @@ def test_operator_teardown_endpoint_removes_the_framework(harness, sched):
     answer = post(harness.master.address, f"frameworkId={framework_id}".encode(), form,
                   path="/master/teardown")
     assert answer.status == 200
-    wait_for(lambda: process_gone(task), what="task killed")
-    assert wait_for(lambda: sched.kinds("error"), what="error") == ["Framework has been removed"]
+    wait_until(lambda: process_gone(task), what="task killed")
+    assert wait_until(lambda: sched.kinds("error"), what="error") == ["Framework has been removed"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.devcluster.harness import command_task, launch, process_gone, wait_for
+from tests.devcluster.harness import command_task, launch, process_gone
+from tests.wait import wait_until
 
 FAST_CHECK = {"type": "COMMAND", "delay_seconds": 0, "interval_seconds": 0.1,
               "timeout_seconds": 5, "grace_period_seconds": 0}
@@ -22,15 +23,15 @@ def test_passing_check_reports_healthy_once(harness, sched):
     sched.registered_id()
     check = {**FAST_CHECK, "command": {"value": "test ! -f sick"}}
     task = launch(driver, sched, agent, "t-ok", "exec sleep 600", health_check=check)
-    first = wait_for(lambda: _health_updates(sched, "t-ok"), what="a health update")[0]
+    first = wait_until(lambda: _health_updates(sched, "t-ok"), what="a health update")[0]
     assert first["state"] == "TASK_RUNNING" and first["healthy"] is True
     assert first["reason"] == "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED"
     runs = task.health_failures, len(_health_updates(sched, "t-ok"))
-    wait_for(lambda: task.health_checks_run >= 4, what="more checks")
+    wait_until(lambda: task.health_checks_run >= 4, what="more checks")
     assert runs == (0, 1) and not process_gone(task)
     before = len(sched.updates)
     driver.reconcileTasks([{"task_id": {"value": "t-ok"}}])
-    wait_for(lambda: len(sched.updates) > before, what="reconciliation")
+    wait_until(lambda: len(sched.updates) > before, what="reconciliation")
     assert sched.updates[-1]["healthy"] is True
 
 
@@ -40,7 +41,7 @@ def test_failing_checks_report_unhealthy_then_kill(harness, sched):
     sched.registered_id()
     check = {**FAST_CHECK, "command": {"value": "test ! -f sick"}, "consecutive_failures": 2}
     task = launch(driver, sched, agent, "t-sick", "exec sleep 600", health_check=check)
-    wait_for(lambda: _health_updates(sched, "t-sick"), what="healthy")
+    wait_until(lambda: _health_updates(sched, "t-sick"), what="healthy")
     (task.sandbox / "sick").touch()
     killed = sched.wait_state("t-sick", "TASK_KILLED")
     assert killed["healthy"] is False
@@ -58,10 +59,10 @@ def test_failures_within_the_grace_period_are_ignored(harness, sched):
     check = {**FAST_CHECK, "command": {"value": "test -f ok"}, "consecutive_failures": 1,
              "grace_period_seconds": 600}
     task = launch(driver, sched, agent, "t-slow", "exec sleep 600", health_check=check)
-    wait_for(lambda: task.health_checks_run >= 3, what="checks during the grace period")
+    wait_until(lambda: task.health_checks_run >= 3, what="checks during the grace period")
     assert _health_updates(sched, "t-slow") == [] and not process_gone(task)
     (task.sandbox / "ok").touch()
-    wait_for(lambda: _health_updates(sched, "t-slow"), what="healthy after grace")
+    wait_until(lambda: _health_updates(sched, "t-slow"), what="healthy after grace")
 
 
 @pytest.mark.parametrize(("check", "problem"), [
@@ -89,7 +90,7 @@ def test_duplicated_updates_arrive_twice_with_the_same_uuid(harness, sched):
     sched.registered_id()
     harness.master.faults.duplicate_updates = True
     launch(driver, sched, agent, "t-dup", "true", wait_state="TASK_FINISHED")
-    wait_for(lambda: sched.states("t-dup").count("TASK_FINISHED") == 2, what="duplicate")
+    wait_until(lambda: sched.states("t-dup").count("TASK_FINISHED") == 2, what="duplicate")
     with sched.lock:
         updates = [u for u in sched.updates if u["task_id"]["value"] == "t-dup"]
     assert [u["state"] for u in updates] == [
@@ -104,7 +105,7 @@ def test_delayed_updates_arrive_late_but_in_order(harness, sched):
     sched.registered_id()
     harness.master.faults.update_delay_s = 3.0
     task = launch(driver, sched, agent, "t-late", "true", wait_state=None)
-    wait_for(lambda: task.state == "TASK_FINISHED", what="task finished on the agent")
+    wait_until(lambda: task.state == "TASK_FINISHED", what="task finished on the agent")
     assert sched.states("t-late") == []
     harness.master.faults.update_delay_s = 0.0
     sched.wait_state("t-late", "TASK_FINISHED")

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devcluster.master import MasterOptions
-from tests.devcluster.harness import FAST, MasterHarness, RecordingScheduler, wait_for
+from tests.devcluster.harness import FAST, MasterHarness, RecordingScheduler
 from tests.devcluster.rawhttp import FRAMEWORK_INFO, RawSubscription, call, post
+from tests.wait import wait_until
 
 JSON = {"Content-Type": "application/json"}
 
@@ -35,7 +36,7 @@ def test_accepted_call_is_202_with_empty_body(harness, subscribed):
 
 
 def test_heartbeats_follow_subscribed(harness, subscribed):
-    wait_for(lambda: any(e["type"] == "HEARTBEAT" for e in subscribed.events),
+    wait_until(lambda: any(e["type"] == "HEARTBEAT" for e in subscribed.events),
              what="a heartbeat")
     assert subscribed.events[0]["type"] == "SUBSCRIBED"
 
@@ -76,7 +77,7 @@ def test_calls_from_unsubscribed_frameworks_are_forbidden(harness, subscribed):
     doc["framework_id"]["value"] = "no-such-framework"
     assert call(harness.master.address, doc, subscribed.stream_id).status == 403
     subscribed.close()
-    wait_for(lambda: not harness.master.frameworks[subscribed.framework_id].connected,
+    wait_until(lambda: not harness.master.frameworks[subscribed.framework_id].connected,
              what="disconnect noticed")
     answer = call(harness.master.address, _reconcile(subscribed), subscribed.stream_id)
     assert answer.status == 403
@@ -154,7 +155,7 @@ def test_update_framework_changes_roles_and_suppression(harness, subscribed):
     def offered() -> list[str]:
         return [o["agent_id"]["value"] for e in list(subscribed.events)
                 if e["type"] == "OFFERS" for o in e["offers"]["offers"]]
-    assert wait_for(offered, what="an offer for the new role") == [public.id]
+    assert wait_until(offered, what="an offer for the new role") == [public.id]
     other = {**info, "id": {"value": "someone-else"}}
     doc["update_framework"] = {"framework_info": other}
     assert call(harness.master.address, doc, subscribed.stream_id).status == 400

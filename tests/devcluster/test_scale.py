@@ -9,8 +9,9 @@ import pytest
 
 from devcluster.cluster import ClusterOptions, LocalCluster
 from tests.bench.allocation import measure
-from tests.devcluster.harness import FAST, RecordingScheduler, command_task, wait_for
+from tests.devcluster.harness import FAST, RecordingScheduler, command_task
 from tests.devcluster.rawhttp import post
+from tests.wait import wait_until
 
 PRIVATE, PUBLIC = 900, 100
 # Generous: this only guards against gross regressions on a busy shared machine;
@@ -43,7 +44,7 @@ def test_driver_gets_offers_from_every_agent_and_runs_a_task(big):
         def offered_agents() -> set[str]:
             with sched.lock:
                 return {o["agent_id"]["value"] for o in sched.offers}
-        wait_for(lambda: len(offered_agents()) == PRIVATE + PUBLIC, what="1,000 offers")
+        wait_until(lambda: len(offered_agents()) == PRIVATE + PUBLIC, what="1,000 offers")
         last = list(big.master.agents)[-1]
         offer = sched.take_offer(last)
         assert offer["allocation_info"] == {"role": "slave_public"}

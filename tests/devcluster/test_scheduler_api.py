@@ -7,11 +7,12 @@ import time
 import pytest
 
 from devcluster.master import MasterOptions
-from tests.devcluster.harness import command_task, wait_for
+from tests.devcluster.harness import command_task
+from tests.wait import wait_until
 
 
 def _registered(sched) -> str:
-    return wait_for(lambda: sched.kinds("registered"), what="registered")[0][0]
+    return wait_until(lambda: sched.kinds("registered"), what="registered")[0][0]
 
 
 def test_subscribe_then_offers_by_role(harness, sched):
@@ -99,7 +100,7 @@ def test_decline_filter_then_revive(harness, sched):
     _registered(sched)
     offer = sched.take_offer(agent.id)
     driver.declineOffer(offer["id"], filters={"refuse_seconds": 3600})
-    wait_for(lambda: harness.master.agents[agent.id].free["*"].scalars.get("cpus") == 4.0)
+    wait_until(lambda: harness.master.agents[agent.id].free["*"].scalars.get("cpus") == 4.0)
     harness.master.allocate()
     harness.master.allocate()
     assert sched.offers == []
@@ -122,7 +123,7 @@ def test_suppress_stops_offers_until_revive(harness, sched):
     offer = sched.take_offer(agent.id)
     driver.suppressOffers()
     driver.declineOffer(offer["id"], filters={"refuse_seconds": 0})
-    wait_for(lambda: not harness.master.offers, what="offer recovered")
+    wait_until(lambda: not harness.master.offers, what="offer recovered")
     for _ in range(3):
         harness.master.allocate()
     assert sched.offers == []
@@ -136,7 +137,7 @@ def test_rescinded_offer_drops_tasks(harness, sched):
     _registered(sched)
     offer = sched.take_offer(agent.id)
     harness.master.rescind(offer["id"]["value"])
-    wait_for(lambda: sched.kinds("rescinded"), what="rescind")
+    wait_until(lambda: sched.kinds("rescinded"), what="rescind")
     driver.launchTasks(offer["id"], [command_task(offer, "t-stale", "true")])
     dropped = sched.wait_state("t-stale", "TASK_DROPPED")
     assert dropped["reason"] == "REASON_INVALID_OFFERS"
@@ -163,7 +164,7 @@ def test_explicit_and_implicit_reconciliation(harness, sched):
     before = len(sched.updates)
     driver.reconcileTasks([{"task_id": {"value": "t-run"}}, {"task_id": {"value": "ghost"}}])
     driver.reconcileTasks([])
-    wait_for(lambda: len(sched.updates) >= before + 3, what="reconciliation updates")
+    wait_until(lambda: len(sched.updates) >= before + 3, what="reconciliation updates")
     recon = sched.updates[before:]
     assert all(u["reason"] == "REASON_RECONCILIATION" and "uuid" not in u for u in recon)
     assert [(u["task_id"]["value"], u["state"]) for u in recon] == [
@@ -176,7 +177,7 @@ def test_unacknowledged_updates_are_retried_until_acknowledged(harness, sched):
     _registered(sched)
     offer = sched.take_offer(agent.id)
     driver.launchTasks(offer["id"], [command_task(offer, "t-ack", "true")])
-    wait_for(lambda: len(sched.states("t-ack")) >= 2, what="a retried update")
+    wait_until(lambda: len(sched.states("t-ack")) >= 2, what="a retried update")
     first, second = [u for u in sched.updates if u["task_id"]["value"] == "t-ack"][:2]
     assert first["state"] == second["state"] == "TASK_STARTING"
     assert first["uuid"] == second["uuid"]
@@ -240,7 +241,7 @@ def test_two_frameworks_share_the_agents(harness):
     _registered(second)
     for _ in range(6):
         harness.add_agent()
-    wait_for(lambda: len(first.offers) + len(second.offers) == 6, what="all agents offered")
+    wait_until(lambda: len(first.offers) + len(second.offers) == 6, what="all agents offered")
     assert first.offers and second.offers
 
 
@@ -287,7 +288,7 @@ def test_update_retries_back_off_exponentially(harness, sched):
     _registered(sched)
     offer = sched.take_offer(agent.id)
     driver.launchTasks(offer["id"], [command_task(offer, "t-backoff", "true")])
-    wait_for(lambda: len(sched.states("t-backoff")) >= 3, what="two retries")
+    wait_until(lambda: len(sched.states("t-backoff")) >= 3, what="two retries")
     with sched.lock:
         times = [t for u, t in zip(sched.updates, sched.update_times, strict=True)
                  if u["task_id"]["value"] == "t-backoff"][:3]
@@ -307,7 +308,7 @@ def test_offers_held_past_the_offer_timeout_are_rescinded(tmp_path, sched):
         harness.driver(sched)
         _registered(sched)
         first = sched.take_offer(agent.id)
-        wait_for(lambda: first["id"]["value"] in sched.kinds("rescinded"),
+        wait_until(lambda: first["id"]["value"] in sched.kinds("rescinded"),
                  what="the held offer rescinded after the timeout")
         assert sched.take_offer(agent.id)["id"] != first["id"]
     finally:

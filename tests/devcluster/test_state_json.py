@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.devcluster.harness import launch, wait_for
+from tests.devcluster.harness import launch
 from tests.devcluster.shapes import missing_keys, shape_mismatches
+from tests.wait import wait_until
 
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mesos" / "recorded"
 # Keys real masters add that the emulator does not model (by last path component).
@@ -37,10 +38,10 @@ def documents(tmp_path_factory):
         launch(driver, sched, private, "t-done", "true", wait_state="TASK_FINISHED")
         sched.take_offer(public.id)
         harness.master.agent_unit_action(private.id, "restart", duration_s=0.0)
-        wait_for(lambda: private.reregistered_time, what="agent re-registered")
+        wait_until(lambda: private.reregistered_time, what="agent re-registered")
         harness.master.drop_stream(framework_id)
-        wait_for(lambda: sched.kinds("reregistered"), what="framework re-registered")
-        wait_for(lambda: harness.master.offers, what="offers outstanding")
+        wait_until(lambda: sched.kinds("reregistered"), what="framework re-registered")
+        wait_until(lambda: harness.master.offers, what="offers outstanding")
         yield {name: harness.get_json(f"/master/{name}") for name in ("state", "slaves")}
     finally:
         harness.close()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.devcluster.harness import wait_for
 from tests.e2e.checks import max_agents_disrupted_at_once, restarts_per_agent
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def test_resume_after_sigkill_then_no_restarts_then_new_image(make_stack):
     assert restarts_per_agent(events) == restarts
     # The task reports RUNNING before its container exists: wait for the container.
     for agent in stack.cluster.master.agents.values():
-        wait_for(lambda env=agent.host_env: _runs_image(env, "calico/node:v2.6.13"),
+        wait_until(lambda env=agent.host_env: _runs_image(env, "calico/node:v2.6.13"),
                  what=f"calico/node v2.6.13 running on {agent.spec.hostname}")
 
 

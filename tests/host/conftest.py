@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,17 +15,6 @@ from devcluster.host.prepare import HostSpec, prepare_host
 FAST_RESTART_S = 0.2
 COMMAND_TIMEOUT_S = 30
 
-
-def wait_for(predicate: Callable[[], object], deadline_s: float = 10.0, what: str = "") -> object:
-    """predicate()'s first truthy value; fails the test at the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {deadline_s}s waiting for {what or predicate}")
-        time.sleep(0.02)
 
 
 class SimHost:

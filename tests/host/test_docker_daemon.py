@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from devcluster.host.faults import clear_fault, set_fault
-from tests.host.conftest import wait_for
+from tests.wait import wait_until
 
 
 @pytest.mark.parametrize("version, daemon_json, reason", [
@@ -83,12 +83,12 @@ def test_detached_auto_remove_container_disappears_when_the_daemon_stops(host):
 def test_crashing_docker_fails_after_the_configured_time(host):
     set_fault(host.root, "docker_crashes_after_s", 0.3)
     assert host.run("systemctl", "restart", "docker").returncode == 0
-    wait_for(lambda: host.is_active("docker") == "failed", what="docker to crash")
+    wait_until(lambda: host.is_active("docker") == "failed", what="docker to crash")
 
 
 def start_foreground(host, *args):
     proc = host.popen("docker", "run", "--name", "fg", *args, "calico/node:v3")
-    wait_for(lambda: host.container_state("fg") == "running" or proc.poll() is not None,
+    wait_until(lambda: host.container_state("fg") == "running" or proc.poll() is not None,
              what="the foreground container to run")
     assert proc.poll() is None, proc.stderr.read()
     return proc
@@ -128,3 +128,4 @@ def test_foreground_run_ends_on_a_daemon_restart(host):
     assert host.run("systemctl", "restart", "docker").returncode == 0
     assert proc.wait(timeout=10) == 0
     assert host.container_state("fg") == "running"
+

@@ -1,9 +1,10 @@
+
 import time
 
 import pytest
 
 from devcluster.host.faults import clear_fault, set_fault
-from tests.host.conftest import wait_for
+from tests.wait import wait_until
 
 
 def test_is_active_prints_state_and_exits_like_systemd(host):
@@ -140,7 +141,7 @@ def test_reset_failed_clears_a_failed_unit(host):
 def test_after_no_block_the_next_observer_logs_the_end_with_its_real_time(host):
     assert host.run("systemctl", "--no-block", "restart", "docker").returncode == 0
     [begin] = host.events()
-    wait_for(lambda: host.is_active("docker") == "active", what="docker to come back")
+    wait_until(lambda: host.is_active("docker") == "active", what="docker to come back")
     begin_again, end = host.events()
     assert begin_again == begin
     assert end["time"] == pytest.approx(begin["time"] + host.spec.docker_restart_s)

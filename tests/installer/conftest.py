@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from devcluster.host.events import read_events
 from devcluster.host.prepare import prepare_host
 from devcluster.host.spec import HostSpec
 from installer import build
+from tests.wait import wait_until
 
 RESTART_S = 0.05
 FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.1", "--poll-interval", "0.03"]
@@ -64,13 +64,8 @@ class SimHost:
                    and event["phase"] == "begin")
 
     def wait_for_event(self, predicate, deadline_s: float = 10.0) -> dict:
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            for event in read_events(self.events):
-                if predicate(event):
-                    return event
-            time.sleep(0.02)
-        raise AssertionError("event did not happen in time")
+        return wait_until(lambda: next((e for e in read_events(self.events) if predicate(e)),
+                                       None), deadline_s, "a host event")
 
     def set_fault(self, name: str, value=True) -> None:
         faults.set_fault(self.root, name, value)

@@ -1,9 +1,9 @@
 """`node` on simulated hosts: stale container removed, foreground run, SIGTERM stops it."""
 
 import json
-import time
 
 from tests.installer.conftest import last_line, stop_gracefully
+from tests.wait import wait_until
 
 IMAGE = "calico/node:v3.8.0"
 ETCD = "http://127.0.0.1:2379"
@@ -19,14 +19,14 @@ def inspect(host, name="calico-node"):
 
 
 def wait_running(host, proc, not_id=None, deadline_s=10.0):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
+    def running():
         record = inspect(host)
         if record and record["State"]["Running"] and record["Id"] != not_id:
             return record
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
-    raise AssertionError("calico-node did not start")
+        return None
+
+    return wait_until(running, deadline_s, "calico-node to start")
 
 
 def env_of(record):

@@ -7,25 +7,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 15.0
 SHORT_TTL_S = 2  # the smallest lease etcd grants with its default election timeout
 
-
-def wait_until(condition: Callable[[], object], deadline_s: float = WAIT_S,
-               interval_s: float = 0.05) -> object:
-    """Poll `condition` until it returns something truthy; fail the test at the deadline."""
-    end = time.monotonic() + deadline_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"condition not met within {deadline_s} s")
-        time.sleep(interval_s)
 
 
 class HolderProcess:

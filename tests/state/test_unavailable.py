@@ -19,7 +19,8 @@ from framework.state import (
     StateStore,
     StoreUnavailable,
 )
-from tests.state.helpers import SHORT_TTL_S, wait_until
+from tests.state.helpers import SHORT_TTL_S
+from tests.wait import wait_until
 
 # Long enough that leadership survives the seconds etcd is down in these tests.
 SURVIVING_TTL_S = 30
