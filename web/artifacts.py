@@ -17,9 +17,13 @@ def resolve_artifact(root: Path, name: str) -> Path:
     """The regular file `name` under `root`; `ApiError` 404 for anything else, including
     names that climb out of `root` with `..`, absolute paths or symlinks pointing outside."""
     base = root.resolve()
-    candidate = (base / name).resolve()
-    if not candidate.is_relative_to(base) or not candidate.is_file():
-        raise ApiError(404, f"no artifact named {name}")
+    try:
+        candidate = (base / name).resolve()
+        found = candidate.is_relative_to(base) and candidate.is_file()
+    except (ValueError, OSError):  # a NUL byte, a name too long: no such file either
+        found = False
+    if not found:
+        raise ApiError(404, f"no artifact named {name!r}")
     return candidate
 
 

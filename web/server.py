@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from waitress.server import BaseWSGIServer, create_server
 
+from web.app import MAX_BODY_BYTES
 from web.errors import WebConfigError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,10 @@ class ServerHandle:
 
 def serve(app: object, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
     """Start serving `app` on `host`:`port` (0 picks a free port) and return at once."""
-    server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="calico-dcos")
+    # waitress buffers a body of up to 1 GiB by default before the app sees the request; the
+    # cap here makes it answer 413 at once instead (it refuses a body of `max` bytes or more).
+    server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="calico-dcos",
+                           max_request_body_size=MAX_BODY_BYTES + 1)
     if not isinstance(server, BaseWSGIServer):
         raise WebConfigError(f"serve() binds exactly one socket, not {host!r}")
     bound_port = int(server.effective_port)

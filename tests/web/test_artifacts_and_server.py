@@ -139,3 +139,47 @@ def test_web_package_imports_neither_pymesos_nor_etcd3():
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", ["/artifacts/%00", "/artifacts/agents/a%00b"])
+def test_names_the_filesystem_cannot_hold_are_a_quiet_404(client, path, caplog):
+    """A NUL in the name is a missing artifact, not a server error with a logged traceback
+    per request (log flooding)."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+CHUNK = 64 * 1024
+MAX_SENT = 8 * 1024 * 1024
+
+
+@pytest.mark.parametrize("framing, piece", [
+    (b"Content-Length: 104857600\r\n", b" " * CHUNK),
+    (b"Transfer-Encoding: chunked\r\n", b"%x\r\n" % CHUNK + b" " * CHUNK + b"\r\n"),
+], ids=["content-length", "chunked"])
+def test_the_server_refuses_an_oversized_body_before_reading_it(app, framing, piece):
+    """waitress itself caps request bodies (its default buffers up to 1 GiB before Flask's
+    own limit applies): it answers 413 long before a huge body has been sent."""
+    handle = serve(app, "127.0.0.1", 0)
+    try:
+        with socket.create_connection(("127.0.0.1", handle.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/rollout/pause HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\n" + framing + b"\r\n")
+            sent, answer = 0, b""
+            sock.settimeout(0.05)
+            while sent < MAX_SENT and not answer:
+                try:
+                    sock.sendall(piece)
+                    sent += CHUNK
+                    answer = sock.recv(4096)
+                except TimeoutError:
+                    continue
+                except OSError:  # closed by the server once it answered
+                    break
+            if not answer:
+                sock.settimeout(5)
+                answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
+    finally:
+        handle.stop()
