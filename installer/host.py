@@ -1,6 +1,7 @@
 """The host the installer changes: a root directory for paths, PATH for commands."""
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -15,6 +16,7 @@ from installer.journal import STATE_DIR, Journal
 ROOT_ENV = "CALICO_HOST_ROOT"
 COMMAND_TIMEOUT_S = 120.0
 LOCK_POLL_S = 0.1
+MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS: more links in a row is ELOOP
 
 log = logging.getLogger("calico-installer")
 
@@ -45,6 +47,25 @@ class Host:
     def path(self, host_path: str) -> str:
         """The real location of an absolute host path under the root."""
         return os.path.join(self.root, host_path.lstrip("/"))
+
+    def write_target(self, path: str) -> str:
+        """Where a write to `path` (a real path under the root) must land: its symlinks
+        followed, an absolute link target taken as a host path under the root. Replacing
+        the link itself would turn a daemon.json kept elsewhere into a stray copy."""
+        for _ in range(MAX_SYMLINKS):
+            try:
+                target = os.readlink(path)
+            except FileNotFoundError:
+                return path
+            except OSError as err:
+                if err.errno == errno.EINVAL:  # not a symlink
+                    return path
+                raise HostError("cannot read link {}: {}".format(path, err.strerror)) from err
+            if os.path.isabs(target):
+                path = self.path(target)
+            else:
+                path = os.path.join(os.path.dirname(path), target)
+        raise HostError("too many levels of symbolic links at {}".format(path))
 
     @contextlib.contextmanager
     def exclusive(self, wait: float) -> Iterator[None]:

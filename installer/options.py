@@ -10,9 +10,10 @@ from installer.result import EXIT_USAGE
 from installer.steps import agent_unit, cni, docker, node
 
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_OPT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_STORE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/]+\S*$")
+# Matched whole (fullmatch): `$` would also accept a trailing newline.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_STORE_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/]+\S*")
 HOST_PATHS = ("daemon_json", "plugins_dir", "config_dir")
 
 
@@ -23,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _pair(text: str, names: "re.Pattern[str]") -> tuple:
     key, sep, value = text.partition("=")
-    if not sep or not names.match(key) or "\n" in value or "\0" in value:
+    if not sep or not names.fullmatch(key) or "\n" in value or "\0" in value:
         raise argparse.ArgumentTypeError("expected NAME=VALUE, got {!r}".format(text))
     return key, value
 
@@ -161,7 +162,7 @@ def _problems(options: argparse.Namespace) -> List[str]:
             problems.append("--{} must be an absolute host path, not {!r}".format(
                 name.replace("_", "-"), value))
     store = getattr(options, "cluster_store", None)
-    if store is not None and not _STORE_URL.match(store):
+    if store is not None and not _STORE_URL.fullmatch(store):
         problems.append("--cluster-store {!r} is not a URL like etcd://host:port".format(store))
     return problems
 

@@ -52,16 +52,17 @@ class DaemonJsonChange:
         """Make the file hold data (None: absent); True when that needed a change."""
         if fsutil.read_bytes(self.path) == data:
             return False
+        path = self.host.write_target(self.path)  # a symlinked daemon.json stays linked
         if data is None:
-            fsutil.remove_file(self.path)
+            fsutil.remove_file(path)
         else:
-            directory = os.path.dirname(self.path)
+            directory = os.path.dirname(path)
             missing = fsutil.missing_dirs(directory)
             if missing:
                 self.record["created_dirs"] = self.record.get("created_dirs", []) + missing
                 self.record = self.journal.save(STEP, self.record)
             fsutil.ensure_dir(directory)
-            fsutil.atomic_write(self.path, data, mode)
+            fsutil.atomic_write(path, data, mode)
         return True
 
     def _restart_unless_done(self, resumed_phase: Optional[str], phase: str) -> None:

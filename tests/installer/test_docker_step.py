@@ -223,3 +223,24 @@ def test_a_second_changing_step_waits_for_the_host_lock(make_host):
     assert last_line(done.stderr).startswith("another calico-installer step is changing this")
     assert not host.file(DAEMON_JSON).exists()
     assert docker_step(host).returncode == 0
+
+
+def test_a_symlinked_daemon_json_is_edited_where_it_lives(make_host):
+    """Hosts that keep daemon.json elsewhere (config management) link it into /etc/docker:
+    the step writes through the link and the uninstall restores the target's bytes."""
+    original = '{"log-driver": "journald"}\n'
+    host = make_host()
+    target = host.file("/srv/docker/daemon.json")
+    target.parent.mkdir(parents=True)
+    target.write_text(original)
+    link = host.file(DAEMON_JSON)
+    link.unlink(missing_ok=True)
+    link.symlink_to("../../srv/docker/daemon.json")
+    done = docker_step(host)
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and os.readlink(link) == "../../srv/docker/daemon.json"
+    assert json.loads(target.read_text()) == {"log-driver": "journald", "cluster-store": STORE}
+    assert "Cluster Store: " + STORE in host.docker("info").stdout
+    undone = host.run("uninstall", *FAST_TIMING)
+    assert undone.returncode in (0, 75), undone.stderr
+    assert link.is_symlink() and target.read_text() == original

@@ -7,6 +7,7 @@ import pytest
 
 from installer import fsutil
 from installer.errors import HostError
+from installer.host import Host
 from installer.journal import Journal
 
 
@@ -91,3 +92,16 @@ def test_corrupt_journal_is_a_clear_error(tmp_path):
         json.dump([1], handle)
     with pytest.raises(HostError, match="not a JSON object"):
         journal.load("docker")
+
+
+def test_write_target_follows_links_under_the_root(tmp_path):
+    host = Host(str(tmp_path))
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "daemon.json").symlink_to("/srv/daemon.json")  # a host path
+    (tmp_path / "etc" / "relative.json").symlink_to("daemon.json")
+    assert host.write_target(host.path("/etc/relative.json")) == host.path("/srv/daemon.json")
+    assert host.write_target(host.path("/etc/plain.json")) == host.path("/etc/plain.json")
+    (tmp_path / "etc" / "loop").symlink_to("loop")
+    with pytest.raises(HostError, match="too many levels"):
+        host.write_target(host.path("/etc/loop"))
