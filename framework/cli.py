@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from web.view import age, duration, last_message
@@ -208,12 +209,15 @@ def _who() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m framework", description="Show or steer a running calico-dcos rollout."
+        prog="python -m framework", description="Show or steer a running calico-dcos rollout.",
+        allow_abbrev=False,
     )
     parser.add_argument("command", choices=("status", *ACTIONS))
     parser.add_argument("agent_id", nargs="?", help="agent id (status: show that agent)")
     parser.add_argument("--url", required=True, help="the scheduler's URL, e.g. http://host:port/")
-    parser.add_argument("--token", help=f"operator token (default: ${TOKEN_ENV})")
+    # No --token: a command line is visible to every user of the host (ps).
+    parser.add_argument("--token-file",
+                        help=f"file holding the operator token (default: ${TOKEN_ENV})")
     parser.add_argument(
         "--dcos-token", help="DC/OS authentication token, when --url goes through Admin Router"
     )
@@ -224,8 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def operator_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The token from --token-file, else from $CALICO_OPERATOR_TOKEN."""
+    if not args.token_file:
+        return environ.get(TOKEN_ENV) or None
+    try:
+        return Path(args.token_file).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"cannot read --token-file {args.token_file}: {err}", EXIT_USAGE) from None
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> None:
-    token = args.token or environ.get(TOKEN_ENV) or None
+    token = operator_token(args, environ)
     api = Api(args.url, token, args.dcos_token)
     if args.command == "status":
         if args.agent_id:
@@ -246,7 +260,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> No
     if args.command not in AGENT_ACTIONS and args.agent_id:
         raise CliError(f"{args.command} applies to the whole rollout, not to one agent", EXIT_USAGE)
     if not token:
-        raise CliError(f"no operator token: pass --token or set ${TOKEN_ENV}", EXIT_USAGE)
+        raise CliError(f"no operator token: set ${TOKEN_ENV} or pass --token-file", EXIT_USAGE)
     if args.agent_id:
         path = f"v1/agents/{urllib.parse.quote(args.agent_id, safe='')}/{args.command}"
     else:

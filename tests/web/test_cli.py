@@ -55,8 +55,21 @@ def test_pause_then_resume_with_token_from_the_environment(served, rollout):
     control = rollout.status()["rollout"]["control"]
     assert (control["paused"], control["why"]) == (True, "window")
     assert control["by"].endswith("(cli)")
-    resumed = run_cli("resume", "--url", served.url, "--token", TOKEN, "--json")
+    resumed = run_cli("resume", "--url", served.url, "--json", token=TOKEN)
     assert json.loads(resumed.stdout)["rollout"]["state"] == "in_progress"
+
+
+def test_the_token_never_comes_from_the_command_line(served, rollout, tmp_path):
+    """Arguments are visible to every user of the host (ps): a file or the environment."""
+    refused = run_cli("pause", "--url", served.url, "--token", TOKEN)
+    assert refused.returncode == EXIT_USAGE
+    assert "unrecognized arguments: --token" in refused.stderr
+    assert not rollout.paused["paused"]
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    paused = run_cli("pause", "--url", served.url, "--token-file", str(token_file))
+    assert paused.returncode == 0, paused.stderr
+    assert rollout.paused["paused"]
 
 
 def test_status_json_and_filters(served, rollout, capsys):
@@ -67,7 +80,8 @@ def test_status_json_and_filters(served, rollout, capsys):
     assert body["page"]["total"] == 1
 
 
-def test_agent_status_retry_and_skip(served, rollout, capsys):
+def test_agent_status_retry_and_skip(served, rollout, capsys, monkeypatch):
+    monkeypatch.setenv("CALICO_OPERATOR_TOKEN", TOKEN)
     rollout.fail("a1.example", "etcd-proxy")
     rollout.advance()
     rollout.advance()
@@ -76,28 +90,31 @@ def test_agent_status_retry_and_skip(served, rollout, capsys):
     shown = capsys.readouterr().out
     assert "etcd-proxy did not converge" in shown and "TASK_FAILED" in shown
     assert "recent events:" in shown
-    assert main(["retry", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    assert main(["retry", agent_id, "--url", served.url]) == 0
     assert rollout.agents[0].steps[0].state == "pending"
-    assert main(["skip", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    assert main(["skip", agent_id, "--url", served.url]) == 0
     assert rollout.agents[0].steps[0].state == "skipped"
     latest = rollout.events(limit=1)[0]["message"]
     assert latest == "skip etcd-proxy: skip requested from the command line"
 
 
 @pytest.mark.parametrize(
-    ("argv", "code", "message"),
+    ("argv", "token", "code", "message"),
     [
-        (["pause", "--token", "wrong"], EXIT_REFUSED, "401: wrong operator token"),
-        (["retry", "nope", "--token", TOKEN], EXIT_REFUSED, "404: no agent with id nope"),
-        (["retry", "--token", TOKEN], EXIT_USAGE, "needs an agent id"),
-        (["pause", "S1", "--token", TOKEN], EXIT_USAGE, "whole rollout"),
-        (["pause"], EXIT_USAGE, "no operator token"),
+        (["pause"], "wrong", EXIT_REFUSED, "401: wrong operator token"),
+        (["retry", "nope"], TOKEN, EXIT_REFUSED, "404: no agent with id nope"),
+        (["retry"], TOKEN, EXIT_USAGE, "needs an agent id"),
+        (["pause", "S1"], TOKEN, EXIT_USAGE, "whole rollout"),
+        (["pause"], None, EXIT_USAGE, "no operator token"),
+        (["pause", "--token-file", "/no/such/file"], None, EXIT_USAGE, "cannot read"),
     ],
 )
 def test_refusals_have_clear_messages_and_exit_codes(
-    served, capsys, monkeypatch, argv, code, message
+    served, capsys, monkeypatch, argv, token, code, message
 ):
     monkeypatch.delenv("CALICO_OPERATOR_TOKEN", raising=False)
+    if token is not None:
+        monkeypatch.setenv("CALICO_OPERATOR_TOKEN", token)
     assert main([*argv, "--url", served.url]) == code
     assert message in capsys.readouterr().err
 
@@ -115,15 +132,16 @@ class AdminRouter(PrefixStripper):
         return super().__call__(environ, start_response)
 
 
-def test_actions_through_admin_router_with_a_dcos_login(app, rollout, capsys):
+def test_actions_through_admin_router_with_a_dcos_login(app, rollout, capsys, monkeypatch):
+    monkeypatch.setenv("CALICO_OPERATOR_TOKEN", TOKEN)
     handle = serve(AdminRouter(app, ADMIN_ROUTER_PREFIX))
     url = handle.url + ADMIN_ROUTER_PREFIX.lstrip("/") + "/"
     try:
-        refused = main(["pause", "--url", url, "--token", TOKEN, "--reason", "r"])
+        refused = main(["pause", "--url", url, "--reason", "r"])
         assert refused == EXIT_REFUSED
         assert "401: DC/OS login required" in capsys.readouterr().err
         dcos = ["--dcos-token", AdminRouter.DCOS_TOKEN]
-        assert main(["pause", "--url", url, "--token", TOKEN, "--reason", "r", *dcos]) == 0
+        assert main(["pause", "--url", url, "--reason", "r", *dcos]) == 0
         assert rollout.paused["paused"]
         assert main(["status", "--url", url, *dcos]) == 0
         assert "calico: paused" in capsys.readouterr().out

@@ -7,7 +7,6 @@
   const body = document.body;
   const ROOT = body.dataset.root || "./";
   const REFRESH_MS = Number(body.dataset.refreshMs) || 2000;
-  const TOKEN_KEY = "calico-dcos-operator-token";
   const ACTION_BY = "status page";
 
   /* ---------- wording (mirrors web/view.py) ---------- */
@@ -311,17 +310,9 @@
     const tokenInput = byId("action-token");
     const reasonInput = byId("action-reason");
     let pending = null;
-
-    function storedToken() {
-      try { return window.sessionStorage.getItem(TOKEN_KEY) || ""; } catch (err) { return ""; }
-    }
-
-    function storeToken(token) {
-      try {
-        if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
-        else window.sessionStorage.removeItem(TOKEN_KEY);
-      } catch (err) { /* storage disabled: ask every time */ }
-    }
+    /* The operator token lives in this variable for the page's life only: browser storage
+     * is shared by every service behind Admin Router (one origin), so it never goes there. */
+    let operatorToken = "";
 
     function open(action, agentId, host) {
       pending = { action: action, agentId: agentId };
@@ -329,8 +320,8 @@
         (agentId ? " agent" : " the rollout"));
       setText("action-target", agentId ? (host || "") + " (" + agentId + ")" : "");
       setText("action-error", "");
-      tokenField.hidden = Boolean(storedToken());
-      tokenInput.required = !storedToken();
+      tokenField.hidden = Boolean(operatorToken);
+      tokenInput.required = !operatorToken;
       tokenInput.value = "";
       reasonInput.value = "";
       dialog.showModal();
@@ -338,7 +329,7 @@
     }
 
     async function send() {
-      const token = storedToken() || tokenInput.value.trim();
+      const token = operatorToken || tokenInput.value.trim();
       const path = pending.agentId
         ? "v1/agents/" + encodeURIComponent(pending.agentId) + "/" + pending.action
         : "v1/rollout/" + pending.action;
@@ -349,7 +340,7 @@
         body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
       });
       const rejectedToken = response.status === 401 || response.status === 403;
-      if (!rejectedToken) storeToken(token); // right token, even if the action was refused
+      if (!rejectedToken) operatorToken = token; // right token, even if the action was refused
       if (response.ok) {
         dialog.close();
         await refreshNow();
@@ -358,7 +349,7 @@
       let message = "HTTP " + response.status;
       try { message = (await response.json()).error || message; } catch (err) { /* not JSON */ }
       if (rejectedToken) {
-        storeToken("");
+        operatorToken = "";
         tokenField.hidden = false;
         tokenInput.required = true;
       }
