@@ -31,11 +31,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from framework.dcos_auth import DcosAuthError
     from framework.scheduler import run
+    from framework.state import StoreAuthError
 
     try:
         return run(config)
     except DcosAuthError as err:
         print(f"cannot log in to DC/OS: {err}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except StoreAuthError as err:
+        print(f"cannot log in to etcd: {err}", file=sys.stderr)
         return EXIT_BAD_CONFIG
 
 

@@ -64,6 +64,7 @@ from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, Statu
 from framework.state import (
     Batch,
     ConflictError,
+    Credentials,
     EtcdConnection,
     NewEvent,
     NotLeader,
@@ -130,7 +131,7 @@ class Runtime:
         app = create_app(StatusView(self.snapshot, self.store), control,
                          token=self.config.web.operator_token, health=self.health,
                          metrics=self.metrics, artifacts_dir=self.artifacts_dir)
-        self.web = serve(app, self.config.web.bind_address, self.config.web.port)
+        self.web = serve(app, self.config.web.bind_addresses, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
         # The artifacts' URLs name the port the web server got.
         self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
@@ -481,7 +482,10 @@ def run(config: Config) -> int:
     tls = None
     if config.etcd.ca_file:
         tls = TLSFiles(config.etcd.ca_file, config.etcd.cert_file, config.etcd.key_file)
-    conn = EtcdConnection(list(config.etcd.endpoints), tls=tls)
+    credentials = None
+    if config.etcd.username is not None and config.etcd.password is not None:
+        credentials = Credentials(config.etcd.username, config.etcd.password)
+    conn = EtcdConnection(list(config.etcd.endpoints), tls=tls, credentials=credentials)
     inbox: queue.Queue = queue.Queue()
     store = StateStore(conn, config.framework.name,
                        on_leadership_lost=lambda why: inbox.put(LeadershipLost(why)))

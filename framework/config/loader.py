@@ -29,6 +29,7 @@ from framework.config.model import (
     ServiceAccount,
     WebSettings,
 )
+from framework.config.values import certificate_matches_key
 from framework.config.variables import VARIABLES
 
 VALIDATE_FLAG = "--validate-config"
@@ -57,8 +58,9 @@ def _argument_parser() -> _Parser:
     parser.add_argument(VALIDATE_FLAG, action="store_true", dest="validate_only",
                         help="check the configuration, print every problem, and exit")
     for variable in VARIABLES:
-        parser.add_argument(variable.flag, dest=variable.env, metavar="VALUE",
-                            help=f"{variable.help} [{variable.env}]")
+        if variable.flag is not None:
+            parser.add_argument(variable.flag, dest=variable.env, metavar="VALUE",
+                                help=f"{variable.help} [{variable.env}]")
     return parser
 
 
@@ -68,7 +70,7 @@ def load(argv: Sequence[str], env: Mapping[str, str]) -> Config:
     problems = [f"command line: unknown argument {arg!r}" for arg in unknown]
     parsed: dict[str, Any] = {}
     for variable in VARIABLES:
-        override = getattr(args, variable.env)
+        override = getattr(args, variable.env, None)
         raw = override if override not in (None, "") else env.get(variable.env, "")
         source = variable.flag if override not in (None, "") else variable.env
         if raw == "":
@@ -103,7 +105,8 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
     for value_name, file_name in (("MESOS_SECRET", "MESOS_SECRET_FILE"),
                                   ("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
                                    "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE"),
-                                  ("CALICO_OPERATOR_TOKEN", "CALICO_OPERATOR_TOKEN_FILE")):
+                                  ("CALICO_OPERATOR_TOKEN", "CALICO_OPERATOR_TOKEN_FILE"),
+                                  ("CALICO_ETCD_PASSWORD", "CALICO_ETCD_PASSWORD_FILE")):
         if p[value_name] is not None and p[file_name] is not None:
             problems.append(f"{value_name} and {file_name}: give one, not both")
     has_secret = p["MESOS_SECRET"] is not None or p["MESOS_SECRET_FILE"] is not None
@@ -117,8 +120,17 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
     if has_key and p["CALICO_SERVICE_ACCOUNT_UID"] is None:
         problems.append("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY: a private key needs "
                         "CALICO_SERVICE_ACCOUNT_UID")
+    has_etcd_password = (p["CALICO_ETCD_PASSWORD"] is not None
+                         or p["CALICO_ETCD_PASSWORD_FILE"] is not None)
+    if has_etcd_password != (p["CALICO_ETCD_USERNAME"] is not None):
+        problems.append("CALICO_ETCD_USERNAME and CALICO_ETCD_PASSWORD (or ..._PASSWORD_FILE): "
+                        "give both or neither")
     if (p["CALICO_ETCD_CERT_FILE"] is None) != (p["CALICO_ETCD_KEY_FILE"] is None):
         problems.append("CALICO_ETCD_CERT_FILE and CALICO_ETCD_KEY_FILE: give both or neither")
+    elif _given(p, "CALICO_ETCD_CERT_FILE", "CALICO_ETCD_KEY_FILE") and not (
+            certificate_matches_key(p["CALICO_ETCD_CERT_FILE"], p["CALICO_ETCD_KEY_FILE"])):
+        problems.append("CALICO_ETCD_KEY_FILE: not the key of the certificate in "
+                        "CALICO_ETCD_CERT_FILE")
     secure = _given(p, "CALICO_ETCD_ENDPOINTS") and any(
         e.startswith("https://") for e in p["CALICO_ETCD_ENDPOINTS"])
     if p["CALICO_ETCD_CA_FILE"] is None and (secure or p["CALICO_ETCD_CERT_FILE"] is not None):
@@ -153,11 +165,13 @@ def _points_at_local_proxy(store: str) -> bool:
     return host_port in (local, "localhost:2379")
 
 
-def _default_hostname(env: Mapping[str, str], bind_address: str) -> str:
+def _default_hostname(env: Mapping[str, str], bind_addresses: tuple[str, ...]) -> str:
     if env.get(MARATHON_HOST_ENV):
         return env[MARATHON_HOST_ENV]
-    if not ipaddress.ip_address(bind_address).is_unspecified:
-        return bind_address
+    specific = [a for a in bind_addresses if not ipaddress.ip_address(a).is_unspecified]
+    if len(specific) == len(bind_addresses):
+        return next((a for a in specific if not ipaddress.ip_address(a).is_loopback),
+                    specific[0])
     return socket.getfqdn()
 
 
@@ -193,6 +207,8 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             ca_file=p["CALICO_ETCD_CA_FILE"],
             cert_file=p["CALICO_ETCD_CERT_FILE"],
             key_file=p["CALICO_ETCD_KEY_FILE"],
+            username=p["CALICO_ETCD_USERNAME"],
+            password=p["CALICO_ETCD_PASSWORD"] or p["CALICO_ETCD_PASSWORD_FILE"],
         ),
         etcd_proxy=EtcdProxyStep(
             enabled=p["CALICO_ETCD_PROXY_ENABLED"],
@@ -240,7 +256,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             max_failed_agents=p["CALICO_MAX_FAILED_AGENTS"],
         ),
         web=WebSettings(
-            bind_address=p["CALICO_BIND_ADDRESS"],
+            bind_addresses=p["CALICO_BIND_ADDRESS"],
             port=p["PORT0"],
             operator_token=p["CALICO_OPERATOR_TOKEN"] or p["CALICO_OPERATOR_TOKEN_FILE"],
         ),

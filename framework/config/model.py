@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from framework.config.values import REDACTED, redact_url
 from framework.engine.plan import (  # the steps are the engine's; config only names them
     STEP_CALICO_NODE,
     STEP_CNI,
@@ -25,7 +26,6 @@ from framework.engine.plan import (  # the steps are the engine's; config only n
 
 LOCAL_ETCD_PROXY = "http://127.0.0.1:2379"
 ETCD_PREFIX_ROOT = "/calico-dcos"
-REDACTED = "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class EtcdSettings:
     ca_file: str | None
     cert_file: str | None
     key_file: str | None
+    username: str | None = None  # etcd user/password auth of the scheduler's own state
+    password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class RolloutSettings:
 
 @dataclass(frozen=True)
 class WebSettings:
-    bind_address: str
+    bind_addresses: tuple[str, ...]  # plain HTTP; see docs/operations.md
     port: int  # 0: pick a free port
     operator_token: str | None  # None: operator actions are refused
 
@@ -219,9 +221,10 @@ class Config:
         return f"http://{host}:{bound_port}/"
 
     def redacted(self) -> Config:
-        """A copy safe to log: every secret replaced by a marker."""
+        """A copy safe to log: every secret replaced by a marker, and in every URL a
+        password and the query's values (signed download URLs carry keys there)."""
         account = self.mesos.service_account
-        return dataclasses.replace(
+        hidden = dataclasses.replace(
             self,
             mesos=dataclasses.replace(
                 self.mesos,
@@ -229,8 +232,10 @@ class Config:
                 service_account=account and dataclasses.replace(
                     account, private_key=REDACTED),
             ),
+            etcd=dataclasses.replace(self.etcd, password=_hide(self.etcd.password)),
             web=dataclasses.replace(self.web, operator_token=_hide(self.web.operator_token)),
         )
+        return _redact_urls(hidden)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -238,6 +243,17 @@ class Config:
 
 def _hide(secret: str | None) -> str | None:
     return None if secret is None else REDACTED
+
+
+def _redact_urls(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{
+            f.name: _redact_urls(getattr(value, f.name)) for f in dataclasses.fields(value)})
+    if isinstance(value, tuple):
+        return tuple(_redact_urls(item) for item in value)
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
 
 
 def _digest(inputs: dict[str, Any]) -> str:

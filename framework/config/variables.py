@@ -2,6 +2,8 @@
 
 The Universe template emits these environment variable names; `docs/configuration.md`
 describes each. An empty value counts as unset, so a template may always emit a variable.
+A secret has no flag: a command line is visible to every user of the host (`ps`), so a
+secret comes from its variable or from the file its `*_FILE` variable (or flag) names.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from framework.config import values as v
 @dataclass(frozen=True)
 class Variable:
     env: str
-    flag: str
+    flag: str | None  # None for secrets
     parse: Callable[[str], Any]
     default: str | None  # raw text, parsed like any other value; None: unset
     help: str
@@ -26,7 +28,7 @@ class Variable:
 
 def _var(env: str, parse: Callable[[str], Any], default: str | None, help: str, *,
          flag: str | None = None, secret: bool = False) -> Variable:
-    if flag is None:
+    if flag is None and not secret:
         flag = "--" + env.removeprefix("CALICO_").lower().replace("_", "-")
     return Variable(env, flag, parse, default, help, secret)
 
@@ -43,15 +45,15 @@ VARIABLES: tuple[Variable, ...] = (
     _var("MESOS_PRINCIPAL", v.ascii_principal, None,
          "principal for Mesos HTTP authentication", flag="--principal"),
     _var("MESOS_SECRET", v.ascii_secret, None,
-         "secret for Mesos HTTP authentication", flag="--secret", secret=True),
+         "secret for Mesos HTTP authentication", secret=True),
     _var("MESOS_SECRET_FILE", v.file_content(v.ascii_secret), None,
-         "file holding the Mesos secret", flag="--secret-file", secret=True),
+         "file holding the Mesos secret", flag="--secret-file"),
     _var("CALICO_SERVICE_ACCOUNT_UID", v.ascii_principal, None,
          "DC/OS service account uid (strict mode)"),
     _var("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY", v.private_key, None,
          "PEM private key of the DC/OS service account", secret=True),
     _var("CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE", v.file_content(v.private_key), None,
-         "file holding the service account's PEM private key", secret=True),
+         "file holding the service account's PEM private key"),
     _var("CALICO_DCOS_LOGIN_URL", HTTP_URL, defaults.DCOS_LOGIN_URL,
          "DC/OS login endpoint for the service account"),
     _var("CALICO_ROLES", v.roles, "*,slave_public", "comma-separated Mesos roles"),
@@ -68,9 +70,17 @@ VARIABLES: tuple[Variable, ...] = (
     # etcd
     _var("CALICO_ETCD_ENDPOINTS", v.etcd_endpoints, defaults.ETCD_ENDPOINTS,
          "comma-separated http(s) URLs of the cluster etcd"),
-    _var("CALICO_ETCD_CA_FILE", v.existing_file, None, "CA bundle for etcd TLS"),
-    _var("CALICO_ETCD_CERT_FILE", v.existing_file, None, "client certificate for etcd TLS"),
-    _var("CALICO_ETCD_KEY_FILE", v.existing_file, None, "client key for etcd TLS"),
+    _var("CALICO_ETCD_USERNAME", v.ascii_principal, None,
+         "etcd user the scheduler authenticates as (etcd auth enabled)"),
+    _var("CALICO_ETCD_PASSWORD", v.ascii_secret, None, "password of CALICO_ETCD_USERNAME",
+         secret=True),
+    _var("CALICO_ETCD_PASSWORD_FILE", v.file_content(v.ascii_secret), None,
+         "file holding the etcd password"),
+    _var("CALICO_ETCD_CA_FILE", v.pem_certificates, None, "CA bundle for etcd TLS (PEM)"),
+    _var("CALICO_ETCD_CERT_FILE", v.pem_certificates, None,
+         "client certificate for etcd TLS (PEM)"),
+    _var("CALICO_ETCD_KEY_FILE", v.pem_private_key, None,
+         "client key for etcd TLS (PEM, without a passphrase)"),
     # etcd-proxy step
     _var("CALICO_ETCD_PROXY_ENABLED", v.boolean, "true",
          "run a local etcd proxy on 127.0.0.1:2379 on every agent"),
@@ -140,9 +150,9 @@ VARIABLES: tuple[Variable, ...] = (
     _var("CALICO_OPERATOR_TOKEN", v.token, None,
          "bearer token for pause/resume/retry/skip", secret=True),
     _var("CALICO_OPERATOR_TOKEN_FILE", v.file_content(v.token), None,
-         "file holding the operator token", secret=True),
-    _var("CALICO_BIND_ADDRESS", v.bind_address, "0.0.0.0",
-         "address the status server listens on"),
+         "file holding the operator token"),
+    _var("CALICO_BIND_ADDRESS", v.bind_addresses, "0.0.0.0",
+         "address (or comma-separated addresses) the status server listens on"),
     _var("PORT0", v.integer(0, 65535), "0",
          "port of the status server (Marathon sets it; 0 picks a free port)", flag="--port"),
     _var("CALICO_LOG_LEVEL", v.log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),

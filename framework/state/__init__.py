@@ -9,7 +9,8 @@ Layout under `<root>/<framework-name>/` (root defaults to `/calico-dcos`):
 
 Use:
     conn = EtcdConnection(["https://10.0.0.1:2379", "https://10.0.0.2:2379"],
-                          tls=TLSFiles(ca_file, cert_file, key_file), timeout_s=5.0)
+                          tls=TLSFiles(ca_file, cert_file, key_file), timeout_s=5.0,
+                          credentials=Credentials(user, password))   # etcd auth, optional
     store = StateStore(conn, "calico", lease_ttl_s=15, on_leadership_lost=callback)
     store.leader.acquire(timeout_s=None)        # blocks until leader; True/False
     store.leader.is_leader, store.leader.holder(), store.leader.release()
@@ -30,16 +31,18 @@ lock: one etcd transaction per `commit` (split only past etcd's 128-operation or
 request limits), so an agent step transition plus its event costs one write. Errors:
 `StoreError` > `StoreUnavailable` (no endpoint answers: keep serving, retry later),
 `ConflictError` (reload, decide again), `NotLeader` (stop acting; the lock is marked
-lost), `CorruptValue`, `InvalidRecord`, `StoreConfigError` (bad name, endpoint, TLS).
+lost), `CorruptValue`, `InvalidRecord`, `StoreConfigError` (bad name, endpoint, TLS),
+`StoreAuthError` (etcd refused the user and password).
 Endpoints use TLS when their scheme is https; the CA file is then required.
 """
 
-from framework.state.connection import EtcdConnection, TLSFiles
+from framework.state.connection import Credentials, EtcdConnection, TLSFiles
 from framework.state.errors import (
     ConflictError,
     CorruptValue,
     InvalidRecord,
     NotLeader,
+    StoreAuthError,
     StoreConfigError,
     StoreError,
     StoreUnavailable,
@@ -51,7 +54,8 @@ from framework.state.store import DEFAULT_MAX_EVENTS, Batch, StateStore, StoreSt
 
 __all__ = [
     "DEFAULT_MAX_EVENTS", "DEFAULT_ROOT", "DEFAULT_TTL_S", "AgentRequest", "Batch",
-    "ConflictError", "Control", "CorruptValue", "EtcdConnection", "Event", "InvalidRecord",
-    "LeaderLock", "NewEvent", "NotLeader", "StateStore", "StoreConfigError", "StoreError",
-    "StoreStats", "StoreUnavailable", "TLSFiles", "check_framework_name",
+    "ConflictError", "Control", "CorruptValue", "Credentials", "EtcdConnection", "Event",
+    "InvalidRecord", "LeaderLock", "NewEvent", "NotLeader", "StateStore", "StoreAuthError",
+    "StoreConfigError", "StoreError", "StoreStats", "StoreUnavailable", "TLSFiles",
+    "check_framework_name",
 ]

@@ -7,7 +7,16 @@ moves on to the next one, and only when every endpoint failed does it raise
 package makes is a compare-and-swap: a write that did land makes its retry lose the compare.
 
 The raw etcd3 client ignores range limits and hides response headers, so ranges, txns and
-leases are sent as etcd protobuf requests through the client's own stubs and credentials.
+leases are sent as etcd protobuf requests through the client's own stubs.
+
+With etcd authentication, each endpoint's client logs in with the `Authenticate` RPC when it
+is first used and sends the token as `token` metadata on every request (etcd-io/etcd
+v3.5.1, api/etcdserverpb/rpc.proto `Auth.Authenticate`; api/v3rpc/rpctypes/metadatafields.go
+`TokenFieldNameGRPC`). etcd3 0.12 would log in inside its constructor, so one etcd that is
+down at start would stop the scheduler; here the login waits for the first call. etcd's
+default "simple" tokens live in its memory for `--auth-token-ttl` (300 s) after their last
+use and are forgotten by a restart (server/auth/simple_token.go); a call refused with
+UNAUTHENTICATED ("invalid auth token") logs in again and is sent once more.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -24,7 +33,12 @@ import etcd3
 import etcd3.etcdrpc as rpc
 import grpc
 
-from framework.state.errors import StoreConfigError, StoreError, StoreUnavailable
+from framework.state.errors import (
+    StoreAuthError,
+    StoreConfigError,
+    StoreError,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +81,18 @@ class TLSFiles:
                             ("key", self.key_file)):
             if path is not None and not Path(path).is_file():
                 raise StoreConfigError(f"etcd TLS {label} file {path!r} does not exist")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An etcd user and password (etcd auth enabled); the password stays out of repr."""
+
+    user: str
+    password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.user or not self.password:
+            raise StoreConfigError("etcd authentication needs a user name and a password")
 
 
 @dataclass(frozen=True)
@@ -157,7 +183,8 @@ class EtcdConnection:
     """Thread-safe access to an etcd cluster through any of its endpoints."""
 
     def __init__(self, endpoints: Sequence[str], tls: TLSFiles | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+                 timeout_s: float = DEFAULT_TIMEOUT_S,
+                 credentials: Credentials | None = None) -> None:
         if isinstance(endpoints, str) or not endpoints:
             raise StoreConfigError("etcd endpoints: give a non-empty list of URLs")
         if timeout_s <= 0:
@@ -166,7 +193,9 @@ class EtcdConnection:
         if any(e.secure for e in self.endpoints) and tls is None:
             raise StoreConfigError("https etcd endpoints need a TLS CA file")
         self.timeout_s = timeout_s
+        self.credentials = credentials
         self._clients = [self._client(e, tls) for e in self.endpoints]
+        self._tokens: list[str | None] = [None] * len(self._clients)
         self._current = 0
         self._lock = threading.Lock()
 
@@ -198,7 +227,7 @@ class EtcdConnection:
         for step in range(len(self._clients)):
             index = (start + step) % len(self._clients)
             try:
-                result = request(self._clients[index])
+                result = self._authenticated(index, request)
             except grpc.RpcError as err:
                 problem = f"{err.code().name}: {err.details()}"
                 if err.code() not in _UNAVAILABLE_CODES:
@@ -212,9 +241,45 @@ class EtcdConnection:
             return result
         raise StoreUnavailable(f"etcd {what} failed on every endpoint: " + "; ".join(failures))
 
+    def _authenticated(self, index: int, request: Callable[[etcd3.Etcd3Client], T]) -> T:
+        """`request` on endpoint `index`, logged in first when etcd auth is configured."""
+        client = self._clients[index]
+        if self.credentials is None:
+            return request(client)
+        if self._tokens[index] is None:
+            self._log_in(index)
+        try:
+            return request(client)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNAUTHENTICATED:
+                raise
+        log.info("etcd at %s forgot this scheduler's token; logging in again",
+                 self.endpoints[index].url)
+        self._log_in(index)
+        return request(client)
+
+    def _log_in(self, index: int) -> None:
+        credentials = self.credentials
+        if credentials is None:
+            return
+        stub = rpc.AuthStub(self._clients[index].channel)
+        login = rpc.AuthenticateRequest(name=credentials.user, password=credentials.password)
+        try:
+            token = stub.Authenticate(login, self.timeout_s).token
+        except grpc.RpcError as err:
+            if err.code() in _UNAVAILABLE_CODES:
+                raise
+            raise StoreAuthError(f"etcd at {self.endpoints[index].url} refused user "
+                                 f"{credentials.user!r}: {err.details()}") from None
+        with self._lock:
+            self._tokens[index] = token
+
+    def _metadata(self, client: etcd3.Etcd3Client) -> tuple[tuple[str, str], ...] | None:
+        token = self._tokens[self._clients.index(client)]
+        return None if token is None else (("token", token),)
+
     def _unary(self, client: etcd3.Etcd3Client, method: Callable, request: object) -> object:
-        return method(request, self.timeout_s, credentials=client.call_credentials,
-                      metadata=client.metadata)
+        return method(request, self.timeout_s, metadata=self._metadata(client))
 
     def range(self, key: str, end: str | None = None, *, limit: int = 0, revision: int = 0,
               descending: bool = False) -> RangeResult:
@@ -256,8 +321,7 @@ class EtcdConnection:
 
         def refresh(client: etcd3.Etcd3Client) -> int:
             responses = client.leasestub.LeaseKeepAlive(
-                iter([request]), self.timeout_s, credentials=client.call_credentials,
-                metadata=client.metadata)
+                iter([request]), self.timeout_s, metadata=self._metadata(client))
             response = next(iter(responses), None)
             if response is None:
                 raise StoreError("etcd closed the lease keepalive stream without an answer")
@@ -278,6 +342,7 @@ class EtcdConnection:
 
         self._call("lease revoke", revoke)
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless some endpoint answers a linearizable read."""
-        self.range("\0", limit=1)
+    def ping(self, key: str = "\0") -> None:
+        """Raise StoreUnavailable unless some endpoint answers a linearizable read of `key`
+        (a key the caller may read: etcd auth refuses keys outside the user's roles)."""
+        self.range(key, limit=1)

@@ -23,6 +23,10 @@ class CorruptValue(StoreError):
     """A stored value is not what this version writes; it is left untouched."""
 
 
+class StoreAuthError(StoreError):
+    """etcd refused the configured user and password: no retry fixes that."""
+
+
 class StoreConfigError(StoreError, ValueError):
     """A framework name, key root, endpoint or TLS setting cannot be used."""
 

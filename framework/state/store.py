@@ -101,7 +101,7 @@ class StateStore:
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless etcd answers (for /health)."""
-        self.conn.ping()
+        self.conn.ping(self.keys.leader)
 
     def load_framework_id(self) -> str | None:
         raw = self._read_one(self.keys.framework_id)

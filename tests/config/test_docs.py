@@ -14,4 +14,5 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_t
 
 @pytest.mark.parametrize("variable", VARIABLES, ids=lambda variable: variable.env)
 def test_every_variable_and_flag_is_documented(variable):
-    assert f"| `{variable.env}` | `{variable.flag}` |" in DOC
+    flag = f"`{variable.flag}`" if variable.flag else "-"
+    assert f"| `{variable.env}` | {flag} |" in DOC

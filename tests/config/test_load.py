@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from framework.config import VARIABLES, ConfigError, load
-from tests.keys import service_account_pem
+from tests.keys import service_account_pem, write_tls_files
 
 PEM = service_account_pem()
 TOKEN = "s3cret-operator-token"
@@ -17,10 +19,12 @@ TOKEN = "s3cret-operator-token"
 @pytest.fixture
 def files(tmp_path):
     """Real files for the *_FILE variables."""
-    paths = {}
-    for name, text in {"ca.pem": "ca", "cert.pem": "cert", "key.pem": "key",
-                       "mesos-secret": "mesos-pw\n", "sa.pem": PEM + "\n",
-                       "token": TOKEN + "\n"}.items():
+    tls = write_tls_files(tmp_path / "tls")
+    paths = {"ca.pem": tls.ca, "cert.pem": tls.cert, "key.pem": tls.key,
+             "other-key.pem": tls.other_key}
+    for name, text in {"mesos-secret": "mesos-pw\n", "sa.pem": PEM + "\n",
+                       "token": TOKEN + "\n", "etcd-password": "etcd-pw\n",
+                       "garbage.pem": "not a pem\n"}.items():
         path = tmp_path / name
         path.write_text(text)
         paths[name] = str(path)
@@ -64,6 +68,12 @@ def _cases(files):
                                   lambda c: c.etcd.endpoints,
                                   ("https://e1:2379", "https://e2:2379"),
                                   {"CALICO_ETCD_CA_FILE": files["ca.pem"]}),
+        "CALICO_ETCD_USERNAME": ("calico", lambda c: c.etcd.username, "calico",
+                                 {"CALICO_ETCD_PASSWORD": "pw"}),
+        "CALICO_ETCD_PASSWORD": ("etcd-pw", lambda c: c.etcd.password, "etcd-pw",
+                                 {"CALICO_ETCD_USERNAME": "calico"}),
+        "CALICO_ETCD_PASSWORD_FILE": (files["etcd-password"], lambda c: c.etcd.password,
+                                      "etcd-pw", {"CALICO_ETCD_USERNAME": "calico"}),
         "CALICO_ETCD_CA_FILE": (files["ca.pem"], lambda c: c.etcd.ca_file, files["ca.pem"],
                                 {"CALICO_ETCD_ENDPOINTS": "https://e1:2379"}),
         "CALICO_ETCD_CERT_FILE": (files["cert.pem"], lambda c: c.etcd.cert_file,
@@ -139,9 +149,9 @@ def _cases(files):
         "CALICO_MAX_FAILED_AGENTS": ("4", lambda c: c.rollout.max_failed_agents, 4),
         "CALICO_OPERATOR_TOKEN": (TOKEN, lambda c: c.web.operator_token, TOKEN),
         "CALICO_OPERATOR_TOKEN_FILE": (files["token"], lambda c: c.web.operator_token, TOKEN),
-        "CALICO_BIND_ADDRESS": ("127.0.0.1", lambda c: (c.web.bind_address,
-                                                        c.framework.hostname),
-                                ("127.0.0.1", "127.0.0.1")),
+        "CALICO_BIND_ADDRESS": ("127.0.0.1, 10.0.0.5", lambda c: (c.web.bind_addresses,
+                                                                  c.framework.hostname),
+                                (("127.0.0.1", "10.0.0.5"), "10.0.0.5")),
         "PORT0": ("8123", lambda c: c.web.port, 8123),
         "CALICO_LOG_LEVEL": ("debug", lambda c: c.log_level, "DEBUG"),
     }
@@ -162,7 +172,20 @@ def test_each_variable_is_parsed_from_env_and_from_its_flag(files, env_name):
     assert default != expected, "the sample value must differ from the default"
     assert read(load([], {**extra, env_name: raw})) == expected
     flag = next(variable.flag for variable in VARIABLES if variable.env == env_name)
-    assert read(load([flag, raw], extra)) == expected
+    if flag is not None:
+        assert read(load([flag, raw], extra)) == expected
+
+
+@pytest.mark.parametrize("flag", ["--secret", "--operator-token",
+                                  "--service-account-private-key", "--etcd-password"])
+def test_secrets_have_no_flag_so_they_never_show_in_the_process_list(flag):
+    secrets = {variable.env for variable in VARIABLES if variable.secret}
+    assert secrets == {"MESOS_SECRET", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
+                       "CALICO_OPERATOR_TOKEN", "CALICO_ETCD_PASSWORD"}
+    assert all(variable.flag is None for variable in VARIABLES if variable.secret)
+    with pytest.raises(ConfigError) as caught:
+        load([flag, "some-secret-value-123"], {})
+    assert f"unknown argument '{flag}'" in caught.value.problems[0]
 
 
 def test_defaults_are_valid_and_documented_values():
@@ -197,7 +220,7 @@ def test_help_lists_every_flag(capsys):
         load(["--help"], {})
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    assert all(variable.flag in shown for variable in VARIABLES)
+    assert all(variable.flag in shown for variable in VARIABLES if variable.flag)
 
 
 def test_abbreviated_flags_are_refused():
@@ -224,7 +247,7 @@ def test_master_forms_pymesos_accepts(master, expected):
 
 BAD_VALUES = {
     "MESOS_MASTER": ["10.0.0.5:5050,10.0.0.6:5050", "zk://z1:2181", "https://m:5050",
-                     "host:99999", "http://m:5050/x", "bad host:5050"],
+                     "host:99999", "http://m:5050/x", "bad host:5050", "m:５０５０"],
     "MESOS_PRINCIPAL": ["has space", "ünïcode"],
     "MESOS_SECRET": ["line\nbreak", "ünïcode"],
     "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": ["not a key"],
@@ -233,37 +256,47 @@ BAD_VALUES = {
     "CALICO_FAILOVER_TIMEOUT": ["0", "-1", "soon", "nan"],
     "CALICO_FRAMEWORK_NAME": ["Calico", "calico/x", "-calico", "x" * 64, "calico_1"],
     "CALICO_FRAMEWORK_HOSTNAME": ["bad_host!", "a..b"],
-    "CALICO_WEBUI_URL": ["calico.example"],
+    "CALICO_WEBUI_URL": ["calico.example", "http://user:pw@calico.example/"],
     "CALICO_ETCD_ENDPOINTS": ["etcd:2379", "http://a:2379,,http://b:2379",
                               "http://a:2379/v2", "http://a:2379,http://a:2379",
-                              "http://a:notaport"],
-    "CALICO_ETCD_CA_FILE": ["/no/such/ca.pem", "relative/ca.pem"],
+                              "http://a:notaport", "http://user:pw@a:2379",
+                              "http://a:2379?x=1", "http://a:2379#f", "http://a:٢٣٧٩",
+                              "http://bad_host!:2379"],
+    "CALICO_ETCD_USERNAME": ["has space"],
+    "CALICO_ETCD_PASSWORD": ["line\nbreak"],
+    "CALICO_ETCD_CA_FILE": ["/no/such/ca.pem", "relative/ca.pem", "/etc/hostname"],
+    "CALICO_ETCD_KEY_FILE": ["/etc/hostname"],
     "CALICO_ETCD_PROXY_ENABLED": ["maybe"],
-    "CALICO_ETCD_PROXY_BINARY_URL": ["file:///etc/passwd"],
+    "CALICO_ETCD_PROXY_BINARY_URL": ["file:///etc/passwd", "https://u:pw@mirror/etcd.tgz"],
     "CALICO_ETCD_PROXY_BINARY_SHA256": ["abc", "g" * 64],
-    "CALICO_ETCD_PROXY_IMAGE": ["has space:1", "http://x/y", "bad:"],
+    "CALICO_ETCD_PROXY_IMAGE": ["has space:1", "http://x/y", "bad:", "a@@@:::b",
+                                "calico/Node", "calico/node:tag:again", "node@sha256:abc",
+                                "x" * 256, "a" * 5000 + "!"],
     "CALICO_ETCD_PROXY_CPUS": ["0", "-0.1", "lots"],
     "CALICO_ETCD_PROXY_MEM": ["0"],
-    "CALICO_DOCKER_CLUSTER_STORE": ["http://e:2379", "etcd:2379"],
+    "CALICO_DOCKER_CLUSTER_STORE": ["http://e:2379", "etcd:2379", "etcd://u:pw@e:2379"],
     "CALICO_CNI_SUBNET": ["192.168.0.1/16", "not-a-net"],
-    "CALICO_CNI_MTU": ["575", "9001", "1500.5"],
+    "CALICO_CNI_MTU": ["575", "9001", "1500.5", "١٥٠٠", "1_500"],
     "CALICO_CNI_NETWORK_NAME": ["Calico Net"],
     "CALICO_NODE_IMAGE": ["".join(["calico/node", " v1"])],
     "CALICO_NODE_IP_AUTODETECTION_METHOD": ["last-found", "interface=(", "can-reach=",
                                             "can-reach=bad host"],
     "CALICO_NODE_FELIX_ENV": ["not json", "[1]", '{"LOGLEVEL": "x"}',
-                              '{"FELIX_X": {"a": 1}}', '{"FELIX_IGNORELOOSERPF": "false"}'],
-    "CALICO_INSTALLER_PYTHON": ["python3; rm -rf /", "python 3"],
+                              '{"FELIX_X": {"a": 1}}', '{"FELIX_IGNORELOOSERPF": "false"}',
+                              '{"FELIX_X": "a\\nb"}', '{"FELIX_X": "a\\u0000b"}',
+                              '{"FELIX_X": 1e999}', '{"FELIX_X": NaN}', '{"FELIX_X": -Infinity}',
+                              '{"FELIX_X\\n": "1"}'],
+    "CALICO_INSTALLER_PYTHON": ["python3; rm -rf /", "python 3", "-c", "-"],
     "CALICO_MAX_CONCURRENT_RESTARTS": ["0", "-1", "1.5", "one"],
     "CALICO_MAX_PARALLEL_TASKS": ["0"],
-    "CALICO_RESTART_TIMEOUT": ["0", "soon"],
+    "CALICO_RESTART_TIMEOUT": ["0", "soon", "1e999", "١٢", "inf"],
     "CALICO_RESTART_STABLE_SECONDS": ["-1"],
     "CALICO_RETRY_MAX_ATTEMPTS": ["0"],
     "CALICO_RETRY_BACKOFF_BASE": ["0"],
     "CALICO_MAX_FAILED_AGENTS": ["0"],
-    "CALICO_OPERATOR_TOKEN": ["short", "has a space in it ok"],
-    "CALICO_BIND_ADDRESS": ["localhost", "300.1.1.1"],
-    "PORT0": ["-1", "65536", "http"],
+    "CALICO_OPERATOR_TOKEN": ["short", "has a space in it ok", "tökén-with-ümlauts-0123"],
+    "CALICO_BIND_ADDRESS": ["localhost", "300.1.1.1", "127.0.0.1,127.0.0.1", "127.0.0.1,"],
+    "PORT0": ["-1", "65536", "http", "８０８０", "80_80"],
     "CALICO_LOG_LEVEL": ["verbose"],
 }
 
@@ -309,9 +342,8 @@ def test_all_problems_are_reported_together(tmp_path):
      "give one, not both"),
     ({"CALICO_SERVICE_ACCOUNT_UID": "sa"}, "needs CALICO_SERVICE_ACCOUNT_PRIVATE_KEY"),
     ({"CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM}, "needs CALICO_SERVICE_ACCOUNT_UID"),
-    ({"CALICO_ETCD_ENDPOINTS": "https://e:2379", "CALICO_ETCD_CERT_FILE": "/etc/hostname"},
-     "give both or neither"),
-    ({"CALICO_ETCD_CA_FILE": "/etc/hostname"}, "endpoints use http"),
+    ({"CALICO_ETCD_USERNAME": "calico"}, "give both or neither"),
+    ({"CALICO_ETCD_PASSWORD": "pw"}, "give both or neither"),
     ({"CALICO_ETCD_ENDPOINTS": "https://e:2379"}, "need the CA that signed"),
     ({"CALICO_ETCD_PROXY_ENABLED": "false"}, "points at the local etcd proxy"),
     ({"CALICO_OPERATOR_TOKEN": TOKEN, "CALICO_OPERATOR_TOKEN_FILE": "/etc/hostname"},
@@ -321,6 +353,76 @@ def test_inconsistent_settings_are_reported(env, needle):
     with pytest.raises(ConfigError) as caught:
         load([], env)
     assert any(needle in problem for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("names, needle", [
+    ({"CALICO_ETCD_CERT_FILE": "cert.pem"}, "give both or neither"),
+    ({"CALICO_ETCD_CERT_FILE": "cert.pem", "CALICO_ETCD_KEY_FILE": "other-key.pem"},
+     "not the key of the certificate"),
+])
+def test_inconsistent_tls_files_are_reported(files, names, needle):
+    env = {"CALICO_ETCD_ENDPOINTS": "https://e:2379", "CALICO_ETCD_CA_FILE": files["ca.pem"],
+           **{name: files[file] for name, file in names.items()}}
+    with pytest.raises(ConfigError) as caught:
+        load([], env)
+    assert any(needle in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_tls_files_need_https_endpoints(files):
+    with pytest.raises(ConfigError) as caught:
+        load([], {"CALICO_ETCD_CA_FILE": files["ca.pem"]})
+    assert "endpoints use http" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("name", ["CALICO_ETCD_CA_FILE", "CALICO_ETCD_CERT_FILE",
+                                  "CALICO_ETCD_KEY_FILE"])
+def test_a_tls_file_that_is_not_pem_is_named(files, name):
+    """gRPC would take these bytes and report every etcd as unreachable, forever."""
+    env = {"CALICO_ETCD_ENDPOINTS": "https://e:2379", "CALICO_ETCD_CA_FILE": files["ca.pem"],
+           "CALICO_ETCD_CERT_FILE": files["cert.pem"], "CALICO_ETCD_KEY_FILE": files["key.pem"],
+           name: files["garbage.pem"]}
+    with pytest.raises(ConfigError) as caught:
+        load([], env)
+    assert caught.value.problems[0].startswith(f"{name}: {files['garbage.pem']} holds no")
+
+
+def test_an_encrypted_tls_key_is_refused(files, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(Path(files["key.pem"]).read_bytes(), None)
+    encrypted = tmp_path / "encrypted.pem"
+    encrypted.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    with pytest.raises(ConfigError) as caught:
+        load([], {"CALICO_ETCD_KEY_FILE": str(encrypted)})
+    assert "is encrypted" in caught.value.problems[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_tls_key_is_refused(files):
+    os.chmod(files["key.pem"], 0)
+    with pytest.raises(ConfigError) as caught:
+        load([], {"CALICO_ETCD_KEY_FILE": files["key.pem"]})
+    assert "cannot read" in caught.value.problems[0]
+
+
+def test_felix_numbers_keep_their_text():
+    config = load([], {"CALICO_NODE_FELIX_ENV": '{"FELIX_A": 1e3, "FELIX_B": 0.50, '
+                                                '"FELIX_C": 12345678901234567890}'})
+    assert config.calico_node.felix_env == (
+        ("FELIX_A", "1e3"), ("FELIX_B", "0.50"), ("FELIX_C", "12345678901234567890"))
+
+
+def test_redacted_hides_passwords_and_query_values_in_every_url():
+    config = load([], {"CALICO_CNI_PLUGIN_URL": "https://mirror/calico?X-Amz-Signature=abc&v=2",
+                       "CALICO_ETCD_USERNAME": "calico", "CALICO_ETCD_PASSWORD": "etcd-pw"})
+    hidden = config.redacted()
+    assert hidden.cni.plugin_url == (
+        "https://mirror/calico?X-Amz-Signature=<redacted>&v=<redacted>")
+    assert hidden.etcd.password == "<redacted>" and hidden.etcd.username == "calico"
+    assert "abc" not in repr(hidden) and "etcd-pw" not in repr(hidden)
+    assert hidden.mesos.master == config.mesos.master
 
 
 def test_docker_without_proxy_is_fine_with_a_remote_store():

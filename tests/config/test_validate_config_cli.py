@@ -42,3 +42,12 @@ def test_bad_flag_exits_2():
     result = _run(["--validate-config", "--cni-mtu", "9999"], {})
     assert result.returncode == 2
     assert "--cni-mtu: must be at most 9000" in result.stderr
+
+
+def test_credentials_in_the_etcd_url_are_refused_without_echoing_the_password():
+    """They used to pass validation, then crash the start and reach the log twice."""
+    result = _run(["--validate-config"], {
+        "CALICO_ETCD_ENDPOINTS": "http://calico:hunter2secret@e1:2379"})
+    assert result.returncode == 2
+    assert "CALICO_ETCD_ENDPOINTS: credentials in a URL are not supported" in result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from framework.config import VARIABLES, load
-from tests.keys import service_account_pem
+from tests.keys import service_account_pem, write_tls_files
 from universe import render
 from universe.errors import OptionsInvalidError
 
@@ -21,18 +21,15 @@ PEM = service_account_pem()
 TOKEN = "operator-token-0123456789"
 # Marathon resolves {"secret": name} env values from the DC/OS secret store; these stand in.
 SECRET_VALUES = {"CALICO_SERVICE_ACCOUNT_PRIVATE_KEY": PEM, "MESOS_SECRET": "mesos-pw",
-                 "CALICO_OPERATOR_TOKEN": TOKEN}
+                 "CALICO_OPERATOR_TOKEN": TOKEN, "CALICO_ETCD_PASSWORD": "etcd-pw"}
 APP_ONLY = {"service.cpus", "service.mem", "service.scheduler_image"}
 TIMEOUT_S = 60
 
 
 @pytest.fixture
 def tls_files(tmp_path):
-    paths = {}
-    for name in ("ca.pem", "cert.pem", "key.pem"):
-        (tmp_path / name).write_text(name)
-        paths[name] = str(tmp_path / name)
-    return paths
+    tls = write_tls_files(tmp_path)
+    return {"ca.pem": tls.ca, "cert.pem": tls.cert, "key.pem": tls.key}
 
 
 def _samples(files):
@@ -62,6 +59,10 @@ def _samples(files):
         "mesos.roles": ("calico-role", {}, lambda c: c.mesos.roles),
         "mesos.failover_timeout_s": (3600, {}, lambda c: c.mesos.failover_timeout_s),
         "etcd.endpoints": ("http://e1:2379,http://e2:2379", {}, lambda c: c.etcd.endpoints),
+        "etcd.username": ("calico-dcos", {"etcd.password_secret": "calico/etcd-pw"},
+                          lambda c: c.etcd.username),
+        "etcd.password_secret": ("calico/etcd-pw", {"etcd.username": "calico-dcos"},
+                                 lambda c: c.etcd.password),
         "etcd.ca_file": (files["ca.pem"], https, lambda c: c.etcd.ca_file),
         "etcd.cert_file": (files["cert.pem"], {**https, "etcd.ca_file": files["ca.pem"],
                                                "etcd.key_file": files["key.pem"]},
@@ -112,6 +113,7 @@ def _samples(files):
         "status.operator_token": (TOKEN, {}, lambda c: c.web.operator_token),
         "status.operator_token_secret": ("calico/token", {}, lambda c: c.web.operator_token),
         "status.webui_url": ("https://calico.example/", {}, lambda c: c.framework.webui_url),
+        "status.bind_address": ("127.0.0.1,10.0.0.5", {}, lambda c: c.web.bind_addresses),
     }
 
 
@@ -191,13 +193,13 @@ def test_env_names_are_exactly_what_the_scheduler_reads(package):
     emitted = set(_render(package)["env"])
     accepted = {variable.env for variable in VARIABLES}
     assert emitted <= accepted
-    # Marathon sets PORT0 and HOST (the hostname default) itself, the scheduler listens on
-    # every address of its host, and the secrets appear only when their options are set.
-    assert accepted - emitted == {"PORT0", "CALICO_BIND_ADDRESS", "MESOS_SECRET",
-                                  "MESOS_SECRET_FILE",
+    # Marathon sets PORT0 and HOST (the hostname default) itself, and the secrets appear
+    # only when their options are set.
+    assert accepted - emitted == {"PORT0", "MESOS_SECRET", "MESOS_SECRET_FILE",
                                   "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
                                   "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE",
-                                  "CALICO_OPERATOR_TOKEN_FILE", "CALICO_FRAMEWORK_HOSTNAME"}
+                                  "CALICO_OPERATOR_TOKEN_FILE", "CALICO_ETCD_PASSWORD",
+                                  "CALICO_ETCD_PASSWORD_FILE", "CALICO_FRAMEWORK_HOSTNAME"}
 
 
 def _validate_config(env):
@@ -217,7 +219,10 @@ def test_scheduler_accepts_the_env_with_every_option_set(package, tls_files):
     pairs = {path: value for path, (value, _, _) in _samples(tls_files).items()}
     pairs["etcd.endpoints"] = "https://e1:2379"
     app = _render(package, pairs)
-    assert {"MESOS_SECRET", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY"} <= set(app["env"])
+    assert {"MESOS_SECRET", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
+            "CALICO_ETCD_PASSWORD"} <= set(app["env"])
+    assert set(app["secrets"]) == {"service-account-key", "mesos-secret", "operator-token",
+                                   "etcd-password"}
     result = _validate_config(_env(app))
     assert result.returncode == 0, result.stderr
 
@@ -272,3 +277,23 @@ def test_invalid_options_are_refused_naming_the_field(package, pairs, field):
         _render(package, pairs)
     assert any(problem.startswith(field) for problem in caught.value.problems), (
         caught.value.problems)
+
+
+SECRET_OPTIONS = {
+    "service.service_account_secret": ("service-account-key", {"service.service_account": "sa"}),
+    "mesos.secret_name": ("mesos-secret", {"mesos.principal": "p"}),
+    "status.operator_token_secret": ("operator-token", {}),
+    "etcd.password_secret": ("etcd-password", {"etcd.username": "calico-dcos"}),
+}
+
+
+@pytest.mark.parametrize("chosen", [
+    [name for bit, name in enumerate(SECRET_OPTIONS) if mask >> bit & 1] for mask in range(16)])
+def test_every_combination_of_secrets_renders_marathon_secrets(package, chosen):
+    pairs = {}
+    for name in chosen:
+        pairs.update({name: f"calico/{SECRET_OPTIONS[name][0]}", **SECRET_OPTIONS[name][1]})
+    app = _render(package, pairs)
+    assert set(app["secrets"]) == {SECRET_OPTIONS[name][0] for name in chosen}
+    referenced = {value["secret"] for value in app["env"].values() if isinstance(value, dict)}
+    assert referenced == set(app["secrets"])

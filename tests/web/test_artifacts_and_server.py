@@ -183,3 +183,24 @@ def test_the_server_refuses_an_oversized_body_before_reading_it(app, framing, pi
         assert answer.startswith(b"HTTP/1.1 413"), answer[:100]
     finally:
         handle.stop()
+
+
+def test_serve_listens_on_exactly_the_given_addresses(app):
+    """Bound to given addresses only: e.g. loopback for the Mesos health check plus the
+    address Admin Router uses; any other address of the host refuses the connection."""
+    handle = serve(app, ["127.0.0.1", "127.0.0.2"], 0)
+    try:
+        for address in ("127.0.0.1", "127.0.0.2"):
+            with urllib.request.urlopen(f"http://{address}:{handle.port}/health",
+                                        timeout=5) as response:
+                assert response.status == 200
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(
+            ("127.0.0.3", handle.port), timeout=2
+        ):
+            pass
+    finally:
+        handle.stop()
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(
+        ("127.0.0.2", handle.port), timeout=2
+    ):
+        pass
