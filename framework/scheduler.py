@@ -271,6 +271,10 @@ class Runtime:
         self.start_driver()
 
     def _operator(self, request: OperatorRequest) -> None:
+        if not request.claim():
+            log.info("dropped an operator request whose caller was already told it failed: "
+                     "%s", request.event)
+            return
         try:
             if self._decide(request.event, raise_store_errors=True) is None:
                 request.error = StoreUnavailable("etcd is unavailable")

@@ -78,25 +78,52 @@ class StatusView:
 
 @dataclass
 class OperatorRequest:
-    """An operator event for the worker; `done` is set once it was decided and stored."""
+    """An operator event for the worker. Exactly one side takes it: the worker claims it
+    (then `done` is set once it was decided and stored, or refused), or the caller
+    withdraws it at its deadline and the worker drops it unseen. So a caller told "not
+    recorded" can trust that the action never takes effect later."""
 
     event: Event
     done: threading.Event = field(default_factory=threading.Event)
     error: Exception | None = None
+    _taken_by: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _take(self, who: str) -> bool:
+        with self._lock:
+            if self._taken_by is not None:
+                return False
+            self._taken_by = who
+            return True
+
+    def claim(self) -> bool:
+        """For the worker: True when it may carry the request out."""
+        return self._take("worker")
+
+    def withdraw(self) -> bool:
+        """For the caller: True when the worker never will."""
+        return self._take("caller")
 
 
 class OperatorControl:
     """`web.Control`: hands each action to the worker and waits for its outcome."""
 
-    def __init__(self, inbox: queue.Queue, make_event) -> None:
+    def __init__(self, inbox: queue.Queue, make_event,
+                 deadline_s: float = OPERATOR_DEADLINE_S) -> None:
         self.inbox = inbox
         self.make_event = make_event
+        self.deadline_s = deadline_s
 
     def _submit(self, kind: str, *args: str) -> None:
         request = OperatorRequest(self.make_event(kind, *args))
         self.inbox.put(request)
-        if not request.done.wait(OPERATOR_DEADLINE_S):
-            raise ControlUnavailableError("the scheduler did not record the action in time")
+        if not request.done.wait(self.deadline_s) and request.withdraw():
+            raise ControlUnavailableError(
+                "the scheduler did not take up the action in time (is etcd reachable?); "
+                "it was dropped and will not take effect")
+        # Claimed by the worker: its outcome is the answer, however long storing it takes
+        # (each etcd request is bounded by the connection's timeout).
+        request.done.wait()
         if isinstance(request.error, UnknownAgentError):
             raise WebUnknownAgent(str(request.error))
         if isinstance(request.error, StoreError):
