@@ -75,7 +75,7 @@ from framework.state import (
 )
 from framework.state import Control as StoredControl
 from framework.taskinfo import task_info
-from web import SCHEDULER_COUNTERS, HealthReport, create_app, scheduler_counters, serve
+from web import SCHEDULER_COUNTERS, HealthReport, create_app, serve
 
 log = logging.getLogger("framework")
 
@@ -439,8 +439,8 @@ class Runtime:
             reasons.append("etcd is unreachable")
         return HealthReport(not reasons, tuple(reasons))
 
-    def metrics(self):
-        return scheduler_counters({name: self.counters[name] for name in SCHEDULER_COUNTERS})
+    def metrics(self) -> dict[str, float]:
+        return {name: self.counters[name] for name in SCHEDULER_COUNTERS}
 
     # -- shutdown --
 

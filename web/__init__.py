@@ -10,7 +10,7 @@ The scheduler builds the app and serves it::
         control,                 # Control: pause/resume(by, why), retry/skip(agent_id, by, why)
         token=operator_token,    # None refuses every operator action
         health=lambda: HealthReport(ok, reasons),
-        metrics=lambda: scheduler_counters({"calico_dcos_offers_received_total": n, ...}),
+        metrics=lambda: {"calico_dcos_offers_received_total": n, ...},  # SCHEDULER_COUNTERS
         artifacts_dir=Path(...), # the installer .pyz and per-agent rendered config files
     )
     handle = serve(app, "0.0.0.0", port)   # handle.port, handle.url, handle.stop()
@@ -25,13 +25,12 @@ from web.contracts import (
     ControlError,
     ControlUnavailableError,
     HealthReport,
-    Metric,
     MetricsSource,
     NotApplicableError,
     StatusSource,
     UnknownAgentError,
 )
-from web.metrics import SCHEDULER_COUNTERS, scheduler_counters
+from web.metrics import SCHEDULER_COUNTERS
 from web.server import ServerHandle, serve
 
 __all__ = [
@@ -40,13 +39,11 @@ __all__ = [
     "ControlError",
     "ControlUnavailableError",
     "HealthReport",
-    "Metric",
     "MetricsSource",
     "NotApplicableError",
     "ServerHandle",
     "StatusSource",
     "UnknownAgentError",
     "create_app",
-    "scheduler_counters",
     "serve",
 ]

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from web import metrics as metrics_text
 from web.auth import OPERATOR_HEADER, check_operator
 from web.context import get_context
 from web.contracts import (
@@ -20,6 +19,7 @@ from web.contracts import (
     UnknownAgentError,
 )
 from web.errors import ApiError
+from web.metrics import exposition
 from web.query import BadQueryError, apply_query, parse_query
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,9 @@ def health() -> tuple[Response, int]:
 @bp.get("/metrics")
 def metrics() -> Response:
     context = get_context()
-    families = metrics_text.collect(context.status.status(), context.metrics())
-    return Response(metrics_text.render(families), content_type=metrics_text.CONTENT_TYPE)
+    body, content_type = exposition(context.status.status, context.metrics,
+                                    request.headers.get("Accept"))
+    return Response(body, content_type=content_type)
 
 
 def _text_field(body: Mapping[str, Any], name: str, limit: int, required: bool) -> str | None:

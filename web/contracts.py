@@ -18,15 +18,15 @@ Documents are plain JSON-ready mappings, never live scheduler objects:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# The states of the status document are defined once, by the engine that derives it (a
+# pure package: importing it brings in neither pymesos nor etcd); re-exported for web/.
+from framework.engine import AGENT_STATES, ROLLOUT_STATES, STEP_STATES  # noqa: F401
 
 Document = Mapping[str, Any]
-
-AGENT_STATES = ("pending", "in_progress", "complete", "failed", "gone")
-STEP_STATES = ("pending", "staging", "running", "complete", "failed", "skipped", "backoff")
-ROLLOUT_STATES = ("in_progress", "complete", "paused", "halted")
 
 
 class ControlError(Exception):
@@ -79,23 +79,6 @@ class HealthReport:
     reasons: tuple[str, ...] = ()
 
 
-MetricKind = Literal["counter", "gauge"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One metric family: a name, its kind and help text, and samples of (labels, value)."""
-
-    name: str
-    kind: MetricKind
-    help: str
-    samples: tuple[tuple[Mapping[str, str], float], ...] = field(default=())
-
-    @classmethod
-    def single(cls, name: str, kind: MetricKind, help: str, value: float) -> Metric:
-        """A family with one unlabelled sample, the common case for scheduler counters."""
-        return cls(name, kind, help, (({}, value),))
-
-
 HealthCheck = Callable[[], HealthReport]
-MetricsSource = Callable[[], Iterable[Metric]]
+# The scheduler's counters by name (`web.metrics.SCHEDULER_COUNTERS` lists the names).
+MetricsSource = Callable[[], Mapping[str, float]]

@@ -1,25 +1,25 @@
-"""`GET /metrics` in the Prometheus text exposition format (version 0.0.4).
+"""`GET /metrics` through prometheus_client: two custom collectors, one exposition.
 
-Gauges about agents, steps, the restart budget and the rollout state are derived here from
-the status document, so they always agree with the page. Counters only the scheduler can
-know (offers received/declined/accepted, suppress and revive calls, etcd errors, ...) come
-from its `MetricsSource`; the expected names are listed in `SCHEDULER_COUNTERS`.
+`StatusCollector` derives gauges about agents, steps, the restart budget and the rollout
+state from the status document, so they always agree with the page. `SchedulerCollector`
+exports the counters only the scheduler can know (offers received/declined/accepted,
+suppress and revive calls, etcd errors), named in `SCHEDULER_COUNTERS`, from its
+`MetricsSource`. prometheus_client does the escaping and the format, and answers in
+OpenMetrics when the scraper asks for it (`Accept`), like its own exporters.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from web.contracts import AGENT_STATES, ROLLOUT_STATES, STEP_STATES, Document, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
-log = logging.getLogger(__name__)
+from web.contracts import AGENT_STATES, ROLLOUT_STATES, STEP_STATES, Document, MetricsSource
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "calico_dcos_"
 
 SCHEDULER_COUNTERS = {
@@ -31,135 +31,90 @@ SCHEDULER_COUNTERS = {
     "calico_dcos_etcd_errors_total": "Failed etcd requests.",
 }
 
-_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _escape_label_value(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _is_valid(metric: Metric) -> bool:
-    if not _NAME.match(metric.name) or metric.kind not in ("counter", "gauge"):
-        return False
-    return all(_LABEL.match(key) for labels, _ in metric.samples for key in labels)
-
-
-def render(metrics: Iterable[Metric]) -> str:
-    """The exposition text for `metrics`; families with invalid names are dropped, logged."""
-    lines: list[str] = []
-    for metric in metrics:
-        if not _is_valid(metric):
-            log.warning("dropping metric with an invalid name, kind or label: %r", metric.name)
-            continue
-        lines.append(f"# HELP {metric.name} {_escape_help(metric.help)}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        for labels, value in metric.samples:
-            label_text = ",".join(
-                f'{key}="{_escape_label_value(str(val))}"' for key, val in sorted(labels.items())
-            )
-            selector = f"{{{label_text}}}" if label_text else ""
-            lines.append(f"{metric.name}{selector} {_format_value(value)}")
-    return "\n".join(lines) + "\n"
+# Gauges present only when the document has a number for them: (name, help, where).
+_OPTIONAL_GAUGES = (
+    ("restart_slots", "Maximum concurrent disruptive steps.",
+     ("rollout", "budget", "max_concurrent_restarts")),
+    ("rollout_eta_seconds", "Estimated seconds until the rollout completes.",
+     ("rollout", "eta_s")),
+    ("rollout_started_timestamp_seconds", "When the rollout started.",
+     ("rollout", "started_at")),
+    ("status_generated_timestamp_seconds", "When the status was derived.",
+     ("generated_at",)),
+)
 
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def derived_metrics(document: Document) -> list[Metric]:
-    """Gauges computed from the status document."""
-    agents = document.get("agents", ())
-    rollout = document.get("rollout", {})
-    by_state = Counter(agent.get("state") for agent in agents)
-    steps = Counter(
-        (step.get("name"), step.get("state")) for agent in agents for step in agent.get("steps", ())
-    )
-    step_names = sorted({name for name, _ in steps if isinstance(name, str)})
-    budget = rollout.get("budget") or {}
-    metrics = [
-        Metric(
-            f"{PREFIX}agents",
-            "gauge",
-            "Agents by rollout state.",
-            tuple(({"state": state}, by_state[state]) for state in AGENT_STATES),
-        ),
-        Metric(
-            f"{PREFIX}steps",
-            "gauge",
-            "Per-agent steps by step name and state.",
-            tuple(
-                ({"step": name, "state": state}, steps[(name, state)])
-                for name in step_names
-                for state in STEP_STATES
-            ),
-        ),
-        Metric(
-            f"{PREFIX}rollout_state",
-            "gauge",
-            "1 for the current rollout state, 0 for the others.",
-            tuple(
-                ({"state": state}, int(rollout.get("state") == state)) for state in ROLLOUT_STATES
-            ),
-        ),
-        Metric.single(
-            f"{PREFIX}restarts_in_progress",
-            "gauge",
-            "Agents holding a disruption (restart) slot.",
-            _number(budget.get("in_use")) or 0,
-        ),
-    ]
-    optional = (
-        ("restart_slots", "Maximum concurrent disruptive steps.", "max_concurrent_restarts"),
-        ("rollout_eta_seconds", "Estimated seconds until the rollout completes.", "eta_s"),
-        ("rollout_started_timestamp_seconds", "When the rollout started.", "started_at"),
-        ("status_generated_timestamp_seconds", "When the status was derived.", "generated_at"),
-    )
-    sources = {
-        "max_concurrent_restarts": budget.get("max_concurrent_restarts"),
-        "eta_s": rollout.get("eta_s"),
-        "started_at": rollout.get("started_at"),
-        "generated_at": document.get("generated_at"),
-    }
-    for name, help_text, key in optional:
-        value = _number(sources[key])
-        if value is not None:
-            metrics.append(Metric.single(f"{PREFIX}{name}", "gauge", help_text, value))
-    return metrics
+def _lookup(document: Document, path: tuple[str, ...]) -> Any:
+    value: Any = document
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
 
 
-def collect(document: Document, scheduler_metrics: Iterable[Metric]) -> list[Metric]:
-    """Derived gauges followed by the scheduler's metrics, minus any that reuse a derived name."""
-    derived = derived_metrics(document)
-    taken = {metric.name for metric in derived}
-    result = list(derived)
-    for metric in scheduler_metrics:
-        if metric.name in taken:
-            log.warning("scheduler metric %s duplicates a derived one; ignored", metric.name)
-            continue
-        taken.add(metric.name)
-        result.append(metric)
-    return result
+class StatusCollector(Collector):
+    """Gauges computed from the status document at each scrape."""
+
+    def __init__(self, status: Callable[[], Document]) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Metric]:
+        document = self.status()
+        agents = document.get("agents", ())
+        rollout = document.get("rollout", {})
+        by_state = Counter(agent.get("state") for agent in agents)
+        steps = Counter((step.get("name"), step.get("state"))
+                        for agent in agents for step in agent.get("steps", ()))
+
+        family = GaugeMetricFamily(f"{PREFIX}agents", "Agents by rollout state.",
+                                   labels=["state"])
+        for state in AGENT_STATES:
+            family.add_metric([state], by_state[state])
+        yield family
+
+        family = GaugeMetricFamily(f"{PREFIX}steps", "Per-agent steps by step name and state.",
+                                   labels=["step", "state"])
+        for name in sorted({name for name, _ in steps if isinstance(name, str)}):
+            for state in STEP_STATES:
+                family.add_metric([name, state], steps[(name, state)])
+        yield family
+
+        family = GaugeMetricFamily(f"{PREFIX}rollout_state",
+                                   "1 for the current rollout state, 0 for the others.",
+                                   labels=["state"])
+        for state in ROLLOUT_STATES:
+            family.add_metric([state], int(rollout.get("state") == state))
+        yield family
+
+        in_use = _number(_lookup(document, ("rollout", "budget", "in_use"))) or 0
+        yield GaugeMetricFamily(f"{PREFIX}restarts_in_progress",
+                                "Agents holding a disruption (restart) slot.", value=in_use)
+        for name, help_text, path in _OPTIONAL_GAUGES:
+            value = _number(_lookup(document, path))
+            if value is not None:
+                yield GaugeMetricFamily(f"{PREFIX}{name}", help_text, value=value)
 
 
-def scheduler_counters(values: Mapping[str, float]) -> list[Metric]:
-    """Convenience for the scheduler: counter families from `{name: value}` using the help
-    texts of `SCHEDULER_COUNTERS` (unknown names get a generic help text)."""
-    return [
-        Metric.single(name, "counter", SCHEDULER_COUNTERS.get(name, "Scheduler counter."), value)
-        for name, value in values.items()
-    ]
+class SchedulerCollector(Collector):
+    """The scheduler's own counters; a name the source does not give reads 0."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        values = self.source()
+        for name, help_text in SCHEDULER_COUNTERS.items():
+            yield CounterMetricFamily(name, help_text, value=float(values.get(name, 0)))
+
+
+def exposition(status: Callable[[], Document], source: MetricsSource,
+               accept: str | None) -> tuple[bytes, str]:
+    """The scrape body and its content type for a request's `Accept` header."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StatusCollector(status))
+    registry.register(SchedulerCollector(source))
+    encode, content_type = choose_encoder(accept or "")
+    return encode(registry), content_type

@@ -47,11 +47,20 @@ from framework.engine.events import (
 )
 from framework.engine.plan import STEP_ORDER, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
+from framework.engine.progress import AGENT_STATES
 from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
-from framework.engine.status import Observations, status_document
+from framework.engine.status import (
+    ROLLOUT_STATES,
+    STEP_STATES,
+    Observations,
+    status_document,
+)
 from framework.engine.tasks import make_task_id, parse_task_id
 
 __all__ = [
+    "AGENT_STATES",
+    "ROLLOUT_STATES",
+    "STEP_STATES",
     "Action",
     "AgentInfo",
     "AgentRecord",

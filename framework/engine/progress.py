@@ -34,6 +34,8 @@ AGENT_IN_PROGRESS = "in_progress"
 AGENT_COMPLETE = "complete"
 AGENT_FAILED = "failed"
 AGENT_GONE = "gone"
+# The agent states of the status document (docs/status-api.md), in display order.
+AGENT_STATES = (AGENT_PENDING, AGENT_IN_PROGRESS, AGENT_COMPLETE, AGENT_FAILED, AGENT_GONE)
 
 
 @dataclass(frozen=True, slots=True)

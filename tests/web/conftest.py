@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from tests.web.rollout import ScriptedRollout
-from web import HealthReport, create_app, scheduler_counters, serve
+from web import HealthReport, create_app, serve
 from web.server import ServerHandle
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -86,9 +86,9 @@ def make_app(
             rollout,
             token=token,
             health=health,
-            metrics=lambda: scheduler_counters(
-                {"calico_dcos_offers_received_total": 42, "calico_dcos_etcd_errors_total": 1}
-            ),
+            metrics=lambda: {
+                "calico_dcos_offers_received_total": 42, "calico_dcos_etcd_errors_total": 1
+            },
             artifacts_dir=artifacts_dir,
             clock=lambda: rollout.status()["generated_at"],
         )

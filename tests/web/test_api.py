@@ -4,6 +4,7 @@ metrics and operator actions, including every refusal."""
 from __future__ import annotations
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.web.conftest import HOSTILE_HOST, TOKEN, auth
 from tests.web.rollout import FixedStatus
@@ -110,7 +111,7 @@ def test_health_probe_that_raises_is_unhealthy(rollout):
     def broken() -> HealthReport:
         raise ConnectionError("etcd unreachable")
 
-    app = create_app(rollout, rollout, token=TOKEN, health=broken, metrics=list)
+    app = create_app(rollout, rollout, token=TOKEN, health=broken, metrics=dict)
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert "etcd unreachable" in response.get_json()["reasons"][0]
@@ -119,20 +120,25 @@ def test_health_probe_that_raises_is_unhealthy(rollout):
 def test_metrics_cover_agents_steps_budget_and_scheduler_counters(client, rollout):
     _advance(rollout, 3)
     response = client.get("/metrics")
-    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    text = response.get_data(as_text=True)
-    for line in (
-        'calico_dcos_agents{state="in_progress"} 1',
-        'calico_dcos_agents{state="pending"} 4',
-        'calico_dcos_steps{state="complete",step="etcd-proxy"} 1',
-        'calico_dcos_steps{state="running",step="docker"} 1',
-        "calico_dcos_restarts_in_progress 1",
-        'calico_dcos_rollout_state{state="in_progress"} 1',
-        "# TYPE calico_dcos_offers_received_total counter",
-        "calico_dcos_offers_received_total 42",
-        "calico_dcos_etcd_errors_total 1",
+    assert response.headers["Content-Type"].startswith("text/plain; version=")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
+    for name, labels, value in (
+        ("calico_dcos_agents", {"state": "in_progress"}, 1),
+        ("calico_dcos_agents", {"state": "pending"}, 4),
+        ("calico_dcos_steps", {"state": "complete", "step": "etcd-proxy"}, 1),
+        ("calico_dcos_steps", {"state": "running", "step": "docker"}, 1),
+        ("calico_dcos_restarts_in_progress", {}, 1),
+        ("calico_dcos_rollout_state", {"state": "in_progress"}, 1),
+        ("calico_dcos_rollout_state", {"state": "paused"}, 0),
+        ("calico_dcos_offers_received_total", {}, 42),
+        ("calico_dcos_etcd_errors_total", {}, 1),
+        ("calico_dcos_suppress_total", {}, 0),
     ):
-        assert line in text.splitlines()
+        assert samples[(name, tuple(sorted(labels.items())))] == value, name
 
 
 # ---------- operator actions ----------
@@ -255,7 +261,7 @@ def test_hostile_strings_stay_data_in_json(client, rollout):
 def test_ten_thousand_agents_are_served_a_page_at_a_time():
     source = FixedStatus(10_000)
     app = create_app(
-        source, source, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=list
+        source, source, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=dict
     )
     client = app.test_client()
     body = client.get("/v1/status?limit=50&offset=9950").get_json()
@@ -281,7 +287,7 @@ def test_an_empty_document_before_any_work_still_renders(rollout):
             return []
 
     app = create_app(
-        Empty(), rollout, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=list
+        Empty(), rollout, token=TOKEN, health=lambda: HealthReport(ok=True), metrics=dict
     )
     client = app.test_client()
     assert "0 of 0 agents complete" in client.get("/").get_data(as_text=True)

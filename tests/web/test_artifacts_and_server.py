@@ -11,11 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from web import Metric, create_app, serve
+from web import create_app, serve
 from web.artifacts import resolve_artifact
 from web.errors import ApiError, WebConfigError
-from web.metrics import render
+from web.metrics import exposition
 
 
 def test_artifacts_are_served_byte_for_byte(client, artifacts_dir):
@@ -49,14 +50,14 @@ def test_symlinks_out_of_the_artifacts_dir_are_refused(client, artifacts_dir):
 
 
 def test_no_artifacts_dir_means_no_artifacts(rollout):
-    app = create_app(rollout, rollout, token=None, health=lambda: None, metrics=list)
+    app = create_app(rollout, rollout, token=None, health=lambda: None, metrics=dict)
     assert app.test_client().get("/artifacts/calico-installer.pyz").status_code == 404
 
 
 def test_missing_artifacts_dir_is_a_config_error(rollout, tmp_path):
     with pytest.raises(WebConfigError):
         create_app(
-            rollout, rollout, token=None, health=lambda: None, metrics=list,
+            rollout, rollout, token=None, health=lambda: None, metrics=dict,
             artifacts_dir=tmp_path / "absent",
         )
 
@@ -90,39 +91,39 @@ def test_served_errors_are_json(served):
     assert b'"error"' in caught.value.read()
 
 
-def test_render_escapes_labels_and_help_and_formats_values():
-    text = render(
-        [
-            Metric("m_total", "counter", 'line\\one\ntwo', (({"host": 'a"b\\c\nd'}, 3.0),)),
-            Metric(
-                "g",
-                "gauge",
-                "special",
-                (({}, math.inf), ({"k": "v"}, 0.25), ({"k": "n"}, math.nan)),
-            ),
-        ]
-    )
-    assert text.splitlines() == [
-        "# HELP m_total line\\\\one\\ntwo",
-        "# TYPE m_total counter",
-        'm_total{host="a\\"b\\\\c\\nd"} 3',
-        "# HELP g special",
-        "# TYPE g gauge",
-        "g +Inf",
-        'g{k="v"} 0.25',
-        'g{k="n"} NaN',
-    ]
+def _families(text: str) -> dict:
+    """{family name: {(sample name, labels): value}} as prometheus_client parses them."""
+    return {family.name: {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                          for sample in family.samples}
+            for family in text_string_to_metric_families(text)}
 
 
-def test_render_drops_invalid_metric_names():
-    text = render(
-        [
-            Metric("bad name", "gauge", "x", (({}, 1),)),
-            Metric("ok", "gauge", "x", (({"bad-label": "v"}, 1),)),
-            Metric.single("fine", "gauge", "x", 2),
-        ]
-    )
-    assert text == "# HELP fine x\n# TYPE fine gauge\nfine 2\n"
+def test_hostile_label_values_survive_the_exposition():
+    steps = [{"name": 'a"b\\c\nd', "state": "running"}]
+    document = {"agents": [{"state": "in_progress", "steps": steps}],
+                "rollout": {"state": "in_progress", "eta_s": math.inf}}
+    body, content_type = exposition(lambda: document, dict, None)
+    assert content_type.startswith("text/plain")
+    parsed = _families(body.decode())
+    steps_family = parsed["calico_dcos_steps"]
+    assert steps_family[("calico_dcos_steps", (("state", "running"),
+                                               ("step", 'a"b\\c\nd')))] == 1
+    assert parsed["calico_dcos_rollout_eta_seconds"][
+        ("calico_dcos_rollout_eta_seconds", ())] == math.inf
+
+
+def test_scheduler_counters_keep_their_names_and_missing_ones_read_zero():
+    body, _ = exposition(lambda: {}, lambda: {"calico_dcos_revive_total": 3}, None)
+    parsed = _families(body.decode())
+    assert parsed["calico_dcos_revive"][("calico_dcos_revive_total", ())] == 3
+    assert parsed["calico_dcos_offers_received"][("calico_dcos_offers_received_total", ())] == 0
+    assert "# TYPE calico_dcos_revive_total counter" in body.decode().splitlines()
+
+
+def test_openmetrics_when_the_scraper_asks_for_it():
+    body, content_type = exposition(lambda: {}, dict, "application/openmetrics-text")
+    assert content_type.startswith("application/openmetrics-text")
+    assert body.decode().endswith("# EOF\n")
 
 
 def test_web_package_imports_neither_pymesos_nor_etcd3():

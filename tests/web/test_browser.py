@@ -87,7 +87,7 @@ def _serve(rollout: ScriptedRollout, prefix: str | None = None) -> Iterator[str]
         rollout,
         token=TOKEN,
         health=lambda: HealthReport(ok=True),
-        metrics=list,
+        metrics=dict,
     )
     app.config["REFRESH_MS"] = REFRESH_MS
     handle = serve(PrefixStripper(app, prefix) if prefix else app)

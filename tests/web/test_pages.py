@@ -158,7 +158,7 @@ def test_halted_rollout_shows_its_reason():
     source = FixedStatus(3)
     source.document["rollout"].update(state="halted", reason="2 agents failed <max 1>")
     app = create_app(
-        source, source, token=None, health=lambda: HealthReport(ok=True), metrics=list
+        source, source, token=None, health=lambda: HealthReport(ok=True), metrics=dict
     )
     html = app.test_client().get("/").get_data(as_text=True)
     assert '<span class="badge state-halted">halted</span>' in html
