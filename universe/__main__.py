@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     make = commands.add_parser("build", help="check the package and write the repo files")
     make.add_argument("--out", type=Path, default=DEFAULT_OUT)
     make.add_argument("--reference", type=Path, default=None,
-                      help="shared/reference directory with the Universe and Marathon schemas")
+                      help="directory with the Universe and Marathon schemas "
+                           "(default: the project's tests/data/reference/)")
     make.add_argument("--min-dcos", default=build.MIN_DCOS_RELEASE,
                       help="minDcosReleaseVersion of the package")
     show = commands.add_parser("render", help="print the Marathon app Cosmos would create")

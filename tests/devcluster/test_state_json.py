@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.devcluster.harness import launch, wait_for
 from tests.devcluster.shapes import missing_keys, shape_mismatches
+from tests.reference import reference_files
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mesos" / "recorded"
 # Keys real masters add that the emulator does not model (by last path component).
 NOT_MODELLED = {"log_dir", "external_log_file", "domain", "discovery", "container", "labels",
                 "name", "port_mappings"}
@@ -47,7 +46,7 @@ def documents(tmp_path_factory):
 
 
 def _recorded():
-    return sorted(RECORDED.glob("*.json"))
+    return reference_files("mesos/recorded", "*.json")
 
 
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
