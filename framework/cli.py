@@ -199,11 +199,12 @@ def render_agent(agent: Mapping[str, Any], now: float) -> str:
     return "\n".join(lines)
 
 
-def _who() -> str:
+def _who() -> str | None:
+    """The local user, to label a shared operator token in the event log."""
     try:
-        return f"{getpass.getuser()} (cli)"
+        return getpass.getuser()
     except (OSError, KeyError):
-        return "cli"
+        return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,7 +253,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> No
     else:
         path = f"v1/rollout/{args.command}"
     reason = args.reason or f"{args.command} requested from the command line"
-    body = {"reason": reason, "by": _who()}
+    body = {"reason": reason}
+    if _who():
+        body["by"] = _who()
     answer = api.call("POST", api.url(path), body)
     if args.json:
         print(json.dumps(answer, indent=2), file=out)

@@ -286,7 +286,7 @@ class Runtime:
             batch = Batch(
                 agents={r.agent_id: r.to_dict() for r in decision.records},
                 control=_stored_control(decision.control) if decision.control else None,
-                events=[NewEvent(_event_kind(n), n.text, n.agent_id)
+                events=[NewEvent(_event_kind(n), n.text, n.agent_id, n.by)
                         for n in decision.notices],
             )
             try:
@@ -303,7 +303,7 @@ class Runtime:
                     raise
                 return None
             for note in decision.notices:
-                log.info("%s", note.text)
+                log.info("%s%s", note.text, f" (by {note.by})" if note.by else "")
         self._apply(decision)
         if decision.needs_write or decision.actions or decision.notices:
             self._dirty = True

@@ -73,7 +73,7 @@ class StatusView:
         except StoreError:
             return []
         return [{"seq": e.seq, "at": e.at, "kind": e.kind, "message": e.message,
-                 "agent_id": e.agent_id, "by": None} for e in events]
+                 "agent_id": e.agent_id, "by": e.by} for e in events]
 
 
 @dataclass

@@ -468,7 +468,7 @@ class Engine:
 
     def _set_control(self, tx: _Txn, control: Control, verb: str) -> None:
         self._control = tx.control = control
-        tx.notices.append(Notice(f"rollout {verb} by {control.by}: {control.why}"))
+        tx.notices.append(Notice(f"rollout {verb}: {control.why}", by=control.by))
 
     def _operate(self, tx: _Txn, event: RetryAgent | SkipAgent, now: float) -> None:
         agent = self._agents.get(event.agent_id)
@@ -489,7 +489,7 @@ class Engine:
         action = "retry" if retry else "skip"
         note = OperatorNote(action, event.by, now, event.why)
         self._put(tx, dataclasses.replace(agent, steps=steps, note=note))
-        tx.notices.append(Notice(f"{action} by {event.by}: {event.why}", agent.agent_id))
+        tx.notices.append(Notice(f"{action}: {event.why}", agent.agent_id, by=event.by))
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -172,10 +172,10 @@ def test_pause_and_resume_with_a_token_asked_once(page, url, live_rollout):
     page.click("#action-confirm")
     expect(page.locator("#action-dialog")).to_be_hidden()
     expect(page.locator("#rollout-state")).to_have_text("paused")
-    expect(page.locator("#banner")).to_contain_text("Paused by status page")
+    expect(page.locator("#banner")).to_contain_text("Paused by operator token")
     expect(page.locator("#banner")).to_contain_text("maintenance window")
     expect(page.locator("#events li").first).to_have_text(
-        re.compile(r"paused\s+rollout paused: maintenance window by status page$")
+        re.compile(r"paused\s+rollout paused: maintenance window by operator token$")
     )
     assert live_rollout.paused["why"] == "maintenance window"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import socket
@@ -54,7 +55,7 @@ def test_pause_then_resume_with_token_from_the_environment(served, rollout):
     assert paused.stdout.strip() == "pause: accepted; rollout is paused"
     control = rollout.status()["rollout"]["control"]
     assert (control["paused"], control["why"]) == (True, "window")
-    assert control["by"].endswith("(cli)")
+    assert control["by"] == f"operator token ({getpass.getuser()})"
     resumed = run_cli("resume", "--url", served.url, "--token", TOKEN, "--json")
     assert json.loads(resumed.stdout)["rollout"]["state"] == "in_progress"
 

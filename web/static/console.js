@@ -8,7 +8,6 @@
   const ROOT = body.dataset.root || "./";
   const REFRESH_MS = Number(body.dataset.refreshMs) || 2000;
   const TOKEN_KEY = "calico-dcos-operator-token";
-  const ACTION_BY = "status page";
 
   /* ---------- wording (mirrors web/view.py) ---------- */
 
@@ -346,7 +345,7 @@
         method: "POST",
         // Not "Authorization": behind Admin Router that header carries the DC/OS login.
         headers: { "Content-Type": "application/json", "X-Operator-Token": token },
-        body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
+        body: JSON.stringify({ reason: reasonInput.value }),
       });
       const rejectedToken = response.status === 401 || response.status === 403;
       if (!rejectedToken) storeToken(token); // right token, even if the action was refused
