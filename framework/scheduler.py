@@ -25,6 +25,7 @@ from pymesos import MesosSchedulerDriver
 from framework import artifacts as artifact_files
 from framework.config import Config
 from framework.dcos_auth import scheduler_driver, service_account_credentials
+from framework.dcos_users import DcosUserTokens
 from framework.engine import (
     AgentInfo,
     AgentRemoved,
@@ -127,9 +128,13 @@ class Runtime:
 
     def start_web(self) -> int:
         control = OperatorControl(self.inbox, _operator_event)
+        login = self.config.web.dcos_login
+        users = None if login is None else DcosUserTokens(
+            login.jwks_url, login.users, ca_file=self.config.dcos_ca_file)
         app = create_app(StatusView(self.snapshot, self.store), control,
                          token=self.config.web.operator_token, health=self.health,
-                         metrics=self.metrics, artifacts_dir=self.artifacts_dir)
+                         metrics=self.metrics, artifacts_dir=self.artifacts_dir,
+                         dcos_users=users)
         self.web = serve(app, self.config.web.bind_address, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
         # The artifacts' URLs name the port the web server got.

@@ -136,10 +136,19 @@ class RolloutSettings:
 
 
 @dataclass(frozen=True)
+class DcosLogin:
+    """DC/OS users acting on the page and API with their own DC/OS tokens."""
+
+    jwks_url: str
+    users: tuple[str, ...] | None  # None: every user the IAM vouches for
+
+
+@dataclass(frozen=True)
 class WebSettings:
     bind_address: str
     port: int  # 0: pick a free port
-    operator_token: str | None  # None: operator actions are refused
+    operator_token: str | None  # None: no operator token
+    dcos_login: DcosLogin | None  # None: DC/OS users' tokens are not accepted
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ class Config:
     rollout: RolloutSettings
     web: WebSettings
     log_level: str
+    dcos_ca_file: str | None = None  # trust anchors for https to DC/OS (IAM, master, agents)
     validate_only: bool = False
 
     def enabled_steps(self) -> tuple[str, ...]:

@@ -277,6 +277,14 @@ def ascii_principal(raw: str) -> str:
     return value
 
 
+def principals(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of DC/OS uids (or Mesos principals)."""
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    if not names:
+        raise ValueError(f"expected comma-separated names, got {raw!r}")
+    return tuple(ascii_principal(name) for name in names)
+
+
 def ascii_secret(raw: str) -> str:
     if not raw or not raw.isascii() or any(c in raw for c in "\r\n\0"):
         raise ValueError("expected a non-empty single line of ASCII")

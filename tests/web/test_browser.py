@@ -11,7 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from framework.dcos_users import DcosUserTokens
+from tests.auth.adminrouter import COOKIE, AdminRouter
+from tests.auth.iam import IamServer
 from tests.web.conftest import (
     ADMIN_ROUTER_PREFIX,
     HOSTILE_HOST,
@@ -181,11 +185,17 @@ def test_pause_and_resume_with_a_token_asked_once(page, url, live_rollout):
 
     page.locator("#resume-button").click()
     expect(page.locator("#token-field")).to_be_hidden()
+    expect(page.locator("#action-who")).to_have_text("Acting with the operator token")
     page.fill("#action-reason", "window over")
     page.click("#action-confirm")
     expect(page.locator("#rollout-state")).to_have_text("in progress")
     expect(page.locator("#pause-button")).to_be_visible()
     expect(page.locator("#banner")).to_be_hidden()
+    # The token lives in the page only: no storage another service on the origin could read.
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+    page.reload()
+    page.locator("#pause-button").click()
+    expect(page.locator("#token-field")).to_be_visible()
 
 
 def test_retry_a_failed_agent_from_its_row(page, url, live_rollout, stepper):
@@ -196,9 +206,8 @@ def test_retry_a_failed_agent_from_its_row(page, url, live_rollout, stepper):
     row = page.locator("#agent-rows tr", has_text="a1.example")
     expect(row.locator(".badge")).to_have_text("failed")
     expect(page.locator("#count-failed")).to_have_text("1")
-    page.evaluate(f"sessionStorage.setItem('calico-dcos-operator-token', '{TOKEN}')")
     row.get_by_role("button", name="Retry").click()
-    expect(page.locator("#token-field")).to_be_hidden()
+    page.fill("#action-token", TOKEN)
     page.fill("#action-reason", "disk cleaned")
     page.click("#action-confirm")
     expect(row.locator(".badge")).not_to_have_text("failed")
@@ -262,3 +271,58 @@ def test_ten_thousand_agents_stay_responsive(page):
         expect(page.locator("#agent-rows tr")).to_have_count(9)
     finally:
         next(served, None)
+
+
+@pytest.fixture
+def iam() -> Iterator[IamServer]:
+    server = IamServer(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                       time.time).start()
+    yield server
+    server.stop()
+
+
+def test_a_dcos_user_acts_through_admin_router_with_no_token(page, live_rollout, iam):
+    app = create_app(live_rollout, live_rollout, token=TOKEN,
+                     health=lambda: HealthReport(ok=True), metrics=list,
+                     dcos_users=DcosUserTokens(iam.jwks_url))
+    app.config["REFRESH_MS"] = REFRESH_MS
+    scheduler = serve(app)
+    router = AdminRouter(lambda: iam.signing_key.public_key(), {"calico": scheduler.url})
+    front = serve(router)
+    try:
+        url = f"{front.url}service/calico/"
+        assert page.goto(url).status == 401  # Admin Router: no DC/OS login, no page
+        page.context.add_cookies([{"name": COOKIE, "value": iam.user_token("alice"),
+                                   "url": front.url}])
+        page.goto(url)
+        page.locator("#pause-button").click()
+        expect(page.locator("#action-who")).to_have_text("Acting as alice (DC/OS login)")
+        expect(page.locator("#token-field")).to_be_hidden()
+        page.fill("#action-reason", "kernel upgrade")
+        page.click("#action-confirm")
+        expect(page.locator("#rollout-state")).to_have_text("paused")
+        expect(page.locator("#banner")).to_contain_text("Paused by alice")
+        expect(page.locator("#events li").first).to_contain_text("by alice")
+        assert live_rollout.paused["by"] == "alice"
+    finally:
+        front.stop()
+        scheduler.stop()
+
+
+def test_with_no_way_to_authenticate_the_page_says_how_to_enable_actions(page, live_rollout,
+                                                                        stepper):
+    live_rollout.fail("a1.example", "etcd-proxy")
+    stepper.run_until(lambda: live_rollout.agents[0].state == "failed")
+    stepper.join()
+    app = create_app(live_rollout, live_rollout, token=None,
+                     health=lambda: HealthReport(ok=True), metrics=list)
+    app.config["REFRESH_MS"] = REFRESH_MS
+    handle = serve(app)
+    try:
+        page.goto(handle.url)
+        expect(page.locator("#actions-off")).to_contain_text("status.dcos_login")
+        expect(page.locator("#actions-off")).to_contain_text("status.operator_token_secret")
+        expect(page.locator("#agent-rows tr.row-failed")).to_have_count(1)
+        assert page.locator("button[data-action]").count() == 0
+    finally:
+        handle.stop()
