@@ -19,7 +19,9 @@ REQUEST_TIMEOUT_S = 10.0
 class MasterClient:
     def __init__(self, address: str, config: Config,
                  credentials: ServiceAccountCredentials | None = None) -> None:
-        self.base = address if address.startswith("http") else f"http://{address}"
+        self.base = address if address.startswith("http") else \
+            f"{config.mesos.scheme}://{address}"
+        self.verify_tls: str | bool = config.dcos_ca_file or True
         self.auth: TokenAuth | tuple[str, str] | None = None
         if credentials is not None:
             self.auth = TokenAuth(credentials)
@@ -30,7 +32,7 @@ class MasterClient:
         """(agent id, hostname, private|public) of every registered agent; None on error."""
         try:
             resp = requests.get(f"{self.base}/master/slaves", auth=self.auth,
-                                timeout=REQUEST_TIMEOUT_S)
+                                timeout=REQUEST_TIMEOUT_S, verify=self.verify_tls)
             resp.raise_for_status()
             slaves = resp.json().get("slaves", [])
         except (requests.RequestException, ValueError, DcosAuthError) as err:

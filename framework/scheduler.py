@@ -110,7 +110,8 @@ class Runtime:
         self.policy = engine_policy(config)
         self.engine = self._engine(())
         self.driver: MesosSchedulerDriver | None = None
-        self.credentials = service_account_credentials(config.mesos.service_account)
+        self.credentials = service_account_credentials(config.mesos.service_account,
+                                                       config.dcos_ca_file)
         self.framework_id: str | None = None
         self.subscribed = False
         self.etcd_ok = True
@@ -183,7 +184,8 @@ class Runtime:
         webui = self.config.webui_url(self.web.port)
         info = framework_info(self.config, webui, self.framework_id)
         self.driver = scheduler_driver(QueueingScheduler(self.inbox), info, self.config.mesos,
-                                       self.credentials, implicit_acknowledgements=False)
+                                       self.credentials, ca_file=self.config.dcos_ca_file,
+                                       implicit_acknowledgements=False)
         self.driver.start()
 
     # -- the worker --

@@ -192,6 +192,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             service_account=account,
             roles=p["CALICO_ROLES"],
             failover_timeout_s=p["CALICO_FAILOVER_TIMEOUT"],
+            tls=p["CALICO_MESOS_TLS"],
         ),
         framework=FrameworkSettings(
             name=p["CALICO_FRAMEWORK_NAME"],

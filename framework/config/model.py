@@ -45,6 +45,11 @@ class MesosSettings:
     service_account: ServiceAccount | None
     roles: tuple[str, ...]
     failover_timeout_s: float
+    tls: bool = False  # https to the master and agents (DC/OS strict mode)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,9 @@ def mesos_master(raw: str) -> str:
         if parts.path not in ("", "/") or parts.query or not parts.netloc:
             raise ValueError(f"expected http://host:port with no path, got {raw!r}")
         value = parts.netloc
+    elif value.startswith("https://"):
+        raise ValueError(f"give host:port and CALICO_MESOS_TLS=true for a master that takes "
+                         f"https, got {raw!r}")
     elif "://" in value:
         raise ValueError(f"expected host:port, http://host:port or zk://..., got {raw!r}")
     if "," in value:

@@ -40,6 +40,9 @@ VARIABLES: tuple[Variable, ...] = (
     _var("MESOS_MASTER", v.mesos_master, defaults.MESOS_MASTER,
          "Mesos master: host:port, http://host:port or zk://host:port,.../mesos",
          flag="--master"),
+    _var("CALICO_MESOS_TLS", v.boolean, "false",
+         "reach the Mesos master and agents over https (DC/OS strict mode), verified with "
+         "CALICO_DCOS_CA_FILE"),
     _var("MESOS_PRINCIPAL", v.ascii_principal, None,
          "principal for Mesos HTTP authentication", flag="--principal"),
     _var("MESOS_SECRET", v.ascii_secret, None,

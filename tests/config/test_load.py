@@ -140,6 +140,7 @@ def _cases(files):
         "CALICO_OPERATOR_TOKEN": (TOKEN, lambda c: c.web.operator_token, TOKEN),
         "CALICO_OPERATOR_TOKEN_FILE": (files["token"], lambda c: c.web.operator_token, TOKEN),
         "CALICO_DCOS_LOGIN": ("off", lambda c: c.web.dcos_login, None),
+        "CALICO_MESOS_TLS": ("yes", lambda c: c.mesos.scheme, "https"),
         "CALICO_DCOS_JWKS_URL": ("https://leader.mesos/acs/api/v1/auth/jwks",
                                  lambda c: c.web.dcos_login.jwks_url,
                                  "https://leader.mesos/acs/api/v1/auth/jwks"),

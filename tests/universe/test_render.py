@@ -61,6 +61,7 @@ def _samples(files):
                               lambda c: c.mesos.secret),
         "mesos.roles": ("calico-role", {}, lambda c: c.mesos.roles),
         "mesos.failover_timeout_s": (3600, {}, lambda c: c.mesos.failover_timeout_s),
+        "mesos.tls": (True, {}, lambda c: c.mesos.tls),
         "etcd.endpoints": ("http://e1:2379,http://e2:2379", {}, lambda c: c.etcd.endpoints),
         "etcd.ca_file": (files["ca.pem"], https, lambda c: c.etcd.ca_file),
         "etcd.cert_file": (files["cert.pem"], {**https, "etcd.ca_file": files["ca.pem"],
