@@ -42,12 +42,14 @@ from framework.engine.events import (
     RoleResources,
     SkipAgent,
     Subscribed,
+    TaskReported,
     TaskStatus,
     Tick,
 )
 from framework.engine.plan import STEP_ORDER, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
 from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
+from framework.engine.reports import HostChange, TaskReport
 from framework.engine.status import Observations, status_document
 from framework.engine.tasks import make_task_id, parse_task_id
 
@@ -65,6 +67,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "HostChange",
     "Kill",
     "Launch",
     "Notice",
@@ -90,6 +93,8 @@ __all__ = [
     "StepRecord",
     "StepSpec",
     "Subscribed",
+    "TaskReport",
+    "TaskReported",
     "Suppress",
     "TaskIdError",
     "TaskStatus",
