@@ -61,6 +61,7 @@ from framework.mesos import (
     framework_info,
 )
 from framework.plan import engine_plan, engine_policy, load_records
+from framework.sandbox import SandboxReader
 from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
 from framework.state import (
     Batch,
@@ -117,6 +118,7 @@ class Runtime:
         self.etcd_ok = True
         self.raw_offers: dict[str, dict] = {}
         self.master: MasterClient | None = None
+        self.sandbox: SandboxReader | None = None
         self.urls = None
         self.web = None
         self._stop_reason: str | None = None
@@ -218,11 +220,14 @@ class Runtime:
                 self.counters["calico_dcos_offers_received_total"] += len(message.offers)
                 for offer in message.offers:
                     self.raw_offers[offer["id"]["value"]] = offer
+                    if self.sandbox is not None:
+                        self.sandbox.note_offer(offer)
                 self._decide(message.to_engine())
                 self._decline_leftovers(message)
             case StatusUpdate():
                 if self._decide(message.status) is not None and self.driver is not None:
                     self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+                self._read_result(message)
                 if message.status.state == TASK_GONE_BY_OPERATOR:
                     # The operator marked the agent gone: it is not coming back.
                     agent_id = message.raw.get("agent_id", {}).get("value")
@@ -245,6 +250,9 @@ class Runtime:
         self.subscribed = True
         self._dirty = True
         self.master = MasterClient(message.master, self.config, self.credentials)
+        if self.sandbox is None:
+            self.sandbox = SandboxReader(self.config, self.inbox.put, self.master.auth,
+                                         self._locate_agent).start()
         if message.framework_id != self.framework_id:
             log.info("registered with framework id %s", message.framework_id)
             self._store_call(self.store.save_framework_id, message.framework_id)
@@ -253,6 +261,15 @@ class Runtime:
             log.info("re-subscribed as %s", message.framework_id)
         self._decide(Subscribed())
         self._list_agents()
+
+    def _read_result(self, update: StatusUpdate) -> None:
+        """Ask for the installer's account of a task that ended (not for reconciliation
+        answers, which repeat what was reported before)."""
+        if self.sandbox is None or update.raw.get("reason") == "REASON_RECONCILIATION":
+            return
+        agent_id = (update.raw.get("agent_id") or {}).get("value")
+        self.sandbox.task_ended(update.status.task_id, update.status.state, agent_id,
+                                self.framework_id)
 
     def _with_unreachable(self, listed: AgentsListed) -> AgentsListed:
         """/master/slaves leaves out agents the master marked unreachable; listed as such,
@@ -397,6 +414,10 @@ class Runtime:
             self._dirty = False
             self._last_snapshot = now
 
+    def _locate_agent(self, agent_id: str) -> str | None:
+        master = self.master
+        return None if master is None else master.agent_address(agent_id)
+
     def _list_agents(self) -> None:
         """Agents from /master/slaves, so agents that never offered are known too."""
         self._last_agent_list = time.time()
@@ -455,6 +476,8 @@ class Runtime:
     def shutdown(self) -> int:
         log.info("stopping: %s", self._stop_reason)
         self._stop_driver()
+        if self.sandbox is not None:
+            self.sandbox.stop()
         if self.store.leader.is_leader:
             try:
                 self.store.leader.release()

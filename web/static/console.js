@@ -268,14 +268,17 @@
         return step.task_id ? el("p", { class: "mono muted" }, step.task_id)
           : el("p", { class: "muted" }, "no task launched yet");
       }
-      const headings = ["Task", "State", "Attempt", "Message", "Started", "Updated"];
+      const headings = ["Task", "State", "Attempt", "Message", "On the host", "Started", "Updated"];
       return el("table", { class: "history" },
         el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", {}, h)))),
         el("tbody", {}, ...history.map((task) => el("tr", {},
           el("td", { class: "mono" }, task.task_id || ""),
           el("td", {}, task.state || ""),
           el("td", {}, String(task.attempt ?? "")),
-          el("td", {}, task.message || ""),
+          el("td", { class: "task-message" }, task.message || ""),
+          el("td", { class: "task-changes" }, ...(task.report ? [task.report.summary,
+            task.report.duration_s === null || task.report.duration_s === undefined ? null
+              : el("span", { class: "muted" }, " (run took " + duration(task.report.duration_s) + ")")] : [])),
           el("td", {}, age(task.started_at)),
           el("td", {}, age(task.updated_at))))));
     }
