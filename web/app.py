@@ -9,12 +9,12 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from operator_cli.wording import age, duration, last_message
 from web import api, artifacts, pages
 from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
 from web.contracts import Control, DcosUsers, HealthCheck, MetricsSource, StatusSource
 from web.errors import ApiError, WebConfigError
-from web.view import age, duration, last_message
 
 MAX_BODY_BYTES = 16 * 1024
 

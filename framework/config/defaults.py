@@ -9,6 +9,9 @@ from __future__ import annotations
 
 SCHEDULER_VERSION = "0.5.0"
 SCHEDULER_IMAGE = f"calico/calico-dcos:v{SCHEDULER_VERSION}"
+# The `dcos calico` subcommand (python -m operator_cli.build), published with the release.
+CLI_URL = (f"https://github.com/projectcalico/calico-dcos/releases/download/"
+           f"v{SCHEDULER_VERSION}/dcos-calico")
 
 CALICO_VERSION = "v2.6.12"
 CALICO_NODE_IMAGE = f"calico/node:{CALICO_VERSION}"

@@ -1,4 +1,4 @@
-"""`python -m framework status|pause|resume|retry|skip` against a real served app."""
+"""`python -m framework status|plan|pause|resume|retry|skip` against a real served app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from framework.cli import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main, printable
+from operator_cli.api import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from operator_cli.commands import main
+from operator_cli.render import printable
 from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, TOKEN, PrefixStripper
 from web import serve
 
@@ -56,13 +58,24 @@ def test_pause_then_resume_with_token_from_the_environment(served, rollout):
     control = rollout.status()["rollout"]["control"]
     assert (control["paused"], control["why"]) == (True, "window")
     assert control["by"] == f"operator token ({getpass.getuser()})"
-    resumed = run_cli("resume", "--url", served.url, "--token", TOKEN, "--json")
+    resumed = run_cli("resume", "--url", served.url, "--json", token=TOKEN)
     assert json.loads(resumed.stdout)["rollout"]["state"] == "in_progress"
+
+
+def test_secrets_are_not_taken_on_the_command_line(served, rollout, tmp_path):
+    refused = run_cli("pause", "--url", served.url, "--token", TOKEN)
+    assert refused.returncode == EXIT_USAGE and "unrecognized arguments" in refused.stderr
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    paused = run_cli("pause", "--url", served.url, "--token-file", str(token_file))
+    assert paused.returncode == 0, paused.stderr
+    assert rollout.paused["paused"]
 
 
 def test_status_json_and_filters(served, rollout, capsys):
     rollout.advance()
-    assert main(["status", "--url", served.url, "--json", "--state", "pending", "--q", "2.ex"]) == 0
+    argv = ["status", "--url", served.url, "--json", "--state", "pending", "--q", "2.ex"]
+    assert main(argv, {}) == 0
     body = json.loads(capsys.readouterr().out)
     assert [a["hostname"] for a in body["agents"]] == ["a2.example"]
     assert body["page"]["total"] == 1
@@ -73,34 +86,47 @@ def test_agent_status_retry_and_skip(served, rollout, capsys):
     rollout.advance()
     rollout.advance()
     agent_id = rollout.agents[0].id
-    assert main(["status", agent_id, "--url", served.url]) == 0
+    assert main(["status", agent_id, "--url", served.url], {}) == 0
     shown = capsys.readouterr().out
     assert "etcd-proxy did not converge" in shown and "TASK_FAILED" in shown
     assert "recent events:" in shown
-    assert main(["retry", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    env = {"CALICO_OPERATOR_TOKEN": TOKEN}
+    assert main(["retry", agent_id, "--url", served.url], env) == 0
     assert rollout.agents[0].steps[0].state == "pending"
-    assert main(["skip", agent_id, "--url", served.url, "--token", TOKEN]) == 0
+    assert main(["skip", agent_id, "--url", served.url], env) == 0
     assert rollout.agents[0].steps[0].state == "skipped"
     latest = rollout.events(limit=1)[0]["message"]
-    assert latest == "skip etcd-proxy: skip requested from the command line"
+    assert latest == "skip etcd-proxy: skip from the command line"
 
 
 @pytest.mark.parametrize(
-    ("argv", "code", "message"),
+    ("argv", "token", "code", "message"),
     [
-        (["pause", "--token", "wrong"], EXIT_REFUSED, "401: wrong operator token"),
-        (["retry", "nope", "--token", TOKEN], EXIT_REFUSED, "404: no agent with id nope"),
-        (["retry", "--token", TOKEN], EXIT_USAGE, "needs an agent id"),
-        (["pause", "S1", "--token", TOKEN], EXIT_USAGE, "whole rollout"),
-        (["pause"], EXIT_USAGE, "no operator token"),
+        (["pause"], "wrong-but-long-enough", EXIT_REFUSED, "401: wrong operator token"),
+        (["retry", "nope"], TOKEN, EXIT_REFUSED, "404: no agent with id nope"),
+        (["retry"], TOKEN, EXIT_USAGE, "needs an agent id"),
+        (["pause", "S1"], TOKEN, EXIT_USAGE, "whole rollout"),
+        (["pause"], None, EXIT_USAGE, "not authenticated"),
+        (["plan", "S1"], None, EXIT_USAGE, "plan shows every agent"),
+        (["pause", "--token-file", "/nonexistent"], None, EXIT_USAGE, "cannot read"),
     ],
 )
-def test_refusals_have_clear_messages_and_exit_codes(
-    served, capsys, monkeypatch, argv, code, message
-):
-    monkeypatch.delenv("CALICO_OPERATOR_TOKEN", raising=False)
-    assert main([*argv, "--url", served.url]) == code
+def test_refusals_have_clear_messages_and_exit_codes(served, capsys, argv, token, code, message):
+    env = {} if token is None else {"CALICO_OPERATOR_TOKEN": token}
+    assert main([*argv, "--url", served.url], env) == code
     assert message in capsys.readouterr().err
+
+
+def test_plan_lists_each_agents_steps_and_what_it_waits_for(served, rollout, capsys):
+    for _ in range(3):
+        rollout.advance()
+    assert main(["plan", "--url", served.url], {}) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "calico plan: in progress, 0 of 5 agents complete"
+    a1 = lines.index(next(line for line in lines if line.startswith("a1.example (")))
+    assert lines[a1].endswith(": in progress, holds a restart slot")
+    assert lines[a1 + 1].split()[:2] == ["etcd-proxy", "complete:"]
+    assert "waiting for: waiting for a restart slot" in "\n".join(lines)
 
 
 class AdminRouter(PrefixStripper):
@@ -120,13 +146,14 @@ def test_actions_through_admin_router_with_a_dcos_login(app, rollout, capsys):
     handle = serve(AdminRouter(app, ADMIN_ROUTER_PREFIX))
     url = handle.url + ADMIN_ROUTER_PREFIX.lstrip("/") + "/"
     try:
-        refused = main(["pause", "--url", url, "--token", TOKEN, "--reason", "r"])
+        env = {"CALICO_OPERATOR_TOKEN": TOKEN}
+        refused = main(["pause", "--url", url, "--reason", "r"], env)
         assert refused == EXIT_REFUSED
         assert "401: DC/OS login required" in capsys.readouterr().err
-        dcos = ["--dcos-token", AdminRouter.DCOS_TOKEN]
-        assert main(["pause", "--url", url, "--token", TOKEN, "--reason", "r", *dcos]) == 0
+        env["DCOS_ACS_TOKEN"] = AdminRouter.DCOS_TOKEN
+        assert main(["pause", "--url", url, "--reason", "r"], env) == 0
         assert rollout.paused["paused"]
-        assert main(["status", "--url", url, *dcos]) == 0
+        assert main(["status", "--url", url], env) == 0
         assert "calico: paused" in capsys.readouterr().out
     finally:
         handle.stop()
@@ -136,7 +163,7 @@ def test_unreachable_scheduler(capsys):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound but not listening: connection refused
-        assert main(["status", "--url", f"http://127.0.0.1:{port}/"]) == EXIT_UNREACHABLE
+        assert main(["status", "--url", f"http://127.0.0.1:{port}/"], {}) == EXIT_UNREACHABLE
     assert "cannot reach" in capsys.readouterr().err
 
 

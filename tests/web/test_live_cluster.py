@@ -12,7 +12,7 @@ import pytest
 
 from devcluster.cluster import ClusterOptions
 from devcluster.stack import DevStack, StackOptions
-from framework.cli import main as cli_main
+from operator_cli.commands import main as cli_main
 from tests.web.conftest import ADMIN_ROUTER_PREFIX, assert_same_document, mark_document
 from tests.web.proxy import StrippingProxy
 from web import serve
@@ -93,5 +93,5 @@ def test_live_rollout_on_the_status_page(page, browser, stack, proxied_url, tmp_
         assert proxied.url.startswith(proxied_url + "agents/")
     finally:
         proxied.close()
-    assert cli_main(["status", "--url", proxied_url]) == 0
+    assert cli_main(["status", "--url", proxied_url], {}) == 0
     assert capsys.readouterr().out.startswith("calico: complete, 5 of 5 agents complete")
