@@ -8,10 +8,8 @@ import ssl
 
 import pytest
 
-from framework.engine import AgentsListed
-from framework.mesos import Registered
 from framework.scheduler import Runtime
-from tests.auth.test_runtime import next_of, store_for
+from tests.auth.test_runtime import store_for, subscribe_and_list
 from tests.devcluster.harness import FAST, MasterHarness
 from tests.state.tls import make_certs
 
@@ -42,12 +40,8 @@ def test_the_scheduler_reaches_an_https_master_with_the_cluster_ca(
     runtime = Runtime(config, store_for(config, etcd_server, etcd_prefix), tmp_path)
     runtime.start_web()
     try:
-        runtime.become_leader()
-        runtime.load_state()
-        runtime.start_driver()
-        registered = next_of(runtime, Registered)
+        registered, listed = subscribe_and_list(runtime)  # listed: /master/slaves over https
         assert runtime.master.base == f"https://{registered.master}"
-        listed = next_of(runtime, AgentsListed)  # /master/slaves over https, with the token
         assert [a.role for a in listed.agents] == ["private"]
         assert set(iam.presented) == {iam.latest_token()}
     finally:

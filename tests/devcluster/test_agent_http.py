@@ -3,6 +3,7 @@ agent (apache/mesos 1.4.0 src/files/files.cpp)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,19 +19,29 @@ from tests.devcluster.harness import FAST, MasterHarness, RecordingScheduler, la
 CONTENT = '{"status": "failed", "message": "docker did not come back"}\n'
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    harness = MasterHarness(tmp_path)
+@contextlib.contextmanager
+def agent_that_ran(work_dir, task_id: str, command: str, wait_state: str = "TASK_FINISHED"):
+    """One agent serving its endpoints, after a task ran `command` to `wait_state`:
+    yields (harness, agent, its server, the framework id, the task)."""
+    harness = MasterHarness(work_dir)
     agent = harness.add_agent()
     server = AgentServer(harness.master, agent.id, agent.spec.ip).start()
-    sched = RecordingScheduler()
-    driver = harness.driver(sched)
-    framework_id = sched.registered_id()
+    try:
+        sched = RecordingScheduler()
+        driver = harness.driver(sched)
+        framework_id = sched.registered_id()
+        task = launch(driver, sched, agent, task_id, command, wait_state=wait_state)
+        yield harness, agent, server, framework_id, task
+    finally:
+        server.stop()
+        harness.close()
+
+
+@pytest.fixture
+def cluster(tmp_path):
     command = f"printf '%s' '{CONTENT}' > result.json; mkdir sub; ln -s /etc/passwd sub/escape"
-    task = launch(driver, sched, agent, "t1", command, wait_state="TASK_FINISHED")
-    yield harness, agent, server, framework_id, task
-    server.stop()
-    harness.close()
+    with agent_that_ran(tmp_path, "t1", command) as ran:
+        yield ran
 
 
 def _get(server, endpoint: str, **query) -> tuple[int, bytes]:
@@ -85,21 +96,11 @@ def test_reads_are_refused_as_the_agent_refuses_them(cluster, query, status, tex
 
 
 def test_a_read_is_capped_at_sixteen_pages(tmp_path):
-    harness = MasterHarness(tmp_path)
-    agent = harness.add_agent()
-    server = AgentServer(harness.master, agent.id, agent.spec.ip).start()
-    try:
-        sched = RecordingScheduler()
-        driver = harness.driver(sched)
-        framework_id = sched.registered_id()
-        launch(driver, sched, agent, "big", f"head -c {MAX_READ * 2} /dev/zero | tr '\\0' a > f",
-               wait_state="TASK_FINISHED")
+    command = f"head -c {MAX_READ * 2} /dev/zero | tr '\\0' a > f"
+    with agent_that_ran(tmp_path, "big", command) as (_, agent, server, framework_id, _):
         latest = latest_run_path(agent.spec.work_dir, agent.id, framework_id, "big")
         body = json.loads(_get(server, "/files/read", path=f"{latest}/f")[1])
         assert len(body["data"]) == MAX_READ == os.sysconf("SC_PAGESIZE") * 16
-    finally:
-        server.stop()
-        harness.close()
 
 
 def test_with_token_authentication_the_endpoints_need_a_token(tmp_path):

@@ -8,12 +8,11 @@ import queue
 
 import pytest
 
-from devcluster.agent_http import AgentServer
 from framework.config import STEP_ORDER, load
 from framework.engine import Launch, TaskReported
 from framework.sandbox import INSTALLER_COMMANDS, ResultRead, SandboxError, SandboxReader
 from framework.taskinfo import ArtifactUrls, task_info
-from tests.devcluster.harness import MasterHarness, RecordingScheduler, launch
+from tests.devcluster.test_agent_http import agent_that_ran
 
 RESULT = {"step": "docker", "status": "failed", "exit_code": 1, "changed": True,
           "message": "docker did not become active within 60s (state: failed); previous "
@@ -25,19 +24,12 @@ RESULT = {"step": "docker", "status": "failed", "exit_code": 1, "changed": True,
 
 @pytest.fixture
 def agent_with_result(tmp_path):
-    harness = MasterHarness(tmp_path)
-    agent = harness.add_agent()
-    server = AgentServer(harness.master, agent.id, agent.spec.ip).start()
-    sched = RecordingScheduler()
-    driver = harness.driver(sched)
-    framework_id = sched.registered_id()
-    task_id = f"calico-docker.{agent.id}.1-abc"
+    task_id = "calico-docker.S0.1-abc"  # the executor id; only its step part is read
     body = json.dumps(RESULT).replace("'", "'\\''")
-    launch(driver, sched, agent, task_id, f"printf '%s' '{body}' > calico-installer-docker.json;"
-           " exit 1", wait_state="TASK_FAILED")
-    yield agent, server, ResultRead(task_id, agent.id, framework_id)
-    server.stop()
-    harness.close()
+    command = f"printf '%s' '{body}' > calico-installer-docker.json; exit 1"
+    with agent_that_ran(tmp_path, task_id, command, "TASK_FAILED") as ran:
+        _, agent, server, framework_id, task = ran
+        yield agent, server, ResultRead(task.task_id, agent.id, framework_id)
 
 
 def _reader(server, posted) -> SandboxReader:

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from framework.dcos_users import DcosUserTokens
-from tests.auth.adminrouter import COOKIE, AdminRouter
+from tests.auth.adminrouter import AdminRouter
 from tests.auth.iam import IamServer
 from tests.web.conftest import (
     ADMIN_ROUTER_PREFIX,
@@ -24,6 +24,7 @@ from tests.web.conftest import (
     PrefixStripper,
     assert_same_document,
     mark_document,
+    pause_as_dcos_user,
 )
 from tests.web.rollout import FixedStatus, ScriptedRollout
 from web import HealthReport, create_app, serve
@@ -292,16 +293,8 @@ def test_a_dcos_user_acts_through_admin_router_with_no_token(page, live_rollout,
     try:
         url = f"{front.url}service/calico/"
         assert page.goto(url).status == 401  # Admin Router: no DC/OS login, no page
-        page.context.add_cookies([{"name": COOKIE, "value": iam.user_token("alice"),
-                                   "url": front.url}])
-        page.goto(url)
-        page.locator("#pause-button").click()
-        expect(page.locator("#action-who")).to_have_text("Acting as alice (DC/OS login)")
-        expect(page.locator("#token-field")).to_be_hidden()
-        page.fill("#action-reason", "kernel upgrade")
-        page.click("#action-confirm")
-        expect(page.locator("#rollout-state")).to_have_text("paused")
-        expect(page.locator("#banner")).to_contain_text("Paused by alice")
+        pause_as_dcos_user(page, url, front.url, iam.user_token("alice"), "alice",
+                           "kernel upgrade")
         expect(page.locator("#events li").first).to_contain_text("by alice")
         assert live_rollout.paused["by"] == "alice"
     finally:

@@ -22,6 +22,7 @@ from devcluster.stack import DevStack, StackOptions
 from operator_cli import build as cli_build
 from tests.auth.adminrouter import COOKIE, AdminRouter
 from tests.auth.iam import IamServer
+from tests.web.conftest import pause_as_dcos_user
 from web import serve
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -105,16 +106,8 @@ def test_a_failing_step_shows_the_installers_reason_on_the_agent_page(access, pa
 
 
 def test_a_dcos_user_pauses_and_resumes_from_the_page(access, page):
-    page.context.add_cookies([{"name": COOKIE, "value": access.iam.user_token("alice"),
-                               "url": access.dcos_url}])
-    page.goto(access.url)
-    page.locator("#pause-button").click()
-    expect(page.locator("#action-who")).to_have_text("Acting as alice (DC/OS login)")
-    expect(page.locator("#token-field")).to_be_hidden()
-    page.fill("#action-reason", "kernel upgrade")
-    page.click("#action-confirm")
-    expect(page.locator("#rollout-state")).to_have_text("paused")
-    expect(page.locator("#banner")).to_contain_text("Paused by alice")
+    pause_as_dcos_user(page, access.url, access.dcos_url, access.iam.user_token("alice"),
+                       "alice", "kernel upgrade")
     page.locator("#resume-button").click()
     page.fill("#action-reason", "done")
     page.click("#action-confirm")
