@@ -51,13 +51,18 @@ class DcosUserTokens:
     """Verifies DC/OS users' tokens against the IAM's JWKS; thread-safe.
 
     `users`: the uids allowed to act, or None for every user the IAM vouches for.
-    `ca_file`: trust anchors for an https JWKS URL (None: the system's).
+    `ca_file`: trust anchors for an https JWKS URL (None: the system's). `auth`: the
+    scheduler's own credentials, sent along where it has some (Admin Router serves
+    /acs/api/v1/auth/ without authentication in open DC/OS, dcos/dcos 1.13.9 includes/
+    server/open/master.conf; a service account's token does no harm elsewhere).
     """
 
     def __init__(self, jwks_url: str, users: tuple[str, ...] | None = None, *,
-                 ca_file: str | None = None, clock: Callable[[], float] = time.time,
+                 ca_file: str | None = None, auth: requests.auth.AuthBase | None = None,
+                 clock: Callable[[], float] = time.time,
                  timeout_s: float = FETCH_TIMEOUT_S) -> None:
         self.jwks_url = jwks_url
+        self._auth = auth
         self.users = None if users is None else frozenset(users)
         self._verify_tls: str | bool = ca_file or True
         self._clock = clock
@@ -125,7 +130,7 @@ class DcosUserTokens:
     def _fetch(self, now: float) -> _KeySet:
         try:
             response = requests.get(self.jwks_url, timeout=self._timeout_s,
-                                    verify=self._verify_tls)
+                                    verify=self._verify_tls, auth=self._auth)
             response.raise_for_status()
             document = response.json()
         except (requests.RequestException, ValueError) as err:

@@ -24,7 +24,7 @@ from pymesos import MesosSchedulerDriver
 
 from framework import artifacts as artifact_files
 from framework.config import Config
-from framework.dcos_auth import scheduler_driver, service_account_credentials
+from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
 from framework.dcos_users import DcosUserTokens
 from framework.engine import (
     AgentInfo,
@@ -133,7 +133,8 @@ class Runtime:
         control = OperatorControl(self.inbox, _operator_event)
         login = self.config.web.dcos_login
         users = None if login is None else DcosUserTokens(
-            login.jwks_url, login.users, ca_file=self.config.dcos_ca_file)
+            login.jwks_url, login.users, ca_file=self.config.dcos_ca_file,
+            auth=TokenAuth(self.credentials) if self.credentials else None)
         app = create_app(StatusView(self.snapshot, self.store), control,
                          token=self.config.web.operator_token, health=self.health,
                          metrics=self.metrics, artifacts_dir=self.artifacts_dir,

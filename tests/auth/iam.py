@@ -65,6 +65,7 @@ class IamServer:
         self.failures: collections.deque[int] = collections.deque()
         self.key_id = "iam-key-1"
         self.jwks_reads = 0
+        self.jwks_authorizations: list[str | None] = []  # the Authorization of each read
         handler = type("Handler", (_Handler,), {"iam": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -175,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         if self.path == JWKS_PATH:
+            self.iam.jwks_authorizations.append(self.headers.get("Authorization"))
             self._answer(200, self.iam.jwks())
         else:
             self._answer(404, {"code": "ERR_NOT_FOUND"})

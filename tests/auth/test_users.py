@@ -85,3 +85,11 @@ def test_an_unreachable_iam_is_unavailable_not_a_refusal(iam, clock):
                            timeout_s=2.0)
     with pytest.raises(UserCheckUnavailableError, match="cannot read the IAM's public keys"):
         users.verify(iam.user_token("alice"))
+
+
+def test_the_keys_are_read_with_the_schedulers_service_account(iam, clock, credentials):
+    from framework.dcos_auth import TokenAuth
+
+    users = DcosUserTokens(iam.jwks_url, clock=clock, auth=TokenAuth(credentials))
+    assert users.verify(iam.user_token("alice")) == "alice"
+    assert iam.jwks_authorizations == [f"token={iam.latest_token()}"]
