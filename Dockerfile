@@ -13,6 +13,7 @@ COPY setup.py setup.cfg README.md ./
 COPY tools/ tools/
 COPY framework/ framework/
 COPY installer/ installer/
+COPY operator_cli/ operator_cli/
 COPY web/ web/
 COPY universe/ universe/
 COPY devcluster/ devcluster/

@@ -49,6 +49,7 @@ class AgentSpec:
     work_dir: Path
     cpus: float = 4.0
     mem: float = 14021.0
+    http_port: int = 5051  # where its /flags and /files/read answer (devcluster.agent_http)
     disk: float = 35566.0
     ports: tuple[tuple[int, int], ...] = ((1025, 2180), (2182, 3887), (3889, 5049),
                                           (5052, 8079), (8082, 8180), (8182, 32000))
@@ -178,7 +179,7 @@ class SimulatedAgent:
             "MESOS_EXECUTOR_ID": task.task_id,
             "MESOS_FRAMEWORK_ID": task.framework_id,
             "MESOS_AGENT_ID": self.id,
-            "MESOS_AGENT_ENDPOINT": f"{self.spec.ip}:5051",
+            "MESOS_AGENT_ENDPOINT": f"{self.spec.ip}:{self.spec.http_port}",
             "LIBPROCESS_IP": self.spec.ip,
             "HOST": self.spec.hostname,
         })

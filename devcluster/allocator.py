@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 MIN_ALLOCATABLE_CPUS = 0.01
 MIN_ALLOCATABLE_MEM = 32.0
-AGENT_PORT = 5051
 
 
 def allocatable(free: Resources) -> bool:
@@ -52,7 +51,8 @@ def offer_json(offer: Offer, agent: SimulatedAgent, alloc_role: str, fw: Framewo
         "agent_id": {"value": agent.id},
         "hostname": agent.spec.hostname,
         "url": {"scheme": "http", "address": {"hostname": agent.spec.hostname,
-                                              "ip": agent.spec.ip, "port": AGENT_PORT},
+                                              "ip": agent.spec.ip,
+                                              "port": agent.spec.http_port},
                 "path": "/slave(1)"},
         "resources": offer.resources.to_v1(offer.role, alloc_role if multi_role else None),
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devcluster.agent import AgentSpec, SimulatedAgent
+from devcluster.agent_http import AgentServer
 from devcluster.control import Control
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
@@ -46,6 +47,7 @@ class LocalCluster:
         self.master = Master(self.work_dir, master_options, self.options.events_file)
         self.control = Control(self)
         self.server = MasterServer(self.master, self.options.port, self.control)
+        self.agent_servers: list[AgentServer] = []
         self._count = 0
 
     @property
@@ -64,6 +66,8 @@ class LocalCluster:
     def stop(self) -> None:
         self.master.stop()
         self.server.stop()
+        for server in self.agent_servers:
+            server.stop()
 
     def add_agent(self, public: bool = False, hostname: str | None = None,
                   docker_version: str | None = None) -> SimulatedAgent:
@@ -94,8 +98,11 @@ class LocalCluster:
             agent_restart_s=self.options.agent_restart_s,
         )
         host_env = prepare_host(root, host_spec)
+        http = AgentServer(self.master, agent_id, ip)
+        self.agent_servers.append(http)
         spec = AgentSpec(id=agent_id, hostname=hostname, ip=ip, public=public, root=root,
-                         work_dir=self.work_dir / "agents" / agent_id)
+                         work_dir=self.work_dir / "agents" / agent_id, http_port=http.port)
         agent = self.master.add_agent(spec, host_env)
+        http.start()
         log.info("agent %s (%s) at %s, host root %s", hostname, agent_id, ip, root)
         return agent

@@ -31,9 +31,9 @@ def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
     body = {
         "id": agent.id,
         "hostname": spec.hostname,
-        "port": 5051,
+        "port": spec.http_port,
         "attributes": {"public_ip": "true"} if spec.public else {},
-        "pid": f"slave(1)@{spec.ip}:5051",
+        "pid": f"slave(1)@{spec.ip}:{spec.http_port}",
         "registered_time": agent.registered_time,
         **({"reregistered_time": agent.reregistered_time}
            if agent.reregistered_time is not None else {}),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
-CLI_COMMANDS = ("status", "pause", "resume", "retry", "skip")
+CLI_COMMANDS = ("status", "plan", "pause", "resume", "retry", "skip")
 EXIT_BAD_CONFIG = 2
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in CLI_COMMANDS:
-        from framework.cli import main as cli_main
+        from operator_cli.commands import main as cli_main
 
         return cli_main(argv)
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pymesos import MesosSchedulerDriver
 
 from framework.config.model import MesosSettings, ServiceAccount
+from framework.mesos_tls import client_context, with_tls
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,10 @@ class ServiceAccountCredentials:
 
     def __init__(self, account: ServiceAccount, *, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 timeout_s: float = LOGIN_TIMEOUT_S) -> None:
+                 timeout_s: float = LOGIN_TIMEOUT_S, ca_file: str | None = None) -> None:
         self.uid = account.uid
         self.login_url = account.login_url
+        self._verify_tls: str | bool = ca_file or True
         self._key = load_private_key(account.private_key)
         self._clock = clock
         self._sleep = sleep
@@ -181,7 +183,8 @@ class ServiceAccountCredentials:
     def _post_login(self, now: float) -> AuthToken:
         body = {"uid": self.uid, "token": login_token(self.uid, self._key, now)}
         try:
-            resp = requests.post(self.login_url, json=body, timeout=self._timeout_s)
+            resp = requests.post(self.login_url, json=body, timeout=self._timeout_s,
+                                 verify=self._verify_tls)
         except requests.RequestException as err:
             raise _Retryable(str(err)) from None
         if resp.status_code >= 500:
@@ -286,22 +289,30 @@ class ServiceAccountSchedulerDriver(MesosSchedulerDriver):
             return super()._send(body, path, method, dict(headers or {}))
 
 
-def service_account_credentials(account: ServiceAccount | None,
+def service_account_credentials(account: ServiceAccount | None, ca_file: str | None = None,
                                 ) -> ServiceAccountCredentials | None:
-    """Credentials for the configured account (None without one); the key is checked now."""
-    return None if account is None else ServiceAccountCredentials(account)
+    """Credentials for the configured account (None without one); the key is checked now.
+    `ca_file` verifies an https login URL (None: the system's trust store)."""
+    return None if account is None else ServiceAccountCredentials(account, ca_file=ca_file)
 
 
 def scheduler_driver(scheduler: Any, framework_info: dict, settings: MesosSettings,
-                     credentials: ServiceAccountCredentials | None,
-                     **options: Any) -> MesosSchedulerDriver:
+                     credentials: ServiceAccountCredentials | None, *,
+                     ca_file: str | None = None, **options: Any) -> MesosSchedulerDriver:
     """The driver for these settings: token auth with a service account (whose uid is the
     framework's principal unless MESOS_PRINCIPAL names one), else Basic auth when a
-    principal and secret are set, else none."""
+    principal and secret are set, else none; over https verified with `ca_file` when
+    `settings.tls`."""
     if credentials is None:
-        return MesosSchedulerDriver(scheduler, framework_info, settings.master,
-                                    principal=settings.principal, secret=settings.secret,
-                                    **options)
-    info = {"principal": credentials.uid, **framework_info}
-    return ServiceAccountSchedulerDriver(scheduler, info, settings.master, credentials,
-                                         **options)
+        base: type[MesosSchedulerDriver] = MesosSchedulerDriver
+        args: tuple = (scheduler, framework_info, settings.master)
+        options = {"principal": settings.principal, "secret": settings.secret, **options}
+    else:
+        base = ServiceAccountSchedulerDriver
+        info = {"principal": credentials.uid, **framework_info}
+        args = (scheduler, info, settings.master, credentials)
+    if not settings.tls:
+        return base(*args, **options)
+    driver = with_tls(base)(*args, **options)
+    driver.tls_context = client_context(ca_file)
+    return driver

@@ -19,18 +19,34 @@ REQUEST_TIMEOUT_S = 10.0
 class MasterClient:
     def __init__(self, address: str, config: Config,
                  credentials: ServiceAccountCredentials | None = None) -> None:
-        self.base = address if address.startswith("http") else f"http://{address}"
+        self.base = address if address.startswith("http") else \
+            f"{config.mesos.scheme}://{address}"
+        self.verify_tls: str | bool = config.dcos_ca_file or True
         self.auth: TokenAuth | tuple[str, str] | None = None
         if credentials is not None:
             self.auth = TokenAuth(credentials)
         elif config.mesos.principal and config.mesos.secret:
             self.auth = (config.mesos.principal, config.mesos.secret)
 
+    def agent_address(self, agent_id: str) -> str | None:
+        """Where the agent answers ("ip:port", from its libprocess `pid`); None if unknown.
+        `/master/slaves?slave_id=` lists that one agent (apache/mesos 1.4 master `slaves`)."""
+        try:
+            resp = requests.get(f"{self.base}/master/slaves", params={"slave_id": agent_id},
+                                auth=self.auth, timeout=REQUEST_TIMEOUT_S, verify=self.verify_tls)
+            resp.raise_for_status()
+            slaves = resp.json().get("slaves", [])
+        except (requests.RequestException, ValueError, AttributeError, DcosAuthError) as err:
+            log.warning("could not look up agent %s at %s: %s", agent_id, self.base, err)
+            return None
+        pids = [s.get("pid", "") for s in slaves if s.get("id") == agent_id]
+        return (pids[0].partition("@")[2] or None) if pids else None
+
     def agents(self) -> list[tuple[str, str, str]] | None:
         """(agent id, hostname, private|public) of every registered agent; None on error."""
         try:
             resp = requests.get(f"{self.base}/master/slaves", auth=self.auth,
-                                timeout=REQUEST_TIMEOUT_S)
+                                timeout=REQUEST_TIMEOUT_S, verify=self.verify_tls)
             resp.raise_for_status()
             slaves = resp.json().get("slaves", [])
         except (requests.RequestException, ValueError, DcosAuthError) as err:

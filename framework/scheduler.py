@@ -24,7 +24,8 @@ from pymesos import MesosSchedulerDriver
 
 from framework import artifacts as artifact_files
 from framework.config import Config
-from framework.dcos_auth import scheduler_driver, service_account_credentials
+from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
+from framework.dcos_users import DcosUserTokens
 from framework.engine import (
     AgentInfo,
     AgentRemoved,
@@ -60,6 +61,7 @@ from framework.mesos import (
     framework_info,
 )
 from framework.plan import engine_plan, engine_policy, load_records
+from framework.sandbox import SandboxReader
 from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
 from framework.state import (
     Batch,
@@ -110,12 +112,14 @@ class Runtime:
         self.policy = engine_policy(config)
         self.engine = self._engine(())
         self.driver: MesosSchedulerDriver | None = None
-        self.credentials = service_account_credentials(config.mesos.service_account)
+        self.credentials = service_account_credentials(config.mesos.service_account,
+                                                       config.dcos_ca_file)
         self.framework_id: str | None = None
         self.subscribed = False
         self.etcd_ok = True
         self.raw_offers: dict[str, dict] = {}
         self.master: MasterClient | None = None
+        self.sandbox: SandboxReader | None = None
         self.urls = None
         self.web = None
         self._stop_reason: str | None = None
@@ -128,9 +132,14 @@ class Runtime:
 
     def start_web(self) -> int:
         control = OperatorControl(self.inbox, _operator_event)
+        login = self.config.web.dcos_login
+        users = None if login is None else DcosUserTokens(
+            login.jwks_url, login.users, ca_file=self.config.dcos_ca_file,
+            auth=TokenAuth(self.credentials) if self.credentials else None)
         app = create_app(StatusView(self.snapshot, self.store), control,
                          token=self.config.web.operator_token, health=self.health,
-                         metrics=self.metrics, artifacts_dir=self.artifacts_dir)
+                         metrics=self.metrics, artifacts_dir=self.artifacts_dir,
+                         dcos_users=users)
         self.web = serve(app, self.config.web.bind_addresses, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
         # The artifacts' URLs name the port the web server got.
@@ -179,7 +188,8 @@ class Runtime:
         webui = self.config.webui_url(self.web.port)
         info = framework_info(self.config, webui, self.framework_id)
         self.driver = scheduler_driver(QueueingScheduler(self.inbox), info, self.config.mesos,
-                                       self.credentials, implicit_acknowledgements=False)
+                                       self.credentials, ca_file=self.config.dcos_ca_file,
+                                       implicit_acknowledgements=False)
         self.driver.start()
 
     # -- the worker --
@@ -212,11 +222,14 @@ class Runtime:
                 self.counters["calico_dcos_offers_received_total"] += len(message.offers)
                 for offer in message.offers:
                     self.raw_offers[offer["id"]["value"]] = offer
+                    if self.sandbox is not None:
+                        self.sandbox.note_offer(offer)
                 self._decide(message.to_engine())
                 self._decline_leftovers(message)
             case StatusUpdate():
                 if self._decide(message.status) is not None and self.driver is not None:
                     self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+                self._read_result(message)
                 if message.status.state == TASK_GONE_BY_OPERATOR:
                     # The operator marked the agent gone: it is not coming back.
                     agent_id = message.raw.get("agent_id", {}).get("value")
@@ -239,6 +252,9 @@ class Runtime:
         self.subscribed = True
         self._dirty = True
         self.master = MasterClient(message.master, self.config, self.credentials)
+        if self.sandbox is None:
+            self.sandbox = SandboxReader(self.config, self.inbox.put, self.master.auth,
+                                         self._locate_agent).start()
         if message.framework_id != self.framework_id:
             log.info("registered with framework id %s", message.framework_id)
             self._store_call(self.store.save_framework_id, message.framework_id)
@@ -247,6 +263,15 @@ class Runtime:
             log.info("re-subscribed as %s", message.framework_id)
         self._decide(Subscribed())
         self._list_agents()
+
+    def _read_result(self, update: StatusUpdate) -> None:
+        """Ask for the installer's account of a task that ended (not for reconciliation
+        answers, which repeat what was reported before)."""
+        if self.sandbox is None or update.raw.get("reason") == "REASON_RECONCILIATION":
+            return
+        agent_id = (update.raw.get("agent_id") or {}).get("value")
+        self.sandbox.task_ended(update.status.task_id, update.status.state, agent_id,
+                                self.framework_id)
 
     def _with_unreachable(self, listed: AgentsListed) -> AgentsListed:
         """/master/slaves leaves out agents the master marked unreachable; listed as such,
@@ -291,7 +316,7 @@ class Runtime:
             batch = Batch(
                 agents={r.agent_id: r.to_dict() for r in decision.records},
                 control=_stored_control(decision.control) if decision.control else None,
-                events=[NewEvent(_event_kind(n), n.text, n.agent_id)
+                events=[NewEvent(_event_kind(n), n.text, n.agent_id, n.by)
                         for n in decision.notices],
             )
             try:
@@ -308,7 +333,7 @@ class Runtime:
                     raise
                 return None
             for note in decision.notices:
-                log.info("%s", note.text)
+                log.info("%s%s", note.text, f" (by {note.by})" if note.by else "")
         self._apply(decision)
         if decision.needs_write or decision.actions or decision.notices:
             self._dirty = True
@@ -395,6 +420,10 @@ class Runtime:
             self._dirty = False
             self._last_snapshot = now
 
+    def _locate_agent(self, agent_id: str) -> str | None:
+        master = self.master
+        return None if master is None else master.agent_address(agent_id)
+
     def _list_agents(self) -> None:
         """Agents from /master/slaves, so agents that never offered are known too."""
         self._last_agent_list = time.time()
@@ -453,6 +482,8 @@ class Runtime:
     def shutdown(self) -> int:
         log.info("stopping: %s", self._stop_reason)
         self._stop_driver()
+        if self.sandbox is not None:
+            self.sandbox.stop()
         if self.store.leader.is_leader:
             try:
                 self.store.leader.release()

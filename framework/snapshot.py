@@ -49,9 +49,17 @@ class Snapshot:
 
 
 def task_history(rec: StepRecord) -> list[dict]:
+    """Each task of the step, oldest first; one the installer reported on carries `report`
+    with a one-line `summary` of what it changed on the host."""
     current = rec.current_task()
     tasks = [*reversed(rec.history), *([current] if current else [])]
-    return [task.to_dict() for task in tasks]
+    entries = []
+    for task in tasks:
+        entry = task.to_dict()
+        if task.report is not None:
+            entry["report"]["summary"] = task.report.summary
+        entries.append(entry)
+    return entries
 
 
 class StatusView:
@@ -73,7 +81,7 @@ class StatusView:
         except StoreError:
             return []
         return [{"seq": e.seq, "at": e.at, "kind": e.kind, "message": e.message,
-                 "agent_id": e.agent_id, "by": None} for e in events]
+                 "agent_id": e.agent_id, "by": e.by} for e in events]
 
 
 @dataclass

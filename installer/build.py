@@ -2,6 +2,7 @@
 
 A zipapp holding only the installer package's .py files and a tiny __main__; entries are
 stored in sorted order with a fixed timestamp, so the same sources give the same bytes.
+`zipapp_bytes` builds such a zipapp of any package (the operator CLI is one too).
 """
 
 import argparse
@@ -20,15 +21,15 @@ MAIN = b"import sys\nfrom installer.cli import main\nsys.exit(main())\n"
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def sources() -> List[str]:
+def sources(package_dir: str = PACKAGE_DIR) -> List[str]:
     """Paths of the package's .py files relative to its parent, sorted."""
     found = []
-    for directory, subdirs, files in os.walk(PACKAGE_DIR):
+    for directory, subdirs, files in os.walk(package_dir):
         subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
         for name in files:
             if name.endswith(".py"):
                 path = os.path.join(directory, name)
-                found.append(os.path.relpath(path, os.path.dirname(PACKAGE_DIR)))
+                found.append(os.path.relpath(path, os.path.dirname(package_dir)))
     return sorted(found)
 
 
@@ -39,18 +40,23 @@ def _entry(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(info, data)
 
 
+def zipapp_bytes(package_dir: str, main: bytes) -> bytes:
+    """An executable zipapp of the package at `package_dir` whose __main__ is `main`."""
+    archive = io.BytesIO()
+    archive.write(SHEBANG)
+    with zipfile.ZipFile(archive, "w") as zf:
+        _entry(zf, "__main__.py", main)
+        for relative in sources(package_dir):
+            with open(os.path.join(os.path.dirname(package_dir), relative), "rb") as src:
+                _entry(zf, relative.replace(os.sep, "/"), src.read())
+    return archive.getvalue()
+
+
 def build(out: str) -> str:
     """Write the .pyz atomically to out (a file path, or a dir to hold calico-installer.pyz)."""
     if os.path.isdir(out):
         out = os.path.join(out, "calico-installer.pyz")
-    archive = io.BytesIO()
-    archive.write(SHEBANG)
-    with zipfile.ZipFile(archive, "w") as zf:
-        _entry(zf, "__main__.py", MAIN)
-        for relative in sources():
-            with open(os.path.join(os.path.dirname(PACKAGE_DIR), relative), "rb") as src:
-                _entry(zf, relative.replace(os.sep, "/"), src.read())
-    fsutil.atomic_write(out, archive.getvalue(), mode=0o755)
+    fsutil.atomic_write(out, zipapp_bytes(PACKAGE_DIR, MAIN), mode=0o755)
     return out
 
 

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from installer import options as cli_options
 from installer.errors import BadInput, InstallerError
@@ -47,6 +47,7 @@ def run_step(argv: List[str]) -> int:
     _configure_logging(options.step, options.verbose)
     started = time.time()
     path = options.result_file or result_path(options.step)
+    host = None
     try:
         if not os.path.isdir(options.root):
             raise BadInput("--root {} is not an accessible directory".format(options.root))
@@ -64,14 +65,15 @@ def run_step(argv: List[str]) -> int:
         log.exception("unexpected error")
         outcome = Outcome(FAILED, "unexpected error: {}: {}".format(
             type(err).__name__, " ".join(str(err).split())), exit_code=EXIT_FAILED)
-    _report(path, options.step, outcome, started)
+    _report(path, options.step, outcome, started, host.changes.as_json() if host else [])
     return outcome.code
 
 
-def _report(path: str, step: str, outcome: Outcome, started: float) -> None:
+def _report(path: str, step: str, outcome: Outcome, started: float,
+            changes: List[Dict[str, Any]]) -> None:
     """Write the result file (best effort), then print the one-line reason last on stderr."""
     try:
-        write_result(path, step, outcome, started)
+        write_result(path, step, outcome, started, changes)
     except InstallerError as err:
         log.warning("no result file: %s", err.reason)
     if outcome.status == FAILED:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from typing import Iterator, List, NamedTuple, Optional
 
+from installer.changes import Changes
 from installer.errors import HostError
 from installer.journal import STATE_DIR, Journal
 
@@ -43,6 +44,7 @@ class Host:
     def __init__(self, root: str) -> None:
         self.root = os.path.abspath(root)
         self.journal = Journal(self.path(STATE_DIR))
+        self.changes = Changes()
 
     def path(self, host_path: str) -> str:
         """The real location of an absolute host path under the root."""
@@ -66,6 +68,10 @@ class Host:
             else:
                 path = os.path.join(os.path.dirname(path), target)
         raise HostError("too many levels of symbolic links at {}".format(path))
+
+    def host_path(self, path: str) -> str:
+        """The host path of a real location under the root (the inverse of `path`)."""
+        return "/" + os.path.relpath(path, self.root)
 
     @contextlib.contextmanager
     def exclusive(self, wait: float) -> Iterator[None]:

@@ -3,7 +3,7 @@
 import json
 import os
 import time
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from installer import fsutil
 
@@ -41,7 +41,8 @@ def result_path(step: str) -> str:
     return os.path.join(os.getcwd(), "calico-installer-{}.json".format(step))
 
 
-def write_result(path: str, step: str, outcome: Outcome, started: float) -> None:
+def write_result(path: str, step: str, outcome: Outcome, started: float,
+                 changes: Optional[List[Dict[str, Any]]] = None) -> None:
     body = {
         "step": step,
         "status": outcome.status,
@@ -49,6 +50,7 @@ def write_result(path: str, step: str, outcome: Outcome, started: float) -> None
         "message": outcome.message,
         "changed": outcome.changed,
         "details": outcome.details or {},
+        "changes": changes or [],
         "started_at": started,
         "finished_at": time.time(),
     }

@@ -5,6 +5,7 @@ import time
 from typing import NamedTuple, Optional
 
 from installer import crashpoints
+from installer.changes import RESTARTED
 from installer.errors import HostError, ServiceError
 from installer.host import Host
 
@@ -33,6 +34,7 @@ class Unit:
         self.host = host
         self.name = name
         self.timing = timing
+        self._restarted = None  # type: Optional[int]  # its change, until active again
 
     def state(self) -> str:
         result = self.host.run(["systemctl", "is-active", self.name])
@@ -57,6 +59,7 @@ class Unit:
     def restart(self) -> None:
         """Restart and wait for systemd's job; wait_stable() judges the outcome."""
         log.info("restarting %s", self.name)
+        self._restarted = self.host.changes.record(RESTARTED, self.name)
         try:
             result = self.host.run(["systemctl", "restart", self.name],
                                    self.timing.restart_timeout)
@@ -77,6 +80,9 @@ class Unit:
                     self.name, self.timing.restart_timeout, state))
             time.sleep(self.timing.poll_interval)
             state = self.state()
+        if self._restarted is not None:
+            self.host.changes.took(self._restarted)
+            self._restarted = None
         stable_since = time.monotonic()
         while time.monotonic() - stable_since < self.timing.stable_for:
             time.sleep(min(self.timing.poll_interval, self.timing.stable_for))

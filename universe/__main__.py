@@ -22,9 +22,14 @@ def _parser() -> argparse.ArgumentParser:
     make = commands.add_parser("build", help="check the package and write the repo files")
     make.add_argument("--out", type=Path, default=DEFAULT_OUT)
     make.add_argument("--reference", type=Path, default=None,
-                      help="shared/reference directory with the Universe and Marathon schemas")
+                      help="directory with the Universe and Marathon schemas "
+                           "(default: the project's tests/data/reference/)")
     make.add_argument("--min-dcos", default=build.MIN_DCOS_RELEASE,
                       help="minDcosReleaseVersion of the package")
+    make.add_argument("--cli-url", default=build.defaults.CLI_URL,
+                      help="where the DC/OS CLI downloads dcos-calico (the built cli/dcos-calico,"
+                           " e.g. http://<serve host>:8086/cli/dcos-calico); must end in "
+                           "/dcos-calico")
     show = commands.add_parser("render", help="print the Marathon app Cosmos would create")
     show.add_argument("--options", type=Path, default=None, help="options JSON file")
     serve = commands.add_parser("serve", help="serve a built repo for `dcos package repo add`")
@@ -56,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             schemas = load_schemas(reference_dir(args.reference))
-            for path in build.build(args.out, schemas, min_dcos=args.min_dcos):
+            for path in build.build(args.out, schemas, min_dcos=args.min_dcos,
+                                    cli_url=args.cli_url):
                 print(path)
             return 0
         if args.command == "render":

@@ -5,6 +5,15 @@ Layout written under `out/`:
     repo/packages/C/calico/<revision>/{package,config,resource}.json, marathon.json.mustache
     repo-up-to-<dcos>.json       one index per DC/OS release line (`DCOS_RELEASES`)
     repo-up-to-<dcos>.content_type   its media type, for static servers
+    cli/dcos-calico              the `dcos calico` subcommand resource.json points at
+
+The package's `resource.json` `cli` section gives the DC/OS CLI the subcommand for Linux
+and macOS (`kind: executable`, a Python zipapp; Windows cannot run it) with its sha256,
+which every DC/OS CLI checks (universe `repo/meta/schema/v3-resource-schema.json`
+`cliInfo`). The URL must end in `dcos-calico`: the Go CLI names the installed binary
+after it (dcos/dcos-cli 0.7.13 `pkg/plugin/manager.go`), the Python CLI names it
+`dcos-<package>` itself (dcos/dcos-core-cli 1.12-patch.12 `python/lib/dcos/dcos/
+subcommand.py`).
 
 Each index holds the package entry as Universe's gen_universe.py builds it (package.json
 plus `releaseVersion`, `resource`, `config` and the base64 template), filtered by
@@ -28,6 +37,7 @@ import chevron
 import jinja2
 
 from framework.config import defaults
+from operator_cli import build as cli_build
 from universe import render
 from universe.errors import PackageInvalidError, UniverseError
 from universe.schemas import Schemas, problems
@@ -52,9 +62,14 @@ class Package:
     marathon_template: str
 
 
-def release_values(min_dcos: str = MIN_DCOS_RELEASE) -> dict[str, Any]:
+def release_values(min_dcos: str = MIN_DCOS_RELEASE,
+                   cli_url: str = defaults.CLI_URL) -> dict[str, Any]:
     """What the Jinja2 templates of the package sources are rendered with."""
+    if not cli_url.endswith("/" + cli_build.NAME):
+        raise UniverseError(f"the CLI URL must end in /{cli_build.NAME}, not {cli_url!r}")
     return {
+        "cli_url": cli_url,
+        "cli_sha256": cli_build.sha256(),
         "version": defaults.SCHEDULER_VERSION,
         "min_dcos": min_dcos,
         "last_updated": LAST_UPDATED,
@@ -67,12 +82,13 @@ def release_values(min_dcos: str = MIN_DCOS_RELEASE) -> dict[str, Any]:
     }
 
 
-def source_texts(min_dcos: str = MIN_DCOS_RELEASE) -> dict[str, str]:
+def source_texts(min_dcos: str = MIN_DCOS_RELEASE,
+                 cli_url: str = defaults.CLI_URL) -> dict[str, str]:
     """The package files' text: Jinja2 sources rendered, static sources read as they are."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(SOURCES),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              autoescape=False)  # noqa: S701 - renders JSON, never HTML
-    values = release_values(min_dcos)
+    values = release_values(min_dcos, cli_url)
     texts = {}
     for name in PACKAGE_FILES:
         if (SOURCES / f"{name}.j2").is_file():
@@ -179,9 +195,10 @@ def repo_index(entries: list[dict[str, Any]], dcos_release: str) -> dict[str, An
 
 
 def build(out: Path, schemas: Schemas, *, min_dcos: str = MIN_DCOS_RELEASE,
-          revision: int = PACKAGE_REVISION) -> list[Path]:
-    """Check the package, then write it and the repo indexes under `out`; returns the files."""
-    texts = source_texts(min_dcos)
+          revision: int = PACKAGE_REVISION, cli_url: str = defaults.CLI_URL) -> list[Path]:
+    """Check the package, then write it, the repo indexes and the CLI under `out`; returns
+    the files."""
+    texts = source_texts(min_dcos, cli_url)
     package = check_package(texts, schemas)
     entries = [repo_entry(package, revision)]
     found: list[str] = []
@@ -196,6 +213,7 @@ def build(out: Path, schemas: Schemas, *, min_dcos: str = MIN_DCOS_RELEASE,
     package_dir = out / "repo" / "packages" / PACKAGE_NAME[0].upper() / PACKAGE_NAME / str(
         revision)
     written = [_write(package_dir / name, texts[name]) for name in PACKAGE_FILES]
+    written.append(cli_build.build(out / "cli" / cli_build.NAME))
     for release, index in indexes.items():
         written.append(_write(out / f"repo-up-to-{release}.json", json.dumps(index, indent=1)))
         written.append(_write(out / f"repo-up-to-{release}.content_type",

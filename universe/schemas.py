@@ -1,4 +1,4 @@
-"""The real Universe and Marathon JSON schemas, loaded from the shared reference directory.
+"""The real Universe and Marathon JSON schemas, loaded from the project's reference data.
 
 Universe's CI validates with draft-4 semantics (`Draft4Validator`); so do we. The v3/v4/v5
 repo schemas refer to `vX-repo-definitions.json` by relative file name, so that file is
@@ -18,7 +18,8 @@ from referencing.jsonschema import DRAFT4
 
 from universe.errors import SchemaNotFoundError
 
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
+# Verbatim copies with their sources and licences: tests/data/reference/SOURCES.md.
+DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference"
 REPO_DEFINITIONS = "vX-repo-definitions.json"
 REPO_SCHEMA_VERSIONS = ("v3", "v4", "v5")
 # Marathon releases whose app schema the rendered app must satisfy: DC/OS 1.12 (1.7.236,
@@ -47,12 +48,13 @@ class Schemas:
 
 
 def reference_dir(explicit: Path | None = None) -> Path:
-    """The shared reference directory: `explicit`, else the repo's sibling `shared/`."""
+    """The reference directory: `explicit`, else the project's `tests/data/reference/`."""
     path = (explicit or DEFAULT_REFERENCE_DIR).resolve()
     if not (path / "universe-schema" / "package-schema.json").is_file():
         raise SchemaNotFoundError(
             f"reference schemas not found under {path}; pass --reference DIR pointing at "
-            "shared/reference (with universe-schema/ and marathon-schema/)")
+            "a directory with universe-schema/ and marathon-schema/ (tests/data/reference/ in "
+            "the project)")
     return path
 
 

@@ -8,7 +8,8 @@ The scheduler builds the app and serves it::
     app = create_app(
         status,                  # StatusSource: status(), agent(id), events(agent_id, limit)
         control,                 # Control: pause/resume(by, why), retry/skip(agent_id, by, why)
-        token=operator_token,    # None refuses every operator action
+        token=operator_token,    # operator token for scripts; None: none
+        dcos_users=verifier,     # DcosUsers: checks DC/OS users' tokens; None: no DC/OS login
         health=lambda: HealthReport(ok, reasons),
         metrics=lambda: {"calico_dcos_offers_received_total": n, ...},  # SCHEDULER_COUNTERS
         artifacts_dir=Path(...), # the installer .pyz and per-agent rendered config files
@@ -24,11 +25,15 @@ from web.contracts import (
     Control,
     ControlError,
     ControlUnavailableError,
+    DcosUsers,
     HealthReport,
     MetricsSource,
     NotApplicableError,
     StatusSource,
+    TokenRejectedError,
     UnknownAgentError,
+    UserCheckError,
+    UserCheckUnavailableError,
 )
 from web.metrics import SCHEDULER_COUNTERS
 from web.server import ServerHandle, serve
@@ -38,12 +43,16 @@ __all__ = [
     "Control",
     "ControlError",
     "ControlUnavailableError",
+    "DcosUsers",
     "HealthReport",
     "MetricsSource",
     "NotApplicableError",
     "ServerHandle",
     "StatusSource",
+    "TokenRejectedError",
     "UnknownAgentError",
+    "UserCheckError",
+    "UserCheckUnavailableError",
     "create_app",
     "serve",
 ]

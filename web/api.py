@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from web.auth import OPERATOR_HEADER, check_operator
+from web.auth import DISABLED, OPERATOR_HEADER, Operator
 from web.context import get_context
 from web.contracts import (
     ControlError,
@@ -26,10 +26,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__)
 
-AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+AGENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 MAX_REASON_LENGTH = 500
 MAX_BY_LENGTH = 100
-DEFAULT_BY = "operator"
 AGENT_EVENTS = 50
 DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
@@ -43,7 +42,7 @@ _CONTROL_STATUS: Mapping[type[ControlError], int] = {
 
 
 def validate_agent_id(agent_id: str) -> str:
-    if not AGENT_ID.match(agent_id):
+    if not AGENT_ID.fullmatch(agent_id):
         raise ApiError(400, "malformed agent id: expected letters, digits, '.', '_' or '-'")
     return agent_id
 
@@ -117,8 +116,15 @@ def _text_field(body: Mapping[str, Any], name: str, limit: int, required: bool) 
     return normalized
 
 
-def _action_body() -> tuple[str, str]:
-    """(by, why) from a JSON body ``{"reason": "...", "by": "..."}``."""
+def _action_body(operator: Operator) -> tuple[str, str]:
+    """(by, why) from a JSON body ``{"reason": "...", "by": "..."}``.
+
+    `by` is the authenticated operator; the body's optional `by` only labels it (who holds
+    the shared operator token, say): ``operator token (alice)``. Only a JSON body is taken
+    (Flask's `get_json` needs ``Content-Type: application/json``), which a cross-site form
+    cannot send without the browser asking first (CORS preflight), so a DC/OS login cookie
+    cannot be abused by another site.
+    """
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, 'the body must be a JSON object like {"reason": "why"}')
@@ -126,18 +132,22 @@ def _action_body() -> tuple[str, str]:
     if unknown:
         raise ApiError(400, f"unknown fields in body: {', '.join(map(str, unknown))}")
     why = _text_field(body, "reason", MAX_REASON_LENGTH, required=True)
-    by = _text_field(body, "by", MAX_BY_LENGTH, required=False) or DEFAULT_BY
+    label = _text_field(body, "by", MAX_BY_LENGTH, required=False)
+    by = operator.name if label in (None, operator.name) else f"{operator.name} ({label})"
     return by, why or ""
+
+
+def _operator() -> Operator:
+    return get_context().auth.operator(
+        request.headers.get("Authorization"), request.headers.get(OPERATOR_HEADER))
 
 
 def _perform(action: str, agent_id: str | None) -> Response:
     context = get_context()
-    check_operator(
-        context.token, request.headers.get("Authorization"), request.headers.get(OPERATOR_HEADER)
-    )
+    operator = _operator()
     if agent_id is not None:
         validate_agent_id(agent_id)
-    by, why = _action_body()
+    by, why = _action_body(operator)
     try:
         if agent_id is None:
             getattr(context.control, action)(by, why)
@@ -152,6 +162,23 @@ def _perform(action: str, agent_id: str | None) -> Response:
     log.info("operator action %s%s by %s: %s", action, target, by, why)
     rollout = context.status.status().get("rollout", {})
     return jsonify({"ok": True, "action": action, "agent_id": agent_id, "rollout": rollout})
+
+
+@bp.get("/v1/operator")
+def operator() -> Response:
+    """Who this request would act as, and how operator actions can be authenticated."""
+    auth = get_context().auth
+    body: dict[str, Any] = {"actions_enabled": auth.enabled, "operator_token": bool(auth.token),
+                            "dcos_login": auth.dcos_users is not None, "operator": None,
+                            "via": None, "problem": None if auth.enabled else DISABLED}
+    presented = request.headers.get("Authorization") or request.headers.get(OPERATOR_HEADER)
+    if auth.enabled and presented is not None:
+        try:
+            who = _operator()
+            body.update(operator=who.name, via=who.via)
+        except ApiError as err:
+            body["problem"] = err.message
+    return jsonify(body)
 
 
 @bp.post("/v1/rollout/pause")

@@ -9,11 +9,12 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from operator_cli.wording import age, duration, last_message
 from web import api, artifacts, pages
+from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
-from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
+from web.contracts import Control, DcosUsers, HealthCheck, MetricsSource, StatusSource
 from web.errors import ApiError, WebConfigError
-from web.view import age, duration, last_message
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -46,10 +47,12 @@ def create_app(
     metrics: MetricsSource,
     artifacts_dir: Path | None = None,
     clock: Callable[[], float] = time.time,
+    dcos_users: DcosUsers | None = None,
 ) -> Flask:
     """A new app serving the status page, JSON API, /health, /metrics and /artifacts.
 
-    `token` is the operator bearer token; ``None`` or empty refuses every operator action.
+    `token` is the operator token and `dcos_users` checks DC/OS users' tokens; operator
+    actions need one of them (see `web.auth`), with neither every action is refused.
     `clock` returns unix seconds and is only used to word ages and elapsed times.
     ``app.config["REFRESH_MS"]`` may override how often the page polls (default 2000).
     """
@@ -63,7 +66,7 @@ def create_app(
     app.extensions[EXTENSION_KEY] = WebContext(
         status=status,
         control=control,
-        token=token or None,
+        auth=Authenticator(token or None, dcos_users),
         health=health,
         metrics=metrics,
         artifacts_dir=None if artifacts_dir is None else Path(artifacts_dir),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from web.auth import Authenticator
 from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
 
 EXTENSION_KEY = "calico_dcos"
@@ -17,7 +18,7 @@ EXTENSION_KEY = "calico_dcos"
 class WebContext:
     status: StatusSource
     control: Control
-    token: str | None
+    auth: Authenticator
     health: HealthCheck
     metrics: MetricsSource
     artifacts_dir: Path | None

@@ -71,6 +71,29 @@ class Control(Protocol):
     def skip(self, agent_id: str, by: str, why: str) -> None: ...
 
 
+class UserCheckError(Exception):
+    """Root of the errors of checking a DC/OS user's authentication token."""
+
+
+class TokenRejectedError(UserCheckError):
+    """The token is not a valid DC/OS authentication token of an allowed user."""
+
+
+class UserCheckUnavailableError(UserCheckError):
+    """The token cannot be checked right now (the IAM's public keys are unreachable)."""
+
+
+class DcosUsers(Protocol):
+    """Who a DC/OS authentication token stands for (the token a logged-in user presents
+    through Admin Router as ``Authorization: token=<jwt>``).
+
+    `verify` returns the user's uid, or raises `TokenRejectedError` or
+    `UserCheckUnavailableError` with a sentence saying why.
+    """
+
+    def verify(self, token: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class HealthReport:
     """`ok` is true when subscribed to the master and etcd is reachable; `reasons` say why not."""

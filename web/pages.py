@@ -32,7 +32,8 @@ def relative_root(path: str) -> str:
 @bp.app_context_processor
 def page_globals() -> dict[str, object]:
     refresh_ms = current_app.config.get(REFRESH_CONFIG_KEY, REFRESH_MS)
-    return {"root": relative_root(request.path), "refresh_ms": refresh_ms}
+    return {"root": relative_root(request.path), "refresh_ms": refresh_ms,
+            "actions": get_context().auth}
 
 
 @bp.get("/")

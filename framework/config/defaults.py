@@ -9,6 +9,9 @@ from __future__ import annotations
 
 SCHEDULER_VERSION = "0.5.0"
 SCHEDULER_IMAGE = f"calico/calico-dcos:v{SCHEDULER_VERSION}"
+# The `dcos calico` subcommand (python -m operator_cli.build), published with the release.
+CLI_URL = (f"https://github.com/projectcalico/calico-dcos/releases/download/"
+           f"v{SCHEDULER_VERSION}/dcos-calico")
 
 CALICO_VERSION = "v2.6.12"
 CALICO_NODE_IMAGE = f"calico/node:{CALICO_VERSION}"
@@ -27,3 +30,11 @@ ETCD_BINARY_URL = (
 MESOS_MASTER = "zk://zk-1.zk:2181,zk-2.zk:2181,zk-3.zk:2181,zk-4.zk:2181,zk-5.zk:2181/mesos"
 ETCD_ENDPOINTS = "http://etcd.mesos:2379"
 DCOS_LOGIN_URL = "https://leader.mesos/acs/api/v1/auth/login"
+# The IAM's public keys for RS256 token verification; Admin Router serves /acs/api/v1/auth/
+# without authentication (dcos/dcos 1.13.9, packages/adminrouter/extra/src/includes/server/
+# open/master.conf). Plain http as the rest of open DC/OS; strict mode sets https and the CA.
+DCOS_JWKS_URL = "http://leader.mesos/acs/api/v1/auth/jwks"
+# Where DC/OS keeps the cluster CA's trust anchors on every node: Admin Router verifies its
+# upstreams with it (dcos/dcos 1.10.11 and 1.13.9, packages/adminrouter/docker/
+# adminrouter-upstreams-ee.conf: proxy_ssl_trusted_certificate).
+DCOS_CA_BUNDLE = "/run/dcos/pki/CA/ca-bundle.crt"

@@ -18,6 +18,7 @@ from framework.config.model import (
     CalicoNodeStep,
     CniStep,
     Config,
+    DcosLogin,
     DockerStep,
     EtcdProxyStep,
     EtcdSettings,
@@ -133,9 +134,10 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
                         "CALICO_ETCD_CERT_FILE")
     secure = _given(p, "CALICO_ETCD_ENDPOINTS") and any(
         e.startswith("https://") for e in p["CALICO_ETCD_ENDPOINTS"])
-    if p["CALICO_ETCD_CA_FILE"] is None and (secure or p["CALICO_ETCD_CERT_FILE"] is not None):
+    if p["CALICO_ETCD_CA_FILE"] is None and (secure or p["CALICO_ETCD_CERT_FILE"] is not None) \
+            and p["CALICO_DCOS_CA_FILE"] is None:
         problems.append("CALICO_ETCD_CA_FILE: https endpoints and client certificates need "
-                        "the CA that signed the etcd servers")
+                        "the CA that signed the etcd servers (or CALICO_DCOS_CA_FILE)")
     uses_tls = any(_given(p, name) for name in (
         "CALICO_ETCD_CA_FILE", "CALICO_ETCD_CERT_FILE", "CALICO_ETCD_KEY_FILE"))
     if uses_tls and _given(p, "CALICO_ETCD_ENDPOINTS"):
@@ -143,6 +145,9 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
         if plain:
             problems.append("CALICO_ETCD_ENDPOINTS: TLS files are set but these endpoints "
                             f"use http: {', '.join(plain)}")
+    if p["CALICO_DCOS_USERS"] is not None and p["CALICO_DCOS_LOGIN"] is False:
+        problems.append("CALICO_DCOS_USERS: names DC/OS users, but CALICO_DCOS_LOGIN=false "
+                        "turns DC/OS login off")
     if _given(p, "CALICO_RETRY_BACKOFF_BASE", "CALICO_RETRY_BACKOFF_CAP") and (
             p["CALICO_RETRY_BACKOFF_CAP"] < p["CALICO_RETRY_BACKOFF_BASE"]):
         problems.append("CALICO_RETRY_BACKOFF_CAP: must be at least CALICO_RETRY_BACKOFF_BASE")
@@ -157,6 +162,12 @@ def _cross_checks(p: Mapping[str, Any]) -> list[str]:
         problems.append("CALICO_NODE_FELIX_ENV: set FELIX_IGNORELOOSERPF through "
                         "CALICO_NODE_FELIX_IGNORELOOSERPF")
     return problems
+
+
+def _dcos_ca_for_etcd(p: Mapping[str, Any]) -> str | None:
+    """The DC/OS CA bundle verifies an https etcd when no etcd CA is given (on every node)."""
+    secure = any(e.startswith("https://") for e in p["CALICO_ETCD_ENDPOINTS"])
+    return p["CALICO_DCOS_CA_FILE"] if secure or p["CALICO_ETCD_CERT_FILE"] else None
 
 
 def _points_at_local_proxy(store: str) -> bool:
@@ -195,6 +206,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             service_account=account,
             roles=p["CALICO_ROLES"],
             failover_timeout_s=p["CALICO_FAILOVER_TIMEOUT"],
+            tls=p["CALICO_MESOS_TLS"],
         ),
         framework=FrameworkSettings(
             name=p["CALICO_FRAMEWORK_NAME"],
@@ -204,7 +216,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         ),
         etcd=EtcdSettings(
             endpoints=p["CALICO_ETCD_ENDPOINTS"],
-            ca_file=p["CALICO_ETCD_CA_FILE"],
+            ca_file=p["CALICO_ETCD_CA_FILE"] or _dcos_ca_for_etcd(p),
             cert_file=p["CALICO_ETCD_CERT_FILE"],
             key_file=p["CALICO_ETCD_KEY_FILE"],
             username=p["CALICO_ETCD_USERNAME"],
@@ -259,7 +271,10 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             bind_addresses=p["CALICO_BIND_ADDRESS"],
             port=p["PORT0"],
             operator_token=p["CALICO_OPERATOR_TOKEN"] or p["CALICO_OPERATOR_TOKEN_FILE"],
+            dcos_login=DcosLogin(p["CALICO_DCOS_JWKS_URL"], p["CALICO_DCOS_USERS"])
+            if p["CALICO_DCOS_LOGIN"] else None,
         ),
         log_level=p["CALICO_LOG_LEVEL"],
+        dcos_ca_file=p["CALICO_DCOS_CA_FILE"],
         validate_only=validate_only,
     )

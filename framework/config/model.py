@@ -45,6 +45,11 @@ class MesosSettings:
     service_account: ServiceAccount | None
     roles: tuple[str, ...]
     failover_timeout_s: float
+    tls: bool = False  # https to the master and agents (DC/OS strict mode)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 @dataclass(frozen=True)
@@ -138,10 +143,19 @@ class RolloutSettings:
 
 
 @dataclass(frozen=True)
+class DcosLogin:
+    """DC/OS users acting on the page and API with their own DC/OS tokens."""
+
+    jwks_url: str
+    users: tuple[str, ...] | None  # None: every user the IAM vouches for
+
+
+@dataclass(frozen=True)
 class WebSettings:
     bind_addresses: tuple[str, ...]  # plain HTTP; see docs/operations.md
     port: int  # 0: pick a free port
-    operator_token: str | None  # None: operator actions are refused
+    operator_token: str | None  # None: no operator token
+    dcos_login: DcosLogin | None  # None: DC/OS users' tokens are not accepted
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,7 @@ class Config:
     rollout: RolloutSettings
     web: WebSettings
     log_level: str
+    dcos_ca_file: str | None = None  # trust anchors for https to DC/OS (IAM, master, agents)
     validate_only: bool = False
 
     def enabled_steps(self) -> tuple[str, ...]:

@@ -117,6 +117,9 @@ def mesos_master(raw: str) -> str:
         if parts.path not in ("", "/") or parts.query or not parts.netloc:
             raise ValueError(f"expected http://host:port with no path, got {raw!r}")
         value = parts.netloc
+    elif value.startswith("https://"):
+        raise ValueError(f"give host:port and CALICO_MESOS_TLS=true for a master that takes "
+                         f"https, got {raw!r}")
     elif "://" in value:
         raise ValueError(f"expected host:port, http://host:port or zk://..., got {raw!r}")
     if "," in value:
@@ -332,6 +335,14 @@ def ascii_principal(raw: str) -> str:
     if not _PRINCIPAL_RE.fullmatch(value):
         raise ValueError("expected printable ASCII without spaces")
     return value
+
+
+def principals(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of DC/OS uids (or Mesos principals)."""
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    if not names:
+        raise ValueError(f"expected comma-separated names, got {raw!r}")
+    return tuple(ascii_principal(name) for name in names)
 
 
 def ascii_secret(raw: str) -> str:

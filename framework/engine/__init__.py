@@ -42,6 +42,7 @@ from framework.engine.events import (
     RoleResources,
     SkipAgent,
     Subscribed,
+    TaskReported,
     TaskStatus,
     Tick,
 )
@@ -49,6 +50,7 @@ from framework.engine.plan import STEP_ORDER, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
 from framework.engine.progress import AGENT_STATES
 from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
+from framework.engine.reports import HostChange, TaskReport
 from framework.engine.status import (
     ROLLOUT_STATES,
     STEP_STATES,
@@ -74,6 +76,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "HostChange",
     "Kill",
     "Launch",
     "Notice",
@@ -99,6 +102,8 @@ __all__ = [
     "StepRecord",
     "StepSpec",
     "Subscribed",
+    "TaskReport",
+    "TaskReported",
     "Suppress",
     "TaskIdError",
     "TaskStatus",

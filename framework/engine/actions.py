@@ -60,6 +60,7 @@ class Notice:
     text: str
     agent_id: str | None = None
     step: str | None = None
+    by: str | None = None  # the operator whose action this records
 
 
 @dataclass(frozen=True)

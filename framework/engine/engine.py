@@ -40,6 +40,7 @@ from framework.engine.events import (
     RetryAgent,
     SkipAgent,
     Subscribed,
+    TaskReported,
     TaskStatus,
     Tick,
 )
@@ -403,6 +404,35 @@ class Engine:
         what = event.state if outcome is None else f"{event.state} ({outcome.value})"
         tx.notices.append(Notice(f"{event.task_id}: {what}", agent_id, step))
 
+    def _on_report(self, tx: _Txn, event: TaskReported, now: float) -> None:
+        """Keep the installer's account with the task it describes; its reason replaces
+        Mesos's "Command exited with status N" as the task's message."""
+        try:
+            step, agent_id = parse_task_id(event.task_id)
+        except TaskIdError:
+            return
+        agent = self._agents.get(agent_id)
+        rec = agent.steps.get(step) if agent is not None else None
+        if agent is None or rec is None:
+            return
+        report = event.report
+        if rec.task_id == event.task_id:
+            if rec.report == report or rec.task_state not in TERMINAL_STATES:
+                return
+            new = dataclasses.replace(rec, report=report, message=report.message)
+        else:
+            index = next((i for i, past in enumerate(rec.history)
+                          if past.task_id == event.task_id), None)
+            if index is None or rec.history[index].report == report:
+                return
+            history = list(rec.history)
+            history[index] = dataclasses.replace(history[index], report=report,
+                                                 message=report.message)
+            new = dataclasses.replace(rec, history=tuple(history))
+        self._put(tx, agent.with_step(step, new))
+        if report.status == "failed":
+            tx.notices.append(Notice(f"{event.task_id}: {report.message}", agent_id, step))
+
     # -- agents ------------------------------------------------------------------------
 
     def _join(self, tx: _Txn, info: AgentInfo, now: float) -> AgentRecord:
@@ -468,7 +498,7 @@ class Engine:
 
     def _set_control(self, tx: _Txn, control: Control, verb: str) -> None:
         self._control = tx.control = control
-        tx.notices.append(Notice(f"rollout {verb} by {control.by}: {control.why}"))
+        tx.notices.append(Notice(f"rollout {verb}: {control.why}", by=control.by))
 
     def _operate(self, tx: _Txn, event: RetryAgent | SkipAgent, now: float) -> None:
         agent = self._agents.get(event.agent_id)
@@ -489,7 +519,7 @@ class Engine:
         action = "retry" if retry else "skip"
         note = OperatorNote(action, event.by, now, event.why)
         self._put(tx, dataclasses.replace(agent, steps=steps, note=note))
-        tx.notices.append(Notice(f"{action} by {event.by}: {event.why}", agent.agent_id))
+        tx.notices.append(Notice(f"{action}: {event.why}", agent.agent_id, by=event.by))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -517,6 +547,7 @@ class Engine:
 _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
     Offers: Engine._on_offers,
     TaskStatus: Engine._on_status,
+    TaskReported: Engine._on_report,
     AgentSeen: Engine._on_seen,
     AgentsListed: Engine._on_listed,
     AgentUnreachable: Engine._on_unreachable,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from framework.engine.reports import TaskReport
+
 # The Mesos role public agents offer their resources under.
 PUBLIC_MESOS_ROLE = "slave_public"
 
@@ -45,6 +47,14 @@ class TaskStatus:
     message: str | None = None
     reason: str | None = None
     healthy: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReported:
+    """The installer's result file of a task that ended, read from the task's sandbox."""
+
+    task_id: str
+    report: TaskReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,7 @@ class Tick:
 Event = (
     Offers
     | TaskStatus
+    | TaskReported
     | AgentSeen
     | AgentsListed
     | AgentUnreachable

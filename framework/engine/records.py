@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framework.engine.errors import RecordError
+from framework.engine.reports import TaskReport
 from framework.engine.tasks import KNOWN_STATES
 
 RECORD_VERSION = 1
@@ -31,7 +32,8 @@ HISTORY_KEPT = 4
 
 @dataclass(frozen=True, slots=True)
 class PastTask:
-    """An earlier task of a step, kept so operators can see what was tried."""
+    """An earlier task of a step, kept so operators can see what was tried; `report` is
+    what the installer said about it, once read from its sandbox."""
 
     task_id: str
     state: str | None
@@ -39,22 +41,29 @@ class PastTask:
     message: str | None
     started_at: float | None
     updated_at: float | None
+    report: TaskReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "state": self.state, "attempt": self.attempt,
-                "message": self.message, "started_at": self.started_at,
-                "updated_at": self.updated_at}
+        value = {"task_id": self.task_id, "state": self.state, "attempt": self.attempt,
+                 "message": self.message, "started_at": self.started_at,
+                 "updated_at": self.updated_at}
+        if self.report is not None:
+            value["report"] = self.report.to_dict()
+        return value
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> PastTask:
-        if not isinstance(data, Mapping) or set(data) != set(_PAST_FIELDS):
+        if not isinstance(data, Mapping) or set(data) - {"report"} != set(_PAST_FIELDS):
             raise RecordError(f"{where}: expected an object with {sorted(_PAST_FIELDS)}")
         for name, kinds in _PAST_FIELDS.items():
             value = data[name]
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                 raise RecordError(f"{where}.{name}: unexpected value {value!r}")
-        return cls(**{k: float(v) if k.endswith("_at") and v is not None else v
-                      for k, v in data.items()})
+        values = {k: float(v) if k.endswith("_at") and v is not None else v
+                  for k, v in data.items() if k != "report"}
+        report = data.get("report")
+        return cls(**values, report=None if report is None
+                   else TaskReport.from_dict(report, f"{where}.report"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,7 @@ class StepRecord:
     `released`: an operator retried or skipped the step, so it holds no restart slot until
     its next launch; `kill_requested`: the engine killed the task, so its end is expected.
     `history`: the step's earlier tasks, newest first, at most HISTORY_KEPT.
+    `report`: what the installer said about the current task, once read from its sandbox.
     """
 
     task_id: str | None = None
@@ -87,25 +97,28 @@ class StepRecord:
     updated_at: float | None = None
     backoff_until: float | None = None
     history: tuple[PastTask, ...] = ()
+    report: TaskReport | None = None
 
     def current_task(self) -> PastTask | None:
         """The latest task as a history entry, or None before any launch."""
         if self.task_id is None:
             return None
         return PastTask(self.task_id, self.task_state, self.attempts, self.message,
-                        self.launched_at, self.updated_at)
+                        self.launched_at, self.updated_at, self.report)
 
     def to_dict(self) -> dict[str, Any]:
         value = {name: getattr(self, name) for name in _STEP_FIELDS}
         if self.history:
             value["history"] = [past.to_dict() for past in self.history]
+        if self.report is not None:
+            value["report"] = self.report.to_dict()
         return value
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "step") -> StepRecord:
         if not isinstance(data, Mapping):
             raise RecordError(f"{where}: expected an object, got {type(data).__name__}")
-        unknown = set(data) - set(_STEP_FIELDS) - {"history"}
+        unknown = set(data) - set(_STEP_FIELDS) - {"history", "report"}
         if unknown:
             raise RecordError(f"{where}: unknown fields {sorted(unknown)}")
         values = {}
@@ -125,6 +138,9 @@ class StepRecord:
             raise RecordError(f"{where}.history: expected a list of at most {HISTORY_KEPT}")
         values["history"] = tuple(PastTask.from_dict(item, f"{where}.history[{index}]")
                                   for index, item in enumerate(history))
+        report = data.get("report")
+        values["report"] = None if report is None else TaskReport.from_dict(
+            report, f"{where}.report")
         return cls(**values)
 
 

@@ -91,6 +91,7 @@ def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepR
         running_since=None,
         updated_at=now,
         backoff_until=None,
+        report=None,
     )
 
 

@@ -95,6 +95,7 @@ class NewEvent:
     kind: str
     message: str
     agent_id: str | None = None
+    by: str | None = None  # the authenticated operator, for operator actions
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Event:
     kind: str
     message: str
     agent_id: str | None = None
+    by: str | None = None  # events stored before `by` was kept decode as None
 
     def to_json(self) -> bytes:
         return encode_json(asdict(self))

@@ -251,7 +251,7 @@ class StateStore:
             fence = self.leader.fence
             first_seq = self._event_seq() if new_events else 0
             now = self.clock()
-            events = [Event(first_seq + i, now, e.kind, e.message, e.agent_id)
+            events = [Event(first_seq + i, now, e.kind, e.message, e.agent_id, e.by)
                       for i, e in enumerate(new_events)]
             last_ops = list(extra_ops or [])
             if events:

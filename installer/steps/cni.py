@@ -15,6 +15,7 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from installer import fsutil
+from installer.changes import REMOVED, RESTORED, WROTE
 from installer.errors import BadInput, HostError, ServiceError
 from installer.host import Host
 from installer.result import AGAIN, OK, Outcome
@@ -148,6 +149,7 @@ class CniSteps:
             path = self.host.path(placement.dest)
             fsutil.ensure_dir(os.path.dirname(path))
             fsutil.atomic_write(path, placement.data, placement.mode)
+            self.host.changes.record(WROTE, placement.dest)
             log.info("placed %s", placement.dest)
 
     def _restart_pending(self, unit: Unit) -> bool:
@@ -228,6 +230,7 @@ class CniSteps:
             fsutil.remove_file(path)
         else:
             fsutil.atomic_write(path, data, mode)
+        self.host.changes.record(REMOVED if data is None else RESTORED, dest)
         log.info("restored %s", dest)
 
 

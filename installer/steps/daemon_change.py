@@ -15,6 +15,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 from installer import fsutil
+from installer.changes import REMOVED, RESTORED, WROTE
 from installer.errors import HostError, ServiceError
 from installer.host import Host
 from installer.services import Unit
@@ -48,10 +49,12 @@ class DaemonJsonChange:
         self.record.update(fields, phase=phase)
         self.record = self.journal.save(STEP, self.record)
 
-    def _put(self, data: Optional[bytes], mode: int) -> bool:
+    def _put(self, data: Optional[bytes], mode: int, action: str = WROTE) -> bool:
         """Make the file hold data (None: absent); True when that needed a change."""
         if fsutil.read_bytes(self.path) == data:
             return False
+        self.host.changes.record(REMOVED if data is None else action,
+                                 self.host.host_path(self.path))
         path = self.host.write_target(self.path)  # a symlinked daemon.json stays linked
         if data is None:
             fsutil.remove_file(path)
@@ -116,7 +119,7 @@ class DaemonJsonChange:
         log.warning("%s; restoring the previous %s", reason, self.path)
         if resumed_phase != "rolling-back":
             self._save("rolling-back", reason=reason, marker=None)
-        self._put(self._rollback_bytes(), self.record.get("mode", DEFAULT_MODE))
+        self._put(self._rollback_bytes(), self.record.get("mode", DEFAULT_MODE), RESTORED)
         self._restart_unless_done(resumed_phase, "rolling-back")
         try:
             self.unit.wait_stable()

@@ -1,9 +1,14 @@
-"""A tiny DC/OS IAM on 127.0.0.1: service-account login with RS256 login tokens.
+"""A tiny DC/OS IAM on 127.0.0.1: service-account login with RS256 login tokens, user
+tokens, and the public keys that verify them.
 
 It verifies each login token with the account's public key, issues RS256 auth tokens with
 `uid` and `exp` claims, and answers as the real IAM does (401 ERR_INVALID_CREDENTIALS with
 `WWW-Authenticate: acsjwt`). `principal_of` is what the master emulator asks, so tests can
-expire and revoke tokens. Time comes from an injected clock.
+expire and revoke tokens. `user_token(uid)` is what a DC/OS user gets from logging in (the
+token the DC/OS UI keeps in its cookie and the DC/OS CLI in dcos.toml). `GET
+/acs/api/v1/auth/jwks` lists the signing key as a JSON Web Key Set, the key first (what
+Admin Router's bootstrap reads: dcos/dcos 1.13.9, packages/bootstrap/extra/
+dcos_internal_utils/cli.py). Time comes from an injected clock.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+from jwt.algorithms import RSAAlgorithm
 
 LOGIN_PATH = "/acs/api/v1/auth/login"
+JWKS_PATH = "/acs/api/v1/auth/jwks"
 TOKEN_LIFETIME_S = 5 * 24 * 3600.0  # the IAM's default
 
 
@@ -56,6 +63,9 @@ class IamServer:
         self.logins: list[dict] = []  # verified login-token claims, in order
         self.presented: list[str] = []  # tokens the master was shown
         self.failures: collections.deque[int] = collections.deque()
+        self.key_id = "iam-key-1"
+        self.jwks_reads = 0
+        self.jwks_authorizations: list[str | None] = []  # the Authorization of each read
         handler = type("Handler", (_Handler,), {"iam": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -65,6 +75,31 @@ class IamServer:
     @property
     def login_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{LOGIN_PATH}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{JWKS_PATH}"
+
+    def jwks(self) -> dict:
+        with self.lock:
+            self.jwks_reads += 1
+            key, key_id = self.signing_key, self.key_id
+        jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+        return {"keys": [{**jwk, "kid": key_id, "alg": "RS256", "use": "sig"}]}
+
+    def rotate(self, signing_key: RSAPrivateKey, key_id: str) -> None:
+        with self.lock:
+            self.signing_key, self.key_id = signing_key, key_id
+
+    def user_token(self, uid: str, lifetime_s: float | None = None) -> str:
+        """The auth token a DC/OS user gets by logging in."""
+        expires_at = self.clock() + (self.token_lifetime_s if lifetime_s is None
+                                     else lifetime_s)
+        token = jwt.encode({"uid": uid, "exp": int(expires_at)}, self.signing_key,
+                           algorithm="RS256", headers={"kid": self.key_id})
+        with self.lock:
+            self.issued[token] = Issued(uid, expires_at)
+        return token
 
     def start(self) -> IamServer:
         self.thread.start()
@@ -139,6 +174,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path == JWKS_PATH:
+            self.iam.jwks_authorizations.append(self.headers.get("Authorization"))
+            self._answer(200, self.iam.jwks())
+        else:
+            self._answer(404, {"code": "ERR_NOT_FOUND"})
+
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path != LOGIN_PATH:
@@ -151,6 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
                 status, doc = self.iam.login(json.loads(body))
             except ValueError:
                 status, doc = 400, {"code": "ERR_INVALID_DATA", "description": "not JSON"}
+        self._answer(status, doc)
+
+    def _answer(self, status: int, doc: dict) -> None:
         data = json.dumps(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

@@ -46,6 +46,15 @@ def next_of(runtime: Runtime, kind: type) -> object:
     raise AssertionError(f"no {kind.__name__} within {DEADLINE_S}s")
 
 
+def subscribe_and_list(runtime: Runtime) -> tuple[Registered, AgentsListed]:
+    """Start the runtime's web server first, then this: lock, state, driver, until the
+    framework is registered and the agents are listed."""
+    runtime.become_leader()
+    runtime.load_state()
+    runtime.start_driver()
+    return next_of(runtime, Registered), next_of(runtime, AgentsListed)
+
+
 def test_a_private_key_that_cannot_sign_is_reported_with_the_config_problems(
         account, config_for, iam):
     with pytest.raises(ConfigError) as caught:
@@ -62,11 +71,7 @@ def test_the_runtime_subscribes_and_lists_agents_with_the_token(
     runtime = Runtime(config, store_for(config, etcd_server, etcd_prefix), tmp_path)
     runtime.start_web()
     try:
-        runtime.become_leader()
-        runtime.load_state()
-        runtime.start_driver()
-        next_of(runtime, Registered)
-        listed = next_of(runtime, AgentsListed)
+        _, listed = subscribe_and_list(runtime)
         assert sorted(a.role for a in listed.agents) == ["private", "public"]
         with harness.master.lock:
             (fw,) = harness.master.frameworks.values()

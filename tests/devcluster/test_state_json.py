@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.devcluster.harness import launch
 from tests.devcluster.shapes import missing_keys, shape_mismatches
+from tests.reference import reference_files
 from tests.wait import wait_until
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mesos" / "recorded"
 # Keys real masters add that the emulator does not model (by last path component).
 NOT_MODELLED = {"log_dir", "external_log_file", "domain", "discovery", "container", "labels",
                 "name", "port_mappings"}
@@ -48,7 +47,7 @@ def documents(tmp_path_factory):
 
 
 def _recorded():
-    return sorted(RECORDED.glob("*.json"))
+    return reference_files("mesos/recorded", "*.json")
 
 
 @pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)

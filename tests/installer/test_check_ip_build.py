@@ -18,9 +18,9 @@ from tests.installer.test_node_step import wait_running
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def oldest_python():
-    """The oldest python3.x (x >= 6) that runs here, from PATH or pyenv's versions."""
-    for minor in range(6, 14):
+def oldest_python(minimum: int = 6):
+    """The oldest python3.x (x >= minimum) that runs here, from PATH or pyenv's versions."""
+    for minor in range(minimum, 14):
         name = f"python3.{minor}"
         candidates = [shutil.which(name)] + sorted(
             glob.glob(os.path.expanduser(f"~/.pyenv/versions/3.{minor}.*/bin/{name}")))

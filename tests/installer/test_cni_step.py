@@ -52,6 +52,9 @@ def test_fresh_install_restarts_agent_once_then_verifies(make_host):
     assert first.returncode == 75, first.stderr
     assert "restart of dcos-mesos-slave issued" in last_line(first.stderr)
     assert host.result("cni")["status"] == "again"
+    assert [(c["action"], c["target"], c["seconds"]) for c in host.result("cni")["changes"]] == [
+        ("wrote", PLUGINS + "/calico", None), ("wrote", PLUGINS + "/calico-ipam", None),
+        ("wrote", CONFIGS + "/calico.conf", None), ("restarted", "dcos-mesos-slave", None)]
     plugin = host.file(PLUGINS + "/calico")
     assert plugin.read_bytes() == b"#!/bin/sh\necho calico v1\n"
     assert plugin.stat().st_mode & 0o777 == 0o755

@@ -32,10 +32,15 @@ def test_fresh_host_gets_cluster_store_with_one_restart(make_host):
     assert "Cluster Store: " + STORE in host.docker("info").stdout
     result = host.result("docker")
     assert result["status"] == "ok" and result["changed"] is True and result["exit_code"] == 0
+    wrote, restarted = result["changes"]
+    assert wrote == {"action": "wrote", "target": DAEMON_JSON, "seconds": None}
+    assert (restarted["action"], restarted["target"]) == ("restarted", "docker")
+    assert 0 <= restarted["seconds"] < 30
     again = docker_step(host)
     assert again.returncode == 0 and "already set" in last_line(again.stderr)
     assert host.restarts("docker") == 1
     assert host.result("docker")["changed"] is False
+    assert host.result("docker")["changes"] == []
 
 
 def test_changed_store_keeps_other_keys(make_host):
@@ -155,6 +160,11 @@ def test_docker_crashing_after_start_is_rolled_back(make_host):
     assert done.returncode == 1
     assert "docker left the active state" in last_line(done.stderr)
     assert host.file(DAEMON_JSON).read_text() == '{"debug": false}\n'
+    result = host.result("docker")
+    assert result["message"] == last_line(done.stderr)
+    assert [(c["action"], c["target"]) for c in result["changes"]] == [
+        ("wrote", DAEMON_JSON), ("restarted", "docker"), ("restored", DAEMON_JSON),
+        ("restarted", "docker")]
 
 
 CRASH_POINTS = ["docker:backed-up", "docker:written", "docker:restarting", "restarted:docker",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framework.state import Batch, ConflictError, NewEvent
+from framework.state.connection import put
 
 
 def event_keys(store) -> list[str]:
@@ -85,3 +86,13 @@ def test_many_events_in_one_batch_are_all_logged(leader_store):
 def test_empty_batch_writes_nothing(leader_store):
     assert leader_store.commit(Batch()) == []
     assert leader_store.stats.write_transactions == 0
+
+
+def test_events_keep_who_acted_and_older_events_read_without_it(make_store):
+    store = make_store()
+    assert store.leader.acquire(timeout_s=10)
+    store.append_events(NewEvent("rollout", "rollout paused: upgrade", by="alice"))
+    old = b'{"agent_id":null,"at":5.0,"kind":"rollout","message":"old","seq":2}'
+    store.conn.txn([], [put(store.keys.event(2), old)])  # as stored before `by` was kept
+    assert [(e.message, e.by) for e in store.recent_events()] == [
+        ("old", None), ("rollout paused: upgrade", "alice")]

@@ -1,4 +1,4 @@
-"""Fixtures for the Universe package tests: the shared reference schemas and the package."""
+"""Fixtures for the Universe package tests: the real Universe schemas and the package."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.reference import REFERENCE
 from universe import build
-from universe.schemas import load_schemas
-
-# CI clones the repo as a sibling of shared/, which holds the real Universe/Marathon schemas.
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+from universe.schemas import load_schemas, reference_dir
 
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    if not (REFERENCE / "universe-schema" / "package-schema.json").is_file():
-        pytest.skip(f"shared reference schemas not found at {REFERENCE.resolve()}")
-    return REFERENCE.resolve()
+    return reference_dir(REFERENCE)
 
 
 @pytest.fixture(scope="session")

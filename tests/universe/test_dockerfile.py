@@ -29,3 +29,13 @@ def test_installs_through_the_wheelhouse_and_runs_the_scheduler():
 
 def test_the_documented_tag_is_the_image_the_package_pins():
     assert f"docker build -t {defaults.SCHEDULER_IMAGE} ." in DOCKERFILE
+
+
+def test_every_installed_package_is_copied_into_the_image():
+    setup = (REPO / "setup.cfg").read_text(encoding="utf-8")
+    include = setup.split("[options.packages.find]", 1)[1].split("[", 1)[0]
+    packages = {line.strip() for line in include.splitlines()
+                if line.strip() and "=" not in line and not line.strip().endswith(".*")}
+    assert "operator_cli" in packages
+    for package in packages:
+        assert f"COPY {package}/ {package}/" in DOCKERFILE, package

@@ -58,6 +58,7 @@ def _samples(files):
                               lambda c: c.mesos.secret),
         "mesos.roles": ("calico-role", {}, lambda c: c.mesos.roles),
         "mesos.failover_timeout_s": (3600, {}, lambda c: c.mesos.failover_timeout_s),
+        "mesos.tls": (True, {}, lambda c: c.mesos.tls),
         "etcd.endpoints": ("http://e1:2379,http://e2:2379", {}, lambda c: c.etcd.endpoints),
         "etcd.username": ("calico-dcos", {"etcd.password_secret": "calico/etcd-pw"},
                           lambda c: c.etcd.username),
@@ -113,6 +114,11 @@ def _samples(files):
         "status.operator_token": (TOKEN, {}, lambda c: c.web.operator_token),
         "status.operator_token_secret": ("calico/token", {}, lambda c: c.web.operator_token),
         "status.webui_url": ("https://calico.example/", {}, lambda c: c.framework.webui_url),
+        "status.dcos_login": (False, {}, lambda c: c.web.dcos_login),
+        "status.dcos_jwks_url": ("https://leader.mesos/acs/api/v1/auth/jwks", {},
+                                 lambda c: c.web.dcos_login.jwks_url),
+        "status.dcos_users": ("alice,bob", {}, lambda c: c.web.dcos_login.users),
+        "service.ca_bundle": (files["ca.pem"], {}, lambda c: c.dcos_ca_file),
         "status.bind_address": ("127.0.0.1,10.0.0.5", {}, lambda c: c.web.bind_addresses),
     }
 
@@ -218,6 +224,7 @@ def test_scheduler_accepts_the_env_of_the_default_app(package):
 def test_scheduler_accepts_the_env_with_every_option_set(package, tls_files):
     pairs = {path: value for path, (value, _, _) in _samples(tls_files).items()}
     pairs["etcd.endpoints"] = "https://e1:2379"
+    pairs["status.dcos_login"] = True  # status.dcos_users names users of DC/OS login
     app = _render(package, pairs)
     assert {"MESOS_SECRET", "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
             "CALICO_ETCD_PASSWORD"} <= set(app["env"])
@@ -297,3 +304,15 @@ def test_every_combination_of_secrets_renders_marathon_secrets(package, chosen):
     assert set(app["secrets"]) == {SECRET_OPTIONS[name][0] for name in chosen}
     referenced = {value["secret"] for value in app["env"].values() if isinstance(value, dict)}
     assert referenced == set(app["secrets"])
+
+
+@pytest.mark.parametrize("etcd_files", [(), ("ca.pem",), ("cert.pem", "key.pem")])
+def test_the_ca_bundle_is_mounted_read_only_beside_the_etcd_files(package, tls_files,
+                                                                  etcd_files):
+    names = {"ca.pem": "etcd.ca_file", "cert.pem": "etcd.cert_file", "key.pem": "etcd.key_file"}
+    pairs = {names[f]: tls_files[f] for f in etcd_files}
+    pairs["service.ca_bundle"] = "/run/dcos/pki/CA/ca-bundle.crt"
+    volumes = _render(package, pairs)["container"]["volumes"]
+    assert volumes[-1] == {"containerPath": "/run/dcos/pki/CA/ca-bundle.crt",
+                           "hostPath": "/run/dcos/pki/CA/ca-bundle.crt", "mode": "RO"}
+    assert len(volumes) == len(etcd_files) + 1

@@ -157,3 +157,21 @@ def mark_document(page) -> None:
 
 def assert_same_document(page) -> None:
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+
+
+def pause_as_dcos_user(page, url: str, cookie_url: str, token: str, user: str,
+                       reason: str) -> None:
+    """Log in as the DC/OS UI does (its cookie, which Admin Router turns into the
+    Authorization header), open the page and pause with no operator token."""
+    from tests.auth.adminrouter import COOKIE
+
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page.context.add_cookies([{"name": COOKIE, "value": token, "url": cookie_url}])
+    page.goto(url)
+    page.locator("#pause-button").click()
+    expect(page.locator("#action-who")).to_have_text(f"Acting as {user} (DC/OS login)")
+    expect(page.locator("#token-field")).to_be_hidden()
+    page.fill("#action-reason", reason)
+    page.click("#action-confirm")
+    expect(page.locator("#rollout-state")).to_have_text("paused")
+    expect(page.locator("#banner")).to_contain_text(f"Paused by {user}")

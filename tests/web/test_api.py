@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.web.conftest import HOSTILE_HOST, TOKEN, auth
 from tests.web.rollout import FixedStatus
 from web import ControlUnavailableError, HealthReport, create_app
+from web.contracts import TokenRejectedError, UserCheckUnavailableError
 
 PAUSE = "/v1/rollout/pause"
 
@@ -148,7 +149,7 @@ def test_actions_are_refused_when_no_token_is_configured(make_app):
     client = make_app(token=None).test_client()
     response = client.post(PAUSE, json={"reason": "x"}, headers=auth(""))
     assert response.status_code == 403
-    assert "no operator token" in response.get_json()["error"]
+    assert response.get_json()["error"].startswith("operator actions are disabled")
 
 
 @pytest.mark.parametrize(
@@ -204,7 +205,7 @@ def test_pause_and_resume_are_idempotent_and_recorded(client, rollout):
     again = client.post(PAUSE, headers=auth(), json={"reason": "still maintenance"})
     assert first.status_code == again.status_code == 200
     assert again.get_json()["rollout"]["state"] == "paused"
-    assert rollout.status()["rollout"]["control"]["by"] == "alice"
+    assert rollout.status()["rollout"]["control"]["by"] == "operator token (alice)"
     assert not rollout.advance()
     resumed = client.post("/v1/rollout/resume", headers=auth(), json={"reason": "done"})
     assert resumed.get_json()["rollout"]["state"] == "in_progress"
@@ -293,3 +294,70 @@ def test_an_empty_document_before_any_work_still_renders(rollout):
     assert "0 of 0 agents complete" in client.get("/").get_data(as_text=True)
     assert client.get("/v1/status?state=pending").get_json()["page"]["total"] == 0
     assert 'calico_dcos_agents{state="pending"} 0' in client.get("/metrics").get_data(as_text=True)
+
+
+# ---------- who acts ----------
+
+
+class FakeDcosUsers:
+    """Tokens "good-<uid>" stand for <uid>; "down" means the IAM cannot be reached."""
+
+    def verify(self, token: str) -> str:
+        if token == "down":
+            raise UserCheckUnavailableError("IAM unreachable")
+        if not token.startswith("good-"):
+            raise TokenRejectedError("signature verification failed")
+        return token.removeprefix("good-")
+
+
+@pytest.fixture
+def dcos_client(rollout, health, artifacts_dir):
+    app = create_app(rollout, rollout, token=None, health=health, metrics=list,
+                     artifacts_dir=artifacts_dir, dcos_users=FakeDcosUsers())
+    return app.test_client()
+
+
+def test_a_dcos_user_is_recorded_as_by_whatever_the_body_claims(dcos_client, rollout):
+    headers = {"Authorization": "token=good-alice"}
+    answer = dcos_client.post(PAUSE, headers=headers, json={"reason": "x", "by": "mallory"})
+    assert answer.status_code == 200
+    assert rollout.status()["rollout"]["control"]["by"] == "alice (mallory)"
+    assert dcos_client.post("/v1/rollout/resume", headers=headers,
+                            json={"reason": "y"}).status_code == 200
+    assert rollout.events(limit=1)[0]["by"] == "alice"
+
+
+@pytest.mark.parametrize(("headers", "status", "fragment"), [
+    ({"Authorization": "token=forged"}, 401, "signature verification failed"),
+    ({"Authorization": "token=down"}, 503, "IAM unreachable"),
+    ({"X-Operator-Token": TOKEN}, 401, "no operator token"),
+    ({}, 401, "log in to DC/OS"),
+])
+def test_dcos_login_refusals_say_why(dcos_client, rollout, headers, status, fragment):
+    answer = dcos_client.post(PAUSE, headers=headers, json={"reason": "x"})
+    assert answer.status_code == status
+    assert fragment in answer.get_json()["error"]
+    assert not rollout.paused["paused"]
+
+
+def test_a_form_post_with_a_dcos_login_is_refused(dcos_client, rollout):
+    """What a cross-site form could send with the user's DC/OS cookie (Admin Router turns
+    it into the Authorization header): not JSON, so nothing happens."""
+    answer = dcos_client.post(PAUSE, headers={"Authorization": "token=good-alice"},
+                              data={"reason": "x"})
+    assert answer.status_code == 400
+    assert not rollout.paused["paused"]
+
+
+def test_operator_endpoint_says_who_would_act(dcos_client, client, make_app):
+    assert dcos_client.get("/v1/operator", headers={"Authorization": "token=good-alice"}
+                           ).get_json() == {
+        "actions_enabled": True, "operator_token": False, "dcos_login": True,
+        "operator": "alice", "via": "dcos", "problem": None}
+    refused = dcos_client.get("/v1/operator", headers={"Authorization": "token=bad"})
+    assert refused.get_json()["problem"].startswith("DC/OS token refused")
+    assert client.get("/v1/operator", headers=auth()).get_json()["operator"] == "operator token"
+    off = make_app(token=None).test_client().get("/v1/operator").get_json()
+    assert (off["actions_enabled"], off["problem"]) == (
+        False, "operator actions are disabled: configure an operator token "
+               "(CALICO_OPERATOR_TOKEN) or DC/OS login (CALICO_DCOS_LOGIN)")

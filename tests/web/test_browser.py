@@ -11,7 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from framework.dcos_users import DcosUserTokens
+from tests.auth.adminrouter import AdminRouter
+from tests.auth.iam import IamServer
 from tests.web.conftest import (
     ADMIN_ROUTER_PREFIX,
     HOSTILE_HOST,
@@ -20,6 +24,7 @@ from tests.web.conftest import (
     PrefixStripper,
     assert_same_document,
     mark_document,
+    pause_as_dcos_user,
 )
 from tests.web.rollout import FixedStatus, ScriptedRollout
 from web import HealthReport, create_app, serve
@@ -172,21 +177,22 @@ def test_pause_and_resume_with_a_token_asked_once(page, url, live_rollout):
     page.click("#action-confirm")
     expect(page.locator("#action-dialog")).to_be_hidden()
     expect(page.locator("#rollout-state")).to_have_text("paused")
-    expect(page.locator("#banner")).to_contain_text("Paused by status page")
+    expect(page.locator("#banner")).to_contain_text("Paused by operator token")
     expect(page.locator("#banner")).to_contain_text("maintenance window")
     expect(page.locator("#events li").first).to_have_text(
-        re.compile(r"paused\s+rollout paused: maintenance window by status page$")
+        re.compile(r"paused\s+rollout paused: maintenance window by operator token$")
     )
     assert live_rollout.paused["why"] == "maintenance window"
 
     page.locator("#resume-button").click()
     expect(page.locator("#token-field")).to_be_hidden()
+    expect(page.locator("#action-who")).to_have_text("Acting with the operator token")
     page.fill("#action-reason", "window over")
     page.click("#action-confirm")
     expect(page.locator("#rollout-state")).to_have_text("in progress")
     expect(page.locator("#pause-button")).to_be_visible()
     expect(page.locator("#banner")).to_be_hidden()
-    # Kept in memory only: no other service of the origin can read it, and a new page asks.
+    # The token lives in the page only: no storage another service on the origin could read.
     assert page.evaluate("sessionStorage.length + localStorage.length") == 0
     page.reload()
     page.locator("#pause-button").click()
@@ -266,3 +272,50 @@ def test_ten_thousand_agents_stay_responsive(page):
         expect(page.locator("#agent-rows tr")).to_have_count(9)
     finally:
         next(served, None)
+
+
+@pytest.fixture
+def iam() -> Iterator[IamServer]:
+    server = IamServer(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                       time.time).start()
+    yield server
+    server.stop()
+
+
+def test_a_dcos_user_acts_through_admin_router_with_no_token(page, live_rollout, iam):
+    app = create_app(live_rollout, live_rollout, token=TOKEN,
+                     health=lambda: HealthReport(ok=True), metrics=list,
+                     dcos_users=DcosUserTokens(iam.jwks_url))
+    app.config["REFRESH_MS"] = REFRESH_MS
+    scheduler = serve(app)
+    router = AdminRouter(lambda: iam.signing_key.public_key(), {"calico": scheduler.url})
+    front = serve(router)
+    try:
+        url = f"{front.url}service/calico/"
+        assert page.goto(url).status == 401  # Admin Router: no DC/OS login, no page
+        pause_as_dcos_user(page, url, front.url, iam.user_token("alice"), "alice",
+                           "kernel upgrade")
+        expect(page.locator("#events li").first).to_contain_text("by alice")
+        assert live_rollout.paused["by"] == "alice"
+    finally:
+        front.stop()
+        scheduler.stop()
+
+
+def test_with_no_way_to_authenticate_the_page_says_how_to_enable_actions(page, live_rollout,
+                                                                        stepper):
+    live_rollout.fail("a1.example", "etcd-proxy")
+    stepper.run_until(lambda: live_rollout.agents[0].state == "failed")
+    stepper.join()
+    app = create_app(live_rollout, live_rollout, token=None,
+                     health=lambda: HealthReport(ok=True), metrics=list)
+    app.config["REFRESH_MS"] = REFRESH_MS
+    handle = serve(app)
+    try:
+        page.goto(handle.url)
+        expect(page.locator("#actions-off")).to_contain_text("status.dcos_login")
+        expect(page.locator("#actions-off")).to_contain_text("status.operator_token_secret")
+        expect(page.locator("#agent-rows tr.row-failed")).to_have_count(1)
+        assert page.locator("button[data-action]").count() == 0
+    finally:
+        handle.stop()

@@ -1,7 +1,8 @@
-"""`python -m framework status|pause|resume|retry|skip` against a real served app."""
+"""`python -m framework status|plan|pause|resume|retry|skip` against a real served app."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import socket
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from framework.cli import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, main, printable
+from operator_cli.api import EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from operator_cli.commands import main
+from operator_cli.render import printable
 from tests.web.conftest import ADMIN_ROUTER_PREFIX, HOSTILE_HOST, TOKEN, PrefixStripper
 from web import serve
 
@@ -54,17 +57,14 @@ def test_pause_then_resume_with_token_from_the_environment(served, rollout):
     assert paused.stdout.strip() == "pause: accepted; rollout is paused"
     control = rollout.status()["rollout"]["control"]
     assert (control["paused"], control["why"]) == (True, "window")
-    assert control["by"].endswith("(cli)")
+    assert control["by"] == f"operator token ({getpass.getuser()})"
     resumed = run_cli("resume", "--url", served.url, "--json", token=TOKEN)
     assert json.loads(resumed.stdout)["rollout"]["state"] == "in_progress"
 
 
-def test_the_token_never_comes_from_the_command_line(served, rollout, tmp_path):
-    """Arguments are visible to every user of the host (ps): a file or the environment."""
+def test_secrets_are_not_taken_on_the_command_line(served, rollout, tmp_path):
     refused = run_cli("pause", "--url", served.url, "--token", TOKEN)
-    assert refused.returncode == EXIT_USAGE
-    assert "unrecognized arguments: --token" in refused.stderr
-    assert not rollout.paused["paused"]
+    assert refused.returncode == EXIT_USAGE and "unrecognized arguments" in refused.stderr
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
     paused = run_cli("pause", "--url", served.url, "--token-file", str(token_file))
@@ -74,7 +74,8 @@ def test_the_token_never_comes_from_the_command_line(served, rollout, tmp_path):
 
 def test_status_json_and_filters(served, rollout, capsys):
     rollout.advance()
-    assert main(["status", "--url", served.url, "--json", "--state", "pending", "--q", "2.ex"]) == 0
+    argv = ["status", "--url", served.url, "--json", "--state", "pending", "--q", "2.ex"]
+    assert main(argv, {}) == 0
     body = json.loads(capsys.readouterr().out)
     assert [a["hostname"] for a in body["agents"]] == ["a2.example"]
     assert body["page"]["total"] == 1
@@ -86,37 +87,47 @@ def test_agent_status_retry_and_skip(served, rollout, capsys, monkeypatch):
     rollout.advance()
     rollout.advance()
     agent_id = rollout.agents[0].id
-    assert main(["status", agent_id, "--url", served.url]) == 0
+    assert main(["status", agent_id, "--url", served.url], {}) == 0
     shown = capsys.readouterr().out
     assert "etcd-proxy did not converge" in shown and "TASK_FAILED" in shown
     assert "recent events:" in shown
-    assert main(["retry", agent_id, "--url", served.url]) == 0
+    env = {"CALICO_OPERATOR_TOKEN": TOKEN}
+    assert main(["retry", agent_id, "--url", served.url], env) == 0
     assert rollout.agents[0].steps[0].state == "pending"
-    assert main(["skip", agent_id, "--url", served.url]) == 0
+    assert main(["skip", agent_id, "--url", served.url], env) == 0
     assert rollout.agents[0].steps[0].state == "skipped"
     latest = rollout.events(limit=1)[0]["message"]
-    assert latest == "skip etcd-proxy: skip requested from the command line"
+    assert latest == "skip etcd-proxy: skip from the command line"
 
 
 @pytest.mark.parametrize(
     ("argv", "token", "code", "message"),
     [
-        (["pause"], "wrong", EXIT_REFUSED, "401: wrong operator token"),
+        (["pause"], "wrong-but-long-enough", EXIT_REFUSED, "401: wrong operator token"),
         (["retry", "nope"], TOKEN, EXIT_REFUSED, "404: no agent with id nope"),
         (["retry"], TOKEN, EXIT_USAGE, "needs an agent id"),
         (["pause", "S1"], TOKEN, EXIT_USAGE, "whole rollout"),
-        (["pause"], None, EXIT_USAGE, "no operator token"),
-        (["pause", "--token-file", "/no/such/file"], None, EXIT_USAGE, "cannot read"),
+        (["pause"], None, EXIT_USAGE, "not authenticated"),
+        (["plan", "S1"], None, EXIT_USAGE, "plan shows every agent"),
+        (["pause", "--token-file", "/nonexistent"], None, EXIT_USAGE, "cannot read"),
     ],
 )
-def test_refusals_have_clear_messages_and_exit_codes(
-    served, capsys, monkeypatch, argv, token, code, message
-):
-    monkeypatch.delenv("CALICO_OPERATOR_TOKEN", raising=False)
-    if token is not None:
-        monkeypatch.setenv("CALICO_OPERATOR_TOKEN", token)
-    assert main([*argv, "--url", served.url]) == code
+def test_refusals_have_clear_messages_and_exit_codes(served, capsys, argv, token, code, message):
+    env = {} if token is None else {"CALICO_OPERATOR_TOKEN": token}
+    assert main([*argv, "--url", served.url], env) == code
     assert message in capsys.readouterr().err
+
+
+def test_plan_lists_each_agents_steps_and_what_it_waits_for(served, rollout, capsys):
+    for _ in range(3):
+        rollout.advance()
+    assert main(["plan", "--url", served.url], {}) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "calico plan: in progress, 0 of 5 agents complete"
+    a1 = lines.index(next(line for line in lines if line.startswith("a1.example (")))
+    assert lines[a1].endswith(": in progress, holds a restart slot")
+    assert lines[a1 + 1].split()[:2] == ["etcd-proxy", "complete:"]
+    assert "waiting for: waiting for a restart slot" in "\n".join(lines)
 
 
 class AdminRouter(PrefixStripper):
@@ -137,13 +148,14 @@ def test_actions_through_admin_router_with_a_dcos_login(app, rollout, capsys, mo
     handle = serve(AdminRouter(app, ADMIN_ROUTER_PREFIX))
     url = handle.url + ADMIN_ROUTER_PREFIX.lstrip("/") + "/"
     try:
-        refused = main(["pause", "--url", url, "--reason", "r"])
+        env = {"CALICO_OPERATOR_TOKEN": TOKEN}
+        refused = main(["pause", "--url", url, "--reason", "r"], env)
         assert refused == EXIT_REFUSED
         assert "401: DC/OS login required" in capsys.readouterr().err
-        dcos = ["--dcos-token", AdminRouter.DCOS_TOKEN]
-        assert main(["pause", "--url", url, "--reason", "r", *dcos]) == 0
+        env["DCOS_ACS_TOKEN"] = AdminRouter.DCOS_TOKEN
+        assert main(["pause", "--url", url, "--reason", "r"], env) == 0
         assert rollout.paused["paused"]
-        assert main(["status", "--url", url, *dcos]) == 0
+        assert main(["status", "--url", url], env) == 0
         assert "calico: paused" in capsys.readouterr().out
     finally:
         handle.stop()
@@ -153,7 +165,7 @@ def test_unreachable_scheduler(capsys):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound but not listening: connection refused
-        assert main(["status", "--url", f"http://127.0.0.1:{port}/"]) == EXIT_UNREACHABLE
+        assert main(["status", "--url", f"http://127.0.0.1:{port}/"], {}) == EXIT_UNREACHABLE
     assert "cannot reach" in capsys.readouterr().err
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
-from http import HTTPStatus
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devcluster.cluster import ClusterOptions
 from devcluster.stack import DevStack, StackOptions
-from framework.cli import main as cli_main
+from operator_cli.commands import main as cli_main
 from tests.web.conftest import ADMIN_ROUTER_PREFIX, assert_same_document, mark_document
+from tests.web.proxy import StrippingProxy
 from web import serve
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -32,48 +29,6 @@ HOSTILE_HOST = "a3<img src=x onerror=alert(1)>"
 LIVE_HOSTNAMES = ("a1.example", "a2.example", HOSTILE_HOST, "a4.example", "p1.example")
 ROLLOUT_WAIT_MS = 150_000
 STARTUP_DEADLINE_S = 60.0
-PROXY_TIMEOUT_S = 10.0
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "trailer"}
-
-
-class StrippingProxy:
-    """A WSGI reverse proxy: requests under `prefix` go to `upstream` without the prefix,
-    every other path is a 404 (what DC/OS Admin Router does for `/service/<name>/`)."""
-
-    def __init__(self, upstream: str, prefix: str) -> None:
-        self.upstream = upstream.rstrip("/")
-        self.prefix = prefix
-
-    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(self.prefix + "/"):
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not under the service prefix"]
-        url = self.upstream + urllib.parse.quote(path[len(self.prefix) :])
-        if environ.get("QUERY_STRING"):
-            url += "?" + environ["QUERY_STRING"]
-        headers = {
-            key[5:].replace("_", "-").title(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_") and key not in ("HTTP_HOST", "HTTP_CONNECTION")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["Content-Type"] = environ["CONTENT_TYPE"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else None
-        request = urllib.request.Request(
-            url, data=body, headers=headers, method=environ["REQUEST_METHOD"]
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=PROXY_TIMEOUT_S) as response:
-                status, reply_headers, data = response.status, response.headers, response.read()
-        except urllib.error.HTTPError as err:
-            status, reply_headers, data = err.code, err.headers, err.read()
-        start_response(
-            f"{status} {HTTPStatus(status).phrase}",
-            [(k, v) for k, v in reply_headers.items() if k.lower() not in HOP_BY_HOP],
-        )
-        return [data]
 
 
 @pytest.fixture
@@ -138,5 +93,5 @@ def test_live_rollout_on_the_status_page(page, browser, stack, proxied_url, tmp_
         assert proxied.url.startswith(proxied_url + "agents/")
     finally:
         proxied.close()
-    assert cli_main(["status", "--url", proxied_url]) == 0
+    assert cli_main(["status", "--url", proxied_url], {}) == 0
     assert capsys.readouterr().out.startswith("calico: complete, 5 of 5 agents complete")

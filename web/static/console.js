@@ -7,7 +7,7 @@
   const body = document.body;
   const ROOT = body.dataset.root || "./";
   const REFRESH_MS = Number(body.dataset.refreshMs) || 2000;
-  const ACTION_BY = "status page";
+  const ACTIONS_ON = body.dataset.actions === "on";
 
   /* ---------- wording (mirrors web/view.py) ---------- */
 
@@ -178,8 +178,10 @@
       } else if (rollout.reason) {
         banner = rollout.reason;
       }
-      byId("pause-button").hidden = Boolean(control.paused);
-      byId("resume-button").hidden = !control.paused;
+      if (ACTIONS_ON) {
+        byId("pause-button").hidden = Boolean(control.paused);
+        byId("resume-button").hidden = !control.paused;
+      }
       setText("banner-text", banner);
       byId("banner").hidden = !banner;
     }
@@ -199,7 +201,7 @@
           el("span", { class: "age" }, last.name + " · " + age(last.updated_at)),
         ] : [])),
         el("td", { class: "waiting" }, agent.waiting_reason || ""),
-        el("td", { class: "row-actions" }, ...(agent.state === "failed"
+        el("td", { class: "row-actions" }, ...(agent.state === "failed" && ACTIONS_ON
           ? [actionButton("retry", agent, true), actionButton("skip", agent, true)] : [])));
     }
 
@@ -266,14 +268,17 @@
         return step.task_id ? el("p", { class: "mono muted" }, step.task_id)
           : el("p", { class: "muted" }, "no task launched yet");
       }
-      const headings = ["Task", "State", "Attempt", "Message", "Started", "Updated"];
+      const headings = ["Task", "State", "Attempt", "Message", "On the host", "Started", "Updated"];
       return el("table", { class: "history" },
         el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", {}, h)))),
         el("tbody", {}, ...history.map((task) => el("tr", {},
           el("td", { class: "mono" }, task.task_id || ""),
           el("td", {}, task.state || ""),
           el("td", {}, String(task.attempt ?? "")),
-          el("td", {}, task.message || ""),
+          el("td", { class: "task-message" }, task.message || ""),
+          el("td", { class: "task-changes" }, ...(task.report ? [task.report.summary,
+            task.report.duration_s === null || task.report.duration_s === undefined ? null
+              : el("span", { class: "muted" }, " (run took " + duration(task.report.duration_s) + ")")] : [])),
           el("td", {}, age(task.started_at)),
           el("td", {}, age(task.updated_at))))));
     }
@@ -303,16 +308,42 @@
 
   /* ---------- operator actions ---------- */
 
+  /* Who acts: a DC/OS user whose login Admin Router passes on (the scheduler verifies it),
+   * else the holder of the operator token. The token is kept in this closure for the life
+   * of the page only: every service under Admin Router shares the origin, so any storage
+   * (sessionStorage included) would be readable by the others. */
   function actions(refreshNow) {
     const dialog = byId("action-dialog");
     const form = byId("action-form");
     const tokenField = byId("token-field");
     const tokenInput = byId("action-token");
     const reasonInput = byId("action-reason");
-    let pending = null;
-    /* The operator token lives in this variable for the page's life only: browser storage
-     * is shared by every service behind Admin Router (one origin), so it never goes there. */
+    const who = byId("action-who");
     let operatorToken = "";
+    let dcosUser = null;
+    let pending = null;
+
+    async function learnWho() {
+      try {
+        const answer = await getJSON(ROOT + "v1/operator");
+        dcosUser = answer.via === "dcos" ? answer.operator : null;
+      } catch (err) {
+        dcosUser = null;
+      }
+    }
+
+    function askForToken() {
+      return !operatorToken && !dcosUser;
+    }
+
+    function showWho() {
+      const text = operatorToken ? "Acting with the operator token"
+        : dcosUser ? "Acting as " + dcosUser + " (DC/OS login)" : "";
+      who.textContent = text;
+      who.hidden = !text;
+      tokenField.hidden = !askForToken();
+      tokenInput.required = askForToken();
+    }
 
     function open(action, agentId, host) {
       pending = { action: action, agentId: agentId };
@@ -320,10 +351,9 @@
         (agentId ? " agent" : " the rollout"));
       setText("action-target", agentId ? (host || "") + " (" + agentId + ")" : "");
       setText("action-error", "");
-      tokenField.hidden = Boolean(operatorToken);
-      tokenInput.required = !operatorToken;
       tokenInput.value = "";
       reasonInput.value = "";
+      showWho();
       dialog.showModal();
       (tokenField.hidden ? reasonInput : tokenInput).focus();
     }
@@ -333,14 +363,16 @@
       const path = pending.agentId
         ? "v1/agents/" + encodeURIComponent(pending.agentId) + "/" + pending.action
         : "v1/rollout/" + pending.action;
+      const headers = { "Content-Type": "application/json" };
+      // Not "Authorization": behind Admin Router that header carries the DC/OS login.
+      if (token) headers["X-Operator-Token"] = token;
       const response = await fetch(ROOT + path, {
         method: "POST",
-        // Not "Authorization": behind Admin Router that header carries the DC/OS login.
-        headers: { "Content-Type": "application/json", "X-Operator-Token": token },
-        body: JSON.stringify({ reason: reasonInput.value, by: ACTION_BY }),
+        headers: headers,
+        body: JSON.stringify({ reason: reasonInput.value }),
       });
-      const rejectedToken = response.status === 401 || response.status === 403;
-      if (!rejectedToken) operatorToken = token; // right token, even if the action was refused
+      const refused = response.status === 401 || response.status === 403;
+      if (token && !refused) operatorToken = token; // right token, even if the action was refused
       if (response.ok) {
         dialog.close();
         await refreshNow();
@@ -348,10 +380,10 @@
       }
       let message = "HTTP " + response.status;
       try { message = (await response.json()).error || message; } catch (err) { /* not JSON */ }
-      if (rejectedToken) {
+      if (refused) {
         operatorToken = "";
-        tokenField.hidden = false;
-        tokenInput.required = true;
+        await learnWho();
+        showWho();
       }
       setText("action-error", message);
     }
@@ -366,9 +398,10 @@
       if (!reasonInput.value.trim()) { setText("action-error", "Give a reason for the event log."); return; }
       send().catch(() => setText("action-error", "Could not reach the scheduler."));
     });
+    learnWho();
   }
 
   const refreshNow = body.dataset.page === "status" ? statusPage()
     : body.dataset.page === "agent" ? agentPage() : null;
-  if (refreshNow) actions(refreshNow);
+  if (refreshNow && ACTIONS_ON) actions(refreshNow);
 })();
