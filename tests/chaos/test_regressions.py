@@ -77,8 +77,11 @@ def test_config_change_keeps_the_restart_slot_of_an_agent_whose_docker_is_down(c
     assert inv.check_budget(events, {}, 1) == []
 
 
-def test_an_agent_removed_for_good_ends_gone_and_the_rollout_completes(chaos_stack):
-    stack, schedulers = chaos_stack(agents=2)
+@pytest.mark.parametrize("version", ["1.4", "1.8"])
+def test_an_agent_removed_for_good_ends_gone_and_the_rollout_completes(chaos_stack, version):
+    """1.8: marked gone, its tasks end TASK_GONE_BY_OPERATOR. 1.4: it unregisters (tasks
+    TASK_LOST, FAILURE); reconciliation after the next agent listing finds it unknown."""
+    stack, schedulers = chaos_stack(agents=2, mesos_version=version)
     schedulers.start()
     wait_leader_status(schedulers, complete)
     removed = list(stack.cluster.master.agents)[1]
