@@ -305,10 +305,15 @@ def validate_task(info: dict, agent_id: str, known_tasks: Mapping[str, object],
     (role, needed), = by_role.items()
     if not any(needed.scalars.get(k, 0) > 0 for k in ("cpus", "mem")):
         raise TaskInvalid("Task uses no resources")
-    wrong_allocation = allocation_role is not None and allocation_roles(
-        info.get("resources") or []) != {allocation_role}
+    allocated_to = allocation_roles(info.get("resources") or [])
+    if allocation_role is not None and None in allocated_to:
+        raise TaskInvalid("The resources are not allocated to a role")
+    if allocation_role is not None and len(allocated_to) > 1:
+        raise TaskInvalid("The resources have multiple allocation roles but only one "
+                          "allocation role is allowed")
+    wrong_allocation = allocation_role is not None and allocated_to != {allocation_role}
     if wrong_allocation or role not in available or not available[role].contains(needed):
         offered = {r: a.to_summary() for r, a in available.items()}
-        raise TaskInvalid(f"Task uses more resources {needed.to_summary()} than "
-                          f"available {offered}")
+        raise TaskInvalid(f"Total resources {needed.to_summary()} required by task and its "
+                          f"executor is more than available {offered}")
     return role, needed

@@ -391,3 +391,18 @@ def test_offers_held_past_the_offer_timeout_are_rescinded(tmp_path, sched):
         assert sched.take_offer(agent.id)["id"] != first["id"]
     finally:
         harness.close()
+
+
+def test_task_resources_must_carry_the_offers_allocation_role(harness, sched):
+    """validation.cpp: the offered resources carry `allocation_info`, so task resources
+    allocated to another role are not among them: TASK_ERROR."""
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    other = "slave_public" if offer["allocation_info"]["role"] == "*" else "*"
+    driver.launchTasks(offer["id"], [command_task(offer, "t-role", "true", role=other)])
+    error = sched.wait_state("t-role", "TASK_ERROR")
+    assert error["reason"] == "REASON_TASK_INVALID"
+    assert error["message"].startswith("Total resources")
+    assert "required by task and its executor is more than available" in error["message"]
