@@ -93,7 +93,8 @@ class AgentLifecycle:
         with self.lock:
             if agent.unit_state != "active" and agent.state != "removed":
                 agent.unit_up()
-                if not agent.partitioned and agent.state in ("disconnected", "recovered"):
+                if not agent.partitioned and agent.state in (
+                        "disconnected", "recovered", "unreachable"):
                     self._reregister(agent)
                 self.timers.call_later(self.options.executor_reregistration_timeout_s,
                                        lambda: self._executors_reregistered(agent))

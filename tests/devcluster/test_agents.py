@@ -276,3 +276,17 @@ def test_command_executor_exit_after_a_reregistration(make_harness, sched, versi
     else:
         assert not wait_quietly(lambda: sched.kinds("executor_lost"))
     assert not sched.kinds("agent_lost")
+
+
+def test_partitioned_agent_restored_while_its_unit_is_down_registers_when_it_starts(
+        harness, sched):
+    agent = harness.add_agent()
+    harness.driver(sched)
+    sched.registered_id()
+    harness.master.lose_agent(agent.id)
+    harness.master.agent_unit_action(agent.id, "stop")
+    harness.master.restore_agent(agent.id)
+    assert agent.state == "unreachable"
+    harness.master.agent_unit_action(agent.id, "start", duration_s=0.0)
+    wait_for(lambda: agent.state == "active", what="the agent registered again")
+    assert sched.take_offer(agent.id)
