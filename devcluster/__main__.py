@@ -3,6 +3,9 @@
     python -m devcluster [--agents N] [--public-agents M] ...   etcd + master + scheduler
     python -m devcluster master --agents N ...                  master emulator and agents
     python -m devcluster host --root DIR ...                    one standalone simulated host
+
+`--mesos-version 1.4|1.8` picks the Mesos the master answers as (default: 1.8, the Mesos
+of the newest DC/OS release emulated; see docs/devcluster.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import threading
 from pathlib import Path
 
 from devcluster.cluster import ClusterOptions, LocalCluster
-from devcluster.master import MasterOptions
+from devcluster.records import MasterOptions
+from devcluster.versions import DEFAULT_VERSION, VERSIONS
 
 EXIT_FAILED = 1
 EXIT_TIMEOUT = 3
@@ -35,6 +39,9 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent-restart-seconds", type=float, default=1.0)
     parser.add_argument("--docker-restart-seconds", type=float, default=0.5)
     parser.add_argument("--heartbeat-seconds", type=float, default=15.0)
+    parser.add_argument("--mesos-version", choices=sorted(VERSIONS), default=DEFAULT_VERSION,
+                        help="the Mesos release the master answers as "
+                             f"(default {DEFAULT_VERSION})")
 
 
 def _cluster_options(args: argparse.Namespace, port: int = 0) -> ClusterOptions:
@@ -49,7 +56,8 @@ def _cluster_options(args: argparse.Namespace, port: int = 0) -> ClusterOptions:
         docker_version=args.docker_version, docker_restart_s=args.docker_restart_seconds,
         agent_restart_s=args.agent_restart_seconds, port=port,
         events_file=args.events.resolve() if args.events else None,
-        master=MasterOptions(heartbeat_interval_s=args.heartbeat_seconds),
+        master=MasterOptions(version=args.mesos_version,
+                             heartbeat_interval_s=args.heartbeat_seconds),
     )
 
 
@@ -77,7 +85,7 @@ def run_master(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     work_dir, temporary = _work_dir(args)
     cluster = LocalCluster(work_dir, _cluster_options(args, args.port)).start()
-    print(f"master: {cluster.url}", flush=True)
+    print(f"master: {cluster.url} (Mesos {cluster.master.mesos.version})", flush=True)
     print(f"work dir: {work_dir}", flush=True)
     try:
         _wait_for_interrupt()
@@ -107,7 +115,8 @@ def run_stack(argv: list[str]) -> int:
     stack = DevStack(work_dir, options)
     try:
         stack.start()
-        print(f"master: {stack.cluster.url}", flush=True)
+        print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version})",
+              flush=True)
         print(f"etcd: {stack.etcd.endpoint}", flush=True)
         print(f"status: {stack.status_url}", flush=True)
         print(f"operator token: {options.operator_token}", flush=True)

@@ -1,10 +1,17 @@
 """A simulated Mesos agent: runs command tasks as real processes in per-task sandboxes.
 
 It behaves as an agent with the Mesos containerizer and the command executor does:
-fetch URIs, TASK_STARTING then TASK_RUNNING, TASK_FINISHED/FAILED from the exit status,
-TASK_KILLING (when the framework asked for it) then TASK_KILLED after SIGTERM and a grace
-period, COMMAND/HTTP health checks, and reliable status updates resent with backoff until
-acknowledged. Restarting its unit kills the tasks of frameworks without `checkpoint`.
+fetch URIs, TASK_STARTING (1.8.x only) then TASK_RUNNING, TASK_FINISHED/FAILED from the
+exit status, TASK_KILLING (when the framework asked for it) then TASK_KILLED after SIGTERM
+and a grace period, COMMAND/HTTP health checks, and reliable status updates resent with
+backoff until acknowledged. Restarting its unit kills the tasks of frameworks without
+`checkpoint`; after a restart an executor that cannot re-register (its process is
+stopped) is killed and its task ends TASK_GONE (slave.cpp `Slave::reregisterExecutorTimeout`).
+
+`state` is the master's view of the agent: active (registered and connected),
+disconnected (registered; its unit is down), unreachable, recovered (known from the
+registry after a master failover, not re-registered yet) or removed. `unit_state` is the
+host's systemd view of its agent unit, `partitioned` a network partition from the master.
 
 All state is guarded by the master's lock; process waits and fetches run on worker threads.
 """
@@ -28,6 +35,7 @@ from typing import TYPE_CHECKING
 from devcluster.errors import FetchError
 from devcluster.fetcher import fetch_all
 from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
+from devcluster.versions import DCOS_FLAGS
 
 if TYPE_CHECKING:
     from devcluster.master import Master
@@ -56,7 +64,13 @@ class AgentSpec:
 
     @property
     def role(self) -> str:
-        return "slave_public" if self.public else "*"
+        """The role all of the agent's resources are reserved for: DC/OS starts public
+        agents with --default_role=slave_public, private ones unreserved."""
+        return DCOS_FLAGS.public_agent_role if self.public else "*"
+
+    @property
+    def attribute(self) -> tuple[str, str]:
+        return DCOS_FLAGS.public_agent_attribute
 
     def total_resources(self) -> Resources:
         return Resources({"cpus": self.cpus, "mem": self.mem, "disk": self.disk},
@@ -73,6 +87,7 @@ class AgentTask:
     resources: Resources
     info: dict
     sandbox: Path
+    allocation_role: str = "*"
     state: str = "TASK_STAGING"
     statuses: list[dict] = field(default_factory=list)
     pending_updates: list[dict] = field(default_factory=list)
@@ -85,11 +100,20 @@ class AgentTask:
     health_checks_run: int = 0
     started_at: float = 0.0
     lost_with_agent: bool = False
+    # The master knows this command executor as a custom one (see
+    # devcluster.versions `command_executor_exit_is_failure`).
+    executor_known: bool = False
     container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL_STATES
+
+    @property
+    def status_update_state(self) -> str:
+        """What the master reports: the state of the update being delivered, or the
+        latest one (master.cpp `_reconcileTasks`: `status_update_state`)."""
+        return self.pending_updates[0]["state"] if self.pending_updates else self.state
 
 
 class SimulatedAgent:
@@ -97,7 +121,9 @@ class SimulatedAgent:
         self.master = master
         self.spec = spec
         self.host_env = host_env
-        self.state = "active"  # active | restarting | stopped | unreachable | removed
+        self.state = "active"  # active|disconnected|unreachable|recovered|removed
+        self.unit_state = "active"  # active | activating | inactive
+        self.partitioned = False
         self.unit_active_since: float | None = time.time()
         self.unit_restarts = 0
         self.registered_time = time.time()
@@ -153,7 +179,8 @@ class SimulatedAgent:
                 self._fail_launch(task, f"Failed to launch container: {err}")
                 return
             task.started_at = time.time()
-            self._update(task, "TASK_STARTING", None)
+            if self.master.mesos.command_executor_sends_starting:
+                self._update(task, "TASK_STARTING", None)
             self._update(task, "TASK_RUNNING", None)
             self._schedule_health_check(task, first=True)
         proc = task.proc
@@ -274,6 +301,9 @@ class SimulatedAgent:
     def _release(self, task: AgentTask) -> None:
         self.free.setdefault(task.role, Resources()).add(task.resources)
         self.master.task_terminal(task)
+        if task.executor_known:
+            # The command executor exits once its task has ended.
+            self.master.executor_exited(self, task)
 
     def _send_head(self, task: AgentTask) -> None:
         if task.framework_id in self.master.removed_frameworks:
@@ -329,7 +359,7 @@ class SimulatedAgent:
         ok = _health_check_passes(check, task, self)
         with self.master.lock:
             task.health_checks_run += 1
-            if task.terminal or task.killing or not self.connected:
+            if task.terminal or task.killing:
                 return
             grace = float(check.get("grace_period_seconds", 10.0))
             if ok:
@@ -352,29 +382,55 @@ class SimulatedAgent:
 
     # -- unit restarts and faults ----------------------------------------------------------------
 
-    def go_down(self, new_state: str, checkpointed: set[str]) -> list[AgentTask]:
-        """The agent process stops: executors of non-checkpointing frameworks die with it."""
-        self.state = new_state
+    def go_down(self, unit_state: str, checkpointed: set[str] | None) -> list[AgentTask]:
+        """The agent process stops: executors of frameworks not in `checkpointed` die
+        with it (all of them when it is None: the agent shuts down for good)."""
+        self.unit_state = unit_state
         self.unit_active_since = None
         killed = []
         for task in self.tasks.values():
             if task.terminal:
                 continue
-            if new_state == "removed" or task.framework_id not in checkpointed:
+            if checkpointed is None or task.framework_id not in checkpointed:
                 task.lost_with_agent = True
                 _signal_group(task.proc, signal.SIGKILL)
                 killed.append(task)
         return killed
 
-    def come_up(self) -> None:
-        self.state = "active"
+    def unit_up(self) -> None:
+        self.unit_state = "active"
         self.unit_active_since = time.time()
+
+    def come_up(self) -> None:
+        """The agent (re-)registered with the master."""
+        self.state = "active"
         self.reregistered_time = time.time()
         self.unreachable_since = None
         for task in self.tasks.values():
             if task.kill_pending and not task.terminal:
                 task.kill_pending = False
                 self.kill(task, killing_state=False)
+
+    def shut_down_task(self, task: AgentTask) -> None:
+        """ShutdownFrameworkMessage: the executor is killed and nobody hears of its task."""
+        task.lost_with_agent = True
+        task.pending_updates.clear()
+        _signal_group(task.proc, signal.SIGKILL)
+        self.tasks.pop(task.task_id, None)
+        self.free.setdefault(task.role, Resources()).add(task.resources)
+
+    def hung_executors(self) -> list[AgentTask]:
+        """Live tasks whose executor cannot re-register: its process is stopped."""
+        return [t for t in self.tasks.values()
+                if not t.terminal and t.proc is not None and _stopped(t.proc)]
+
+    def end_hung(self, task: AgentTask, state: str, message: str) -> None:
+        """`reregisterExecutorTimeout`: destroy the container, end the task."""
+        task.killing = True
+        _signal_group(task.proc, signal.SIGCONT)
+        _signal_group(task.proc, signal.SIGKILL)
+        self._update(task, state, message, reason="REASON_EXECUTOR_REREGISTRATION_TIMEOUT",
+                     source="SOURCE_AGENT")
 
     def kill_all(self) -> None:
         for task in self.tasks.values():
@@ -404,6 +460,15 @@ def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) ->
     except (OSError, ValueError, subprocess.SubprocessError):
         return False
     return False
+
+
+def _stopped(proc: subprocess.Popen) -> bool:
+    """True when the process is stopped (SIGSTOP): state T in /proc/<pid>/stat."""
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["T"]
 
 
 def _signal_group(proc: subprocess.Popen | None, sig: int) -> None:

@@ -6,8 +6,12 @@ Routes (JSON bodies and answers; bad input 400, unknown agents or frameworks 404
   GET  /devcluster/agents/<id>/unit       {unit, active_state, active_since, restarts}
   POST /devcluster/agents/<id>/unit       {"action": start|stop|restart, "duration_s"?: n} -> 202
   POST /devcluster/agents/<id>/lose|restore|remove
+       lose: a network partition (the master marks the agent unreachable); restore: it
+       ends; remove: the agent leaves for good as the emulated Mesos allows (marked gone
+       on 1.8; unregistered, or dropped from the registry when unreachable, on 1.4)
   POST /devcluster/frameworks/<id>/drop-stream|teardown
-  POST /devcluster/master/failover        -> {"master_id": new id}
+  POST /devcluster/master/failover        -> {"master_id": new id}; agents recover, then
+       re-register (docs/devcluster.md)
   GET  /devcluster/faults, POST /devcluster/faults
        {"update_delay_s"?: n >= 0, "duplicate_updates"?: bool, "fail_next_fetch"?: agent id|"*"}
 """

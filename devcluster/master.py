@@ -1,45 +1,66 @@
-"""The Mesos master emulator's core: frameworks, offers, tasks, agents and their events.
+"""The Mesos master emulator's core: frameworks, calls, offers and task updates.
 
 Bookkeeping under one lock; `devcluster.master_http` turns HTTP requests into calls on
-it and `devcluster.allocator` decides who is offered what.
-Behaviour follows the v1 scheduler API (docs/scheduler-http-api.md, scheduler.proto):
-offers hold resources until accepted, declined or rescinded; DECLINE filters last
-`refuse_seconds` per framework, agent and role; SUPPRESS stops offers until REVIVE;
-updates are delivered reliably by the agents until acknowledged; a framework that does
-not re-subscribe within its `failover_timeout` is removed and its tasks killed.
+it, `devcluster.allocator` decides who is offered what, `devcluster.lifecycle` (mixed in)
+handles agents coming and going and master failover, `devcluster.reconcile` answers
+reconciliation. It answers as the Mesos build named by `MasterOptions.version` does
+(`devcluster.versions`); master.cpp and http.cpp below mean apache/mesos `src/master/` at
+1.4.3 and at 1.8.x (bb32bf87), the same in both unless a version field says otherwise.
+
+- SUBSCRIBE (`Master::subscribe`): SUBSCRIBED, then a HEARTBEAT at once and every 15 s
+  (1.4.3 master.hpp `Heartbeater::initialize`, 1.8.x common/heartbeater.hpp); a framework
+  that does not re-subscribe within its `failover_timeout` is removed with its tasks.
+- Other calls (http.cpp `Master::Http::scheduler`): an unknown framework is 400
+  "Framework cannot be found", a disconnected one 403; REVIVE and SUPPRESS naming a role
+  the framework is not subscribed to are dropped (`Master::revive`, `Master::suppress`).
+- Offers hold resources until accepted, declined or rescinded (`--offer_timeout`);
+  ACCEPT and DECLINE refuse the unused resources for `refuse_seconds` (default 5).
+- KILL of a task the master does not know is answered by reconciliation and forgotten
+  (`Master::kill`); of a task on a disconnected agent, retried when it re-registers.
+- Updates are delivered reliably by the agents until acknowledged; an acknowledged
+  terminal task leaves the framework's current tasks.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import threading
 import time
 import uuid
 from pathlib import Path
 
+from devcluster import reconcile
 from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
-from devcluster.allocator import allocatable, offer_json, pick_framework
+from devcluster.allocator import (
+    Allocation,
+    add_filter,
+    allocatable,
+    offer_json,
+    refuse_seconds,
+)
 from devcluster.errors import CallError, TaskInvalid
+from devcluster.lifecycle import AgentLifecycle
 from devcluster.protocol import Resources
 from devcluster.records import Faults, Framework, MasterOptions, Offer, Subscription
 from devcluster.timers import Timers
-from devcluster.validation import framework_info_problem, id_problem, validate_task
+from devcluster.validation import (
+    framework_info_problem,
+    id_problem,
+    role_problem,
+    validate_task,
+)
 
 log = logging.getLogger(__name__)
 
-MESOS_VERSION = "1.12.0"
-DEFAULT_REFUSE_S = 5.0
 
-
-class Master:
+class Master(AgentLifecycle):
     """One leading master with its agents; every method takes `lock` itself."""
 
     def __init__(self, work_dir: Path, options: MasterOptions | None = None,
                  events_file: Path | None = None) -> None:
         self.work_dir = Path(work_dir)
         self.options = options or MasterOptions()
+        self.mesos = self.options.mesos
         self.events_file = events_file
         self.lock = threading.RLock()
         self.timers = Timers()
@@ -50,12 +71,14 @@ class Master:
         self.unavailable_until = 0.0
         self.address = ("127.0.0.1", 5050)
         self.agents: dict[str, SimulatedAgent] = {}
+        self.gone_agents: dict[str, float] = {}
         self.frameworks: dict[str, Framework] = {}
         self.removed_frameworks: dict[str, Framework] = {}
         self.offers: dict[str, Offer] = {}
         self._framework_seq = 0
         self._offer_seq = 0
         self._agent_seq = 0
+        self._recovery = 0
         self._stopped = threading.Event()
         self._allocator = threading.Thread(target=self._allocation_loop, daemon=True,
                                            name="devcluster-allocator")
@@ -87,121 +110,6 @@ class Master:
             self.agents[spec.id] = agent
             return agent
 
-    def agent_unit_action(self, agent_id: str, action: str,
-                          duration_s: float | None = None) -> None:
-        """`systemctl <action> dcos-mesos-slave[-public]` on a simulated host."""
-        with self.lock:
-            agent = self._agent(agent_id)
-            unit = agent.unit
-            if action not in ("restart", "stop", "start"):
-                raise CallError(400, f"unknown unit action '{action}'")
-            self._host_event(agent, unit, action, "begin", True)
-            if action in ("restart", "stop") and agent.state == "active":
-                agent.unit_restarts += action == "restart"
-                self._agent_down(agent, "restarting" if action == "restart" else "stopped")
-            if action == "stop":
-                self._host_event(agent, unit, action, "end", True)
-                return
-            delay = self.options.agent_restart_s if duration_s is None else duration_s
-            if action == "start" and agent.state == "active":
-                delay = 0.0
-            self.timers.call_later(delay, lambda: self._agent_unit_up(agent, unit, action))
-
-    def _agent_unit_up(self, agent: SimulatedAgent, unit: str, action: str) -> None:
-        with self.lock:
-            if agent.state in ("restarting", "stopped"):
-                self._agent_reregistered(agent)
-            self._host_event(agent, unit, action, "end", agent.state == "active")
-
-    def agent_unit_state(self, agent_id: str) -> dict:
-        with self.lock:
-            agent = self._agent(agent_id)
-            active = {"active": "active", "restarting": "activating"}.get(agent.state, "inactive")
-            return {"unit": agent.unit, "active_state": active,
-                    "active_since": agent.unit_active_since, "restarts": agent.unit_restarts}
-
-    def lose_agent(self, agent_id: str) -> None:
-        """A network partition: the master marks the agent unreachable; its tasks go on."""
-        with self.lock:
-            agent = self._agent(agent_id)
-            if agent.state != "active":
-                return
-            agent.state = "unreachable"
-            agent.unreachable_since = time.time()
-            self._rescind_agent_offers(agent)
-            for task in list(agent.tasks.values()):
-                if task.terminal:
-                    continue
-                fw = self.frameworks.get(task.framework_id)
-                if fw is not None:
-                    state = "TASK_UNREACHABLE" if fw.partition_aware else "TASK_LOST"
-                    self._send_master_update(fw, task, state, "REASON_AGENT_REMOVED",
-                                             f"Agent {agent.spec.hostname} is unreachable")
-            self._broadcast_failure(agent)
-
-    def restore_agent(self, agent_id: str) -> None:
-        with self.lock:
-            agent = self._agent(agent_id)
-            if agent.state == "unreachable":
-                self._agent_reregistered(agent, after_partition=True)
-
-    def remove_agent(self, agent_id: str) -> None:
-        """The agent is gone for good (operator marked it gone, or it was decommissioned)."""
-        with self.lock:
-            agent = self._agent(agent_id)
-            self._rescind_agent_offers(agent)
-            for task in agent.go_down("removed", checkpointed=set()):
-                self._end_with_agent(agent, task, "TASK_GONE_BY_OPERATOR",
-                                     "REASON_AGENT_REMOVED_BY_OPERATOR", "Agent was removed")
-            self._broadcast_failure(agent)
-            del self.agents[agent_id]
-
-    def _agent(self, agent_id: str) -> SimulatedAgent:
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            raise CallError(404, f"unknown agent '{agent_id}'")
-        return agent
-
-    def _agent_down(self, agent: SimulatedAgent, state: str) -> None:
-        """The agent process stops: its connection breaks. Tasks of frameworks without
-        checkpointing die with their executors and the master reports them at once
-        (TASK_GONE, or TASK_LOST without PARTITION_AWARE); checkpointed ones live on."""
-        self._rescind_agent_offers(agent)
-        checkpointed = {fid for fid, fw in self.frameworks.items() if fw.info.get("checkpoint")}
-        for task in agent.go_down(state, checkpointed):
-            self._end_with_agent(agent, task, "TASK_GONE", "REASON_AGENT_DISCONNECTED",
-                                 f"Agent {agent.spec.hostname} disconnected")
-
-    def _end_with_agent(self, agent: SimulatedAgent, task: AgentTask, partition_aware_state: str,
-                        reason: str, message: str) -> None:
-        """The master ends a task that went down with its agent and tells the framework."""
-        fw = self.frameworks.get(task.framework_id)
-        aware = fw is not None and fw.partition_aware
-        task.state = partition_aware_state if aware else "TASK_LOST"
-        task.pending_updates.clear()  # the agent lost them with the executor
-        agent.tasks.pop(task.task_id, None)
-        agent.free.setdefault(task.role, Resources()).add(task.resources)
-        self.task_terminal(task)
-        if fw is not None:
-            fw.tasks.pop(task.task_id, None)
-            self._send_master_update(fw, task, task.state, reason, message)
-
-    def _agent_reregistered(self, agent: SimulatedAgent, after_partition: bool = False) -> None:
-        agent.come_up()
-        if after_partition:
-            for task in list(agent.tasks.values()):
-                fw = self.frameworks.get(task.framework_id)
-                if fw is not None and not task.terminal:
-                    self._send_master_update(fw, task, task.state, "REASON_AGENT_REREGISTERED",
-                                             "Agent reregistered")
-        agent.resend_pending()
-
-    def _broadcast_failure(self, agent: SimulatedAgent) -> None:
-        for fw in self.frameworks.values():
-            if fw.connected:
-                fw.subscription.send({"type": "FAILURE",
-                                      "failure": {"agent_id": {"value": agent.id}}})
-
     def _host_event(self, agent: SimulatedAgent, unit: str, action: str, phase: str,
                     ok: bool) -> None:
         if self.events_file is None:
@@ -215,23 +123,15 @@ class Master:
 
     def subscribe(self, call: dict, authenticated_principal: str | None) -> Subscription:
         with self.lock:
-            if time.time() < self.unavailable_until:
-                raise CallError(503, "Master is not the leader yet")
-            body = call.get("subscribe")
-            if not isinstance(body, dict) or not isinstance(body.get("framework_info"), dict):
-                raise CallError(400, "Expecting 'subscribe' to be present")
-            info = dict(body["framework_info"])
-            for key in ("user", "name"):
-                if not isinstance(info.get(key), str):
-                    raise CallError(400, f"Failed to validate scheduler::Call: "
-                                         f"'framework_info.{key}' is required")
+            self.check_leading()
+            info = dict(call["subscribe"]["framework_info"])
             if authenticated_principal is not None and info.get("principal") not in (
                     None, authenticated_principal):
-                raise CallError(403, "Framework principal does not match the authenticated one")
+                raise CallError(400, "Failed to validate scheduler::Call: Authenticated "
+                                     f"principal '{authenticated_principal}' does not match "
+                                     f"principal '{info.get('principal')}' set in "
+                                     "`FrameworkInfo`")
             info_id = (info.get("id") or {}).get("value")
-            call_id = (call.get("framework_id") or {}).get("value")
-            if info_id != call_id:
-                raise CallError(400, "'framework_id' differs from 'subscribe.framework_info.id'")
             if info_id is not None and id_problem(info_id):
                 raise CallError(400, f"Invalid framework id: {id_problem(info_id)}")
             subscription = Subscription(stream_id=str(uuid.uuid4()))
@@ -263,26 +163,31 @@ class Master:
             fw.info = info
             fw.subscription = subscription
             fw.disconnect_generation += 1
-            fw.suppressed_roles = set(body.get("suppressed_roles") or [])
+            fw.suppressed_roles = set(call["subscribe"].get("suppressed_roles") or [])
             subscription.send({"type": "SUBSCRIBED", "subscribed": {
                 "framework_id": {"value": fw.id},
                 "heartbeat_interval_seconds": self.options.heartbeat_interval_s,
                 "master_info": self.master_info(),
             }})
-            self._schedule_heartbeat(fw, subscription)
+            self._heartbeat(fw, subscription)
             log.info("framework %s (%s) subscribed", fw.id, info.get("name"))
             return subscription
 
-    def _schedule_heartbeat(self, fw: Framework, subscription: Subscription) -> None:
-        def beat() -> None:
-            with self.lock:
-                if fw.subscription is subscription and not subscription.closed:
-                    subscription.send({"type": "HEARTBEAT"})
-                    self._schedule_heartbeat(fw, subscription)
-        self.timers.call_later(self.options.heartbeat_interval_s, beat)
+    def _heartbeat(self, fw: Framework, subscription: Subscription) -> None:
+        """The heartbeater sends one at once, then one every interval."""
+        if fw.subscription is subscription and not subscription.closed:
+            subscription.send({"type": "HEARTBEAT"})
+            self.timers.call_later(self.options.heartbeat_interval_s,
+                                   lambda: self._beat_later(fw, subscription))
+
+    def _beat_later(self, fw: Framework, subscription: Subscription) -> None:
+        with self.lock:
+            self._heartbeat(fw, subscription)
 
     def stream_closed(self, framework_id: str, subscription: Subscription) -> None:
-        """The scheduler's connection went away: start its failover timeout."""
+        """The scheduler's connection went away: deactivate it (its offers return and its
+        filters are cleared, hierarchical.cpp `deactivateFramework`) and start its
+        failover timeout."""
         with self.lock:
             fw = self.frameworks.get(framework_id)
             if fw is None or fw.subscription is not subscription:
@@ -291,6 +196,7 @@ class Master:
             fw.subscription = None
             fw.unregistered_time = time.time()
             self._recover_framework_offers(fw)
+            fw.filters.clear()
             fw.disconnect_generation += 1
             generation = fw.disconnect_generation
             timeout = float(fw.info.get("failover_timeout", 0.0))
@@ -315,7 +221,7 @@ class Master:
 
     def _remove_framework(self, fw: Framework) -> None:
         self._recover_framework_offers(fw)
-        for task in list(fw.tasks.values()):
+        for task in [*fw.tasks.values(), *fw.unreachable_tasks.values()]:
             agent = self.agents.get(task.agent_id)
             if agent is not None:
                 agent.kill(task, killing_state=False, grace_s=0.0)
@@ -324,81 +230,67 @@ class Master:
         del self.frameworks[fw.id]
         self.removed_frameworks[fw.id] = fw
 
-    def check_stream(self, call: dict, stream_id: str | None) -> Framework:
-        framework_id = (call.get("framework_id") or {}).get("value")
-        if not isinstance(framework_id, str):
-            raise CallError(400, "Expecting 'framework_id' to be present")
+    # -- calls ---------------------------------------------------------------------------------
+
+    def check_leading(self) -> None:
+        if time.time() < self.unavailable_until:
+            raise CallError(503, "Master has not finished recovery")
+
+    def check_stream(self, call: dict, stream_id: str | None,
+                     principal: str | None = None) -> Framework:
+        """The framework lookups of `Master::Http::scheduler`, in its order."""
+        framework_id = call["framework_id"]["value"]
         fw = self.frameworks.get(framework_id)
-        if fw is None or not fw.connected:
+        if fw is None:
+            raise CallError(400, "Framework cannot be found")
+        if principal is not None and principal != fw.info.get("principal"):
+            raise CallError(400, f"Authenticated principal '{principal}' does not match "
+                                 f"principal '{fw.info.get('principal', '')}' set in "
+                                 "`FrameworkInfo`")
+        if not fw.connected:
             raise CallError(403, "Framework is not subscribed")
+        if stream_id is None:
+            raise CallError(400, "All non-subscribe calls should include the "
+                                 "'Mesos-Stream-Id' header")
         if stream_id != fw.subscription.stream_id:
-            raise CallError(400, "The stream ID included in this request didn't match the "
-                                 "stream ID currently associated with framework ID "
-                                 f"{framework_id}")
+            raise CallError(400, f"The stream ID '{stream_id}' included in this request "
+                                 "didn't match the stream ID currently associated with "
+                                 f"framework ID {framework_id}")
         return fw
 
-    def handle_call(self, call: dict, stream_id: str | None) -> None:
-        kind = call.get("type")
-        handlers = {
-            "TEARDOWN": self._teardown, "ACCEPT": self._accept, "DECLINE": self._decline,
-            "REVIVE": self._revive, "SUPPRESS": self._suppress, "KILL": self._kill,
-            "ACKNOWLEDGE": self._acknowledge, "RECONCILE": self._reconcile,
-            "UPDATE_FRAMEWORK": self._update_framework,
-            # Accepted without effect: no custom executors, inverse offers or operations
-            # exist in the emulator, and REQUEST has been a no-op in Mesos for long.
-            **dict.fromkeys(("MESSAGE", "REQUEST", "SHUTDOWN", "ACCEPT_INVERSE_OFFERS",
-                             "DECLINE_INVERSE_OFFERS", "ACKNOWLEDGE_OPERATION_STATUS",
-                             "RECONCILE_OPERATIONS"), _no_effect),
-        }
-        if kind not in handlers:
-            raise CallError(400, f"Failed to validate scheduler::Call: unsupported type {kind!r}")
+    def handle_call(self, call: dict, stream_id: str | None,
+                    principal: str | None = None) -> None:
+        """Any call but SUBSCRIBE, already parsed and validated (devcluster.validation)."""
+        handler = {
+            "TEARDOWN": Master._teardown, "ACCEPT": Master._accept,
+            "DECLINE": Master._decline, "REVIVE": Master._revive,
+            "SUPPRESS": Master._suppress, "KILL": Master._kill,
+            "ACKNOWLEDGE": Master._acknowledge, "RECONCILE": Master._reconcile,
+        }.get(call["type"], Master._no_effect)
         with self.lock:
-            if time.time() < self.unavailable_until:
-                raise CallError(503, "Master is not the leader yet")
-            fw = self.check_stream(call, stream_id)
-            handlers[kind](fw, call)
+            self.check_leading()
+            fw = self.check_stream(call, stream_id, principal)
+            if call["type"] == "UNKNOWN":
+                raise CallError(501, "")
+            handler(self, fw, call)
 
-    def _update_framework(self, fw: Framework, call: dict) -> None:
-        """UPDATE_FRAMEWORK: new FrameworkInfo (same id) and suppressed roles; outstanding
-        offers are rescinded so that the next ones follow the new roles."""
-        body = call.get("update_framework")
-        if not isinstance(body, dict) or not isinstance(body.get("framework_info"), dict):
-            raise CallError(400, "Expecting 'update_framework' to be present")
-        info = dict(body["framework_info"])
-        if (info.get("id") or {}).get("value") != fw.id:
-            raise CallError(400, "'update_framework.framework_info.id' is not the caller's")
-        problem = framework_info_problem(info)
-        if problem is not None:
-            raise CallError(400, f"Invalid FrameworkInfo: {problem}")
-        fw.info = info
-        fw.suppressed_roles = set(body.get("suppressed_roles") or [])
-        for offer_id in list(fw.offers):
-            self.rescind(offer_id)
+    def _no_effect(self, fw: Framework, call: dict) -> None:
+        """A call the master accepts (202) that changes nothing here: no custom executors,
+        inverse offers or operations exist in the emulator, and REQUEST has been a no-op
+        in Mesos for long."""
 
     def _teardown(self, fw: Framework, call: dict) -> None:
         log.info("framework %s torn down", fw.id)
         self._remove_framework(fw)
 
     def _accept(self, fw: Framework, call: dict) -> None:
-        accept = call.get("accept")
-        if not isinstance(accept, dict):
-            raise CallError(400, "Expecting 'accept' to be present")
-        offer_ids = [o.get("value") for o in accept.get("offer_ids") or [] if isinstance(o, dict)]
-        if not offer_ids:
-            raise CallError(400, "Failed to validate scheduler::Call: no offer ids")
-        refuse_s = _refuse_seconds(accept.get("filters"))
-        operations = accept.get("operations") or []
-        if not isinstance(operations, list):
-            raise CallError(400, "'operations' must be a list")
+        accept = call["accept"]
+        offer_ids = [o["value"] for o in accept.get("offer_ids") or []]
         tasks = []
-        for op in operations:
-            if not isinstance(op, dict) or op.get("type") != "LAUNCH":
-                kind = op.get("type") if isinstance(op, dict) else op
-                raise CallError(400, f"unsupported offer operation {kind!r}")
-            infos = (op.get("launch") or {}).get("task_infos")
-            if not isinstance(infos, list):
-                raise CallError(400, "LAUNCH needs 'launch.task_infos'")
-            tasks.extend(infos)
+        for op in accept.get("operations") or []:
+            if op.get("type") != "LAUNCH":
+                raise CallError(400, f"unsupported offer operation {op.get('type')!r}")
+            tasks.extend((op.get("launch") or {}).get("task_infos") or [])
         offers, problem = self._take_offers(fw, offer_ids)
         if problem is not None:
             for offer in offers:
@@ -409,21 +301,26 @@ class Master:
                                    f"Task launched with invalid offers: {problem}")
             return
         agent = self.agents[offers[0].agent_id]
+        role = offers[0].allocation_role
         available: dict[str, Resources] = {}
         for offer in offers:
             available.setdefault(offer.role, Resources()).add(offer.resources)
+        allocation_role = role if "MULTI_ROLE" in fw.capabilities else None
         for info in tasks:
             try:
-                role, needed = validate_task(info, agent.id, fw.tasks, available)
+                reserved, needed = validate_task(info, agent.id, fw.tasks, available,
+                                                 allocation_role)
             except TaskInvalid as err:
                 self._send_invalid(fw, info, "TASK_ERROR", "REASON_TASK_INVALID", str(err))
                 continue
-            available[role].subtract(needed)
-            self._launch(fw, agent, info, role, needed)
-        for role, leftover in available.items():
+            available[reserved].subtract(needed)
+            self._launch(fw, agent, info, reserved, role, needed)
+        refuse_s = refuse_seconds(accept.get("filters"))
+        for reserved, leftover in available.items():
             if not leftover.is_empty():
-                agent.free.setdefault(role, Resources()).add(leftover)
-            fw.filters[(agent.id, role)] = time.time() + refuse_s
+                agent.free.setdefault(reserved, Resources()).add(leftover)
+                add_filter(fw, role, agent.id, leftover, refuse_s,
+                           self.options.allocation_interval_s, time.time())
 
     def _take_offers(self, fw: Framework, offer_ids: list[str]) -> tuple[list[Offer], str | None]:
         offers, problem = [], None
@@ -434,19 +331,23 @@ class Master:
                 continue
             self.offers.pop(offer_id, None)
             offers.append(offer)
+        if problem is None and not offers:
+            problem = "No offers specified"
         if problem is None and len({o.agent_id for o in offers}) > 1:
             problem = "Aggregated offers must belong to one single agent"
+        if problem is None and len({o.allocation_role for o in offers}) > 1:
+            problem = "Aggregated offers must be allocated to the same role"
         if problem is None and offers[0].agent_id not in self.agents:
             problem = f"Agent {offers[0].agent_id} is not available"
         return offers, problem
 
-    def _launch(self, fw: Framework, agent: SimulatedAgent, info: dict, role: str,
-                needed: Resources) -> None:
+    def _launch(self, fw: Framework, agent: SimulatedAgent, info: dict, reserved: str,
+                allocation_role: str, needed: Resources) -> None:
         task_id = info["task_id"]["value"]
         sandbox = agent.spec.work_dir / "sandboxes" / fw.id / task_id
         task = AgentTask(task_id=task_id, name=info["name"], framework_id=fw.id,
-                         agent_id=agent.id, role=role, resources=needed, info=info,
-                         sandbox=sandbox)
+                         agent_id=agent.id, role=reserved, resources=needed, info=info,
+                         sandbox=sandbox, allocation_role=allocation_role)
         fw.tasks[task_id] = task
         agent.launch(task)
 
@@ -461,118 +362,83 @@ class Master:
         fw.subscription.send({"type": "UPDATE", "update": {"status": status}})
 
     def _decline(self, fw: Framework, call: dict) -> None:
-        decline = call.get("decline")
-        if not isinstance(decline, dict):
-            raise CallError(400, "Expecting 'decline' to be present")
-        refuse_s = _refuse_seconds(decline.get("filters"))
+        decline = call["decline"]
+        refuse_s = refuse_seconds(decline.get("filters"))
         for item in decline.get("offer_ids") or []:
-            offer = fw.offers.pop((item or {}).get("value"), None)
+            offer = fw.offers.pop(item["value"], None)
             if offer is None:
                 continue
             self.offers.pop(offer.id, None)
             self._recover_offer(offer)
-            fw.filters[(offer.agent_id, offer.role)] = time.time() + refuse_s
+            add_filter(fw, offer.allocation_role, offer.agent_id, offer.resources, refuse_s,
+                       self.options.allocation_interval_s, time.time())
+
+    def _named_roles(self, fw: Framework, roles: list[str], what: str) -> set[str] | None:
+        """The roles a REVIVE or SUPPRESS names (all the framework's when none), or None
+        when one is invalid or not subscribed: the whole call is then dropped."""
+        for role in roles:
+            if role_problem(role) is not None or role not in fw.roles:
+                log.info("dropping %s for framework %s: role '%s' is not one of its "
+                         "subscribed roles", what, fw.id, role)
+                return None
+        return set(roles) or set(fw.roles)
 
     def _revive(self, fw: Framework, call: dict) -> None:
-        roles = set((call.get("revive") or {}).get("roles") or fw.roles)
+        roles = self._named_roles(fw, (call.get("revive") or {}).get("roles") or [], "REVIVE")
+        if roles is None:
+            return
+        if self.mesos.revive_clears_every_filter:
+            fw.filters.clear()
+        else:
+            fw.filters = {key: kept for key, kept in fw.filters.items() if key[0] not in roles}
         fw.suppressed_roles -= roles
-        fw.filters = {k: v for k, v in fw.filters.items() if k[1] not in roles}
 
     def _suppress(self, fw: Framework, call: dict) -> None:
-        fw.suppressed_roles |= set((call.get("suppress") or {}).get("roles") or fw.roles)
+        roles = self._named_roles(fw, (call.get("suppress") or {}).get("roles") or [],
+                                  "SUPPRESS")
+        if roles is not None:
+            fw.suppressed_roles |= roles
 
     def _kill(self, fw: Framework, call: dict) -> None:
-        kill = call.get("kill")
-        task_id = ((kill or {}).get("task_id") or {}).get("value")
-        if not isinstance(task_id, str):
-            raise CallError(400, "Expecting 'kill.task_id' to be present")
-        task = fw.tasks.get(task_id)
-        if task is None or task.terminal:
-            self._reconcile(fw, {"reconcile": {"tasks": [kill]}})
+        kill = call["kill"]
+        task = fw.tasks.get(kill["task_id"]["value"])
+        if task is None:
+            item = {"task_id": kill["task_id"]}
+            if "agent_id" in kill:
+                item["agent_id"] = kill["agent_id"]
+            self._reconcile(fw, {"reconcile": {"tasks": [item]}})
             return
         agent = self.agents.get(task.agent_id)
-        if agent is not None:
+        if agent is not None and not task.terminal:
             grace = ((kill.get("kill_policy") or {}).get("grace_period") or {}).get("nanoseconds")
             agent.kill(task, "TASK_KILLING_STATE" in fw.capabilities,
                        grace / 1e9 if isinstance(grace, (int, float)) else None)
 
     def _acknowledge(self, fw: Framework, call: dict) -> None:
-        ack = call.get("acknowledge")
-        if not isinstance(ack, dict):
-            raise CallError(400, "Expecting 'acknowledge' to be present")
-        agent_id = (ack.get("agent_id") or {}).get("value")
-        task_id = (ack.get("task_id") or {}).get("value")
-        raw_uuid = ack.get("uuid")
-        if not (isinstance(agent_id, str) and isinstance(task_id, str)
-                and isinstance(raw_uuid, str)):
-            raise CallError(400, "ACKNOWLEDGE needs agent_id, task_id and uuid")
-        try:
-            if len(base64.b64decode(raw_uuid, validate=True)) != 16:
-                raise ValueError
-        except (binascii.Error, ValueError) as err:
-            raise CallError(400, "Failed to validate scheduler::Call: 'uuid' is not a "
-                                 "valid UUID") from err
+        ack = call["acknowledge"]
+        agent_id = ack["agent_id"]["value"]
+        task_id = ack["task_id"]["value"]
         agent = self.agents.get(agent_id)
         if agent is not None and agent.connected:
-            agent.acknowledge(task_id, raw_uuid)
+            agent.acknowledge(task_id, ack["uuid"])
             task = fw.tasks.get(task_id)
             if task is not None and task.terminal and task_id not in agent.tasks:
                 fw.tasks.pop(task_id, None)
 
     def _reconcile(self, fw: Framework, call: dict) -> None:
-        items = (call.get("reconcile") or {}).get("tasks") or []
-        if not isinstance(items, list):
-            raise CallError(400, "'reconcile.tasks' must be a list")
-        if not items:
-            for task in list(fw.tasks.values()):
-                self._send_master_update(fw, task, self._reported_state(fw, task),
-                                         "REASON_RECONCILIATION",
-                                         "Reconciliation: Latest task state")
-            return
-        for item in items:
-            task_id = ((item or {}).get("task_id") or {}).get("value")
-            if not isinstance(task_id, str):
-                raise CallError(400, "each reconciled task needs a 'task_id'")
-            task = fw.tasks.get(task_id) or _completed(fw, task_id)
-            if task is not None:
-                self._send_master_update(fw, task, self._reported_state(fw, task),
-                                         "REASON_RECONCILIATION",
-                                         "Reconciliation: Latest task state")
-                continue
-            agent_id = ((item or {}).get("agent_id") or {}).get("value")
-            agent = self.agents.get(agent_id) if agent_id else None
-            if agent is not None and agent.state == "unreachable":
-                state = "TASK_UNREACHABLE" if fw.partition_aware else "TASK_LOST"
-            elif agent is not None:
-                state = "TASK_GONE" if fw.partition_aware else "TASK_LOST"
-            else:
-                state = "TASK_UNKNOWN" if fw.partition_aware else "TASK_LOST"
-            status = {"task_id": {"value": task_id}, "state": state, "source": "SOURCE_MASTER",
-                      "reason": "REASON_RECONCILIATION", "timestamp": time.time(),
-                      "message": "Reconciliation: Task is unknown"}
-            if agent_id:
-                status["agent_id"] = {"value": agent_id}
+        for status in reconcile.answers(self, fw, call["reconcile"].get("tasks") or []):
             fw.subscription.send({"type": "UPDATE", "update": {"status": status}})
 
-    def _reported_state(self, fw: Framework, task: AgentTask) -> str:
-        """What the master knows: a live task on a partitioned agent is unreachable."""
-        agent = self.agents.get(task.agent_id)
-        if not task.terminal and agent is not None and agent.state == "unreachable":
-            return "TASK_UNREACHABLE" if fw.partition_aware else "TASK_LOST"
-        return task.state
-
     def _send_master_update(self, fw: Framework, task: AgentTask, state: str, reason: str,
-                            message: str) -> None:
+                            message: str, unreachable_since: float | None = None) -> None:
         if not fw.connected:
             return
-        status = {"task_id": {"value": task.task_id}, "state": state,
-                  "source": "SOURCE_MASTER", "reason": reason, "message": message,
-                  "agent_id": {"value": task.agent_id}, "timestamp": time.time()}
-        if task.healthy is not None and state == "TASK_RUNNING":
-            status["healthy"] = task.healthy
-        agent = self.agents.get(task.agent_id)
-        if state == "TASK_UNREACHABLE" and agent is not None and agent.unreachable_since:
-            status["unreachable_time"] = {"nanoseconds": int(agent.unreachable_since * 1e9)}
+        status = reconcile.latest_status(task, message, reason)
+        status["state"] = state
+        if state != "TASK_RUNNING":
+            status.pop("healthy", None)
+        if unreachable_since is not None:
+            status["unreachable_time"] = {"nanoseconds": int(unreachable_since * 1e9)}
         fw.subscription.send({"type": "UPDATE", "update": {"status": status}})
 
     # -- updates from agents --------------------------------------------------------------------
@@ -596,6 +462,15 @@ class Master:
         if fw is not None:
             fw.completed_tasks.append(task)
 
+    def executor_exited(self, agent: SimulatedAgent, task: AgentTask, status: int = 0) -> None:
+        """`Master::exitedExecutor`: FAILURE with the executor id, for executors the master
+        knows (devcluster.versions `command_executor_exit_is_failure`)."""
+        fw = self.frameworks.get(task.framework_id)
+        if fw is not None and fw.connected:
+            fw.subscription.send({"type": "FAILURE", "failure": {
+                "agent_id": {"value": agent.id}, "executor_id": {"value": task.task_id},
+                "status": status}})
+
     # -- offers ----------------------------------------------------------------------------------
 
     def _allocation_loop(self) -> None:
@@ -613,36 +488,47 @@ class Master:
             frameworks = [fw for fw in self.frameworks.values() if fw.connected]
             if not frameworks:
                 return 0
+            allocation = Allocation(frameworks, self._registered_total(), self._held())
             batches: dict[str, list[dict]] = {}
             for agent in self.agents.values():
-                if not agent.connected:
+                free = agent.free.get(agent.spec.role)
+                if not agent.connected or free is None or not allocatable(free):
                     continue
-                # Rotate who is asked first with every offer: no framework starves others.
-                start = self._offer_seq % len(frameworks)
-                rotated = frameworks[start:] + frameworks[:start]
-                for role, free in agent.free.items():
-                    if free.is_empty() or not allocatable(free):
-                        continue
-                    picked = pick_framework(rotated, agent.id, role, now)
-                    if picked is None:
-                        continue
-                    fw, alloc_role = picked
-                    offer = Offer(id=f"{self.master_id}-O{self._offer_seq}", framework_id=fw.id,
-                                  agent_id=agent.id, role=role, resources=free)
-                    self._offer_seq += 1
-                    agent.free[role] = Resources()
-                    fw.offers[offer.id] = offer
-                    self.offers[offer.id] = offer
-                    batches.setdefault(fw.id, []).append(
-                        offer_json(offer, agent, alloc_role, fw))
-                    made += 1
-                    if self.options.offer_timeout_s is not None:
-                        self.timers.call_later(self.options.offer_timeout_s,
-                                               lambda offer_id=offer.id: self.rescind(offer_id))
+                picked = allocation.pick(agent, free, now)
+                if picked is None:
+                    continue
+                fw, role = picked
+                offer = Offer(id=f"{self.master_id}-O{self._offer_seq}", framework_id=fw.id,
+                              agent_id=agent.id, role=agent.spec.role, resources=free,
+                              allocation_role=role)
+                self._offer_seq += 1
+                agent.free[agent.spec.role] = Resources()
+                fw.offers[offer.id] = offer
+                self.offers[offer.id] = offer
+                batches.setdefault(fw.id, []).append(offer_json(offer, agent, fw))
+                made += 1
+                if self.options.offer_timeout_s is not None:
+                    self.timers.call_later(self.options.offer_timeout_s,
+                                           lambda offer_id=offer.id: self.rescind(offer_id))
             for fw_id, offers in batches.items():
                 self.frameworks[fw_id].subscription.send(
                     {"type": "OFFERS", "offers": {"offers": offers}})
         return made
+
+    def _registered_total(self) -> Resources:
+        total = Resources()
+        for agent in self.agents.values():
+            if agent.state in ("active", "disconnected"):
+                total.add(agent.spec.total_resources())
+        return total
+
+    def _held(self) -> list[tuple[str, str, Resources]]:
+        """(framework, allocation role, resources) of every offer and live task."""
+        held = [(o.framework_id, o.allocation_role, o.resources) for o in self.offers.values()]
+        held += [(t.framework_id, t.allocation_role, t.resources)
+                 for fw in self.frameworks.values() for t in fw.tasks.values()
+                 if not t.terminal]
+        return held
 
     def _recover_offer(self, offer: Offer) -> None:
         agent = self.agents.get(offer.agent_id)
@@ -682,7 +568,8 @@ class Master:
             self.stream_closed(framework_id, fw.subscription)
 
     def fail_over(self) -> None:
-        """A new leading master: new id, streams closed, offers and filters forgotten."""
+        """A new leading master: new id, streams closed, offers, filters and every task
+        forgotten until agents re-register (devcluster.lifecycle)."""
         with self.lock:
             self.master_id = str(uuid.uuid4())
             self.elected_time = time.time()
@@ -691,33 +578,26 @@ class Master:
             for fw in self.frameworks.values():
                 self._recover_framework_offers(fw)
                 fw.filters.clear()
+                fw.tasks.clear()
+                fw.unreachable_tasks.clear()
+                fw.completed_tasks.clear()
                 if fw.subscription is not None:
                     fw.subscription.close()
                     fw.subscription = None
                 fw.disconnect_generation += 1
+            self._recover_agents()
 
     def master_info(self) -> dict:
         host, port = self.address
-        return {"id": self.master_id, "ip": _ip_as_uint32(host), "port": port,
-                "hostname": host, "version": MESOS_VERSION,
+        info = {"id": self.master_id, "ip": _ip_as_uint32(host), "port": port,
+                "hostname": host, "version": self.mesos.version,
                 "address": {"hostname": host, "ip": host, "port": port},
                 "pid": f"master@{host}:{port}"}
-
-
-def _refuse_seconds(filters: object) -> float:
-    if isinstance(filters, dict) and isinstance(filters.get("refuse_seconds"), (int, float)):
-        return max(float(filters["refuse_seconds"]), 0.0)
-    return DEFAULT_REFUSE_S
-
-
-def _completed(fw: Framework, task_id: str) -> AgentTask | None:
-    return next((t for t in reversed(fw.completed_tasks) if t.task_id == task_id), None)
+        if self.mesos.master_capabilities:
+            info["capabilities"] = [{"type": c} for c in self.mesos.master_capabilities]
+        return info
 
 
 def _ip_as_uint32(ip: str) -> int:
     a, b, c, d = (int(p) for p in ip.split("."))
     return a | b << 8 | c << 16 | d << 24
-
-
-def _no_effect(fw: Framework, call: dict) -> None:
-    """A call the master accepts (202) that changes nothing here."""

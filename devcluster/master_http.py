@@ -1,10 +1,12 @@
 """HTTP front of the master emulator: the v1 scheduler API, state endpoints, fault control.
 
-Status codes follow the Mesos master: 202 with `Content-Length: 0` for accepted calls,
-400 for malformed or invalid calls, 401 without valid credentials when authentication is
-on (Basic, or a DC/OS `token=` header when `MasterOptions.authenticate_token` is set),
-403 for calls from a framework that is not subscribed, 406 when the client does not
-accept JSON, 415 for a body that is not JSON, 503 while no master is leading.
+Status codes follow http.cpp `Master::Http::scheduler` (apache/mesos 1.4.3, 1.8.x): 202
+with `Content-Length: 0` for accepted calls, 400 for malformed or invalid calls and for a
+framework the master does not know ("Framework cannot be found"), 401 without valid
+credentials when authentication is on (Basic, or a DC/OS `token=` header when
+`MasterOptions.authenticate_token` is set), 403 for a known framework that is not
+subscribed, 406 when the client does not accept JSON, 415 for a body that is not JSON,
+501 for a call of type UNKNOWN, 503 until a new leader has recovered.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from urllib.parse import parse_qs, urlparse
 
 from devcluster.background import BackgroundServer
 from devcluster.errors import CallError
-from devcluster.master import MESOS_VERSION, Master
+from devcluster.master import Master
 from devcluster.records import Subscription
-from devcluster.state_json import slaves_json, state_json
-from devcluster.validation import call_problem
+from devcluster.state_json import slaves_json, state_json, version_json
+from devcluster.validation import call_problem, validate_call
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(405, b"Expecting one of { 'POST' }, but received 'GET'",
                         headers={"Allow": "POST"})
         elif path == "/version":
-            self._json(200, {"version": MESOS_VERSION, "build_user": "devcluster",
-                             "build_date": "2020-01-01 00:00:00",
-                             "build_time": 1577836800.0, "git_sha": "0" * 40})
+            self._json(200, version_json(self.master.mesos))
         elif path in ("/master/state", "/master/state.json", "/state", "/state.json"):
             self._read_only_principal()
             self._json(200, state_json(self.master))
@@ -182,7 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, b"Not Found")
 
     def _scheduler_call(self, body: bytes) -> None:
+        """In the order of http.cpp `Master::Http::scheduler`."""
         principal = self._principal()
+        self.master.check_leading()
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if not content_type:
             raise CallError(400, "Expecting 'Content-Type' to be present")
@@ -190,12 +192,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise CallError(415, f"Expecting 'Content-Type' of application/json; "
                                  f"this master does not speak {content_type}")
         call = _parse_json(body)
-        problem = call_problem(call)
+        problem = call_problem(call, self.master.mesos)
         if problem is not None:
             raise CallError(400, f"Failed to convert JSON into Call protobuf: {problem}")
-        if "type" not in call:
-            raise CallError(400, "Failed to validate scheduler::Call: "
-                                 "Expecting 'type' to be present")
+        problem = validate_call(call)
+        if problem is not None:
+            raise CallError(400, f"Failed to validate scheduler::Call: {problem}")
         if call["type"] == "SUBSCRIBE":
             accept = self.headers.get("Accept", "application/json")
             if not any(a in accept for a in ("application/json", "*/*")):
@@ -205,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
                                      "'Mesos-Stream-Id' header")
             self._stream(self.master.subscribe(call, principal))
             return
-        self.master.handle_call(call, self.headers.get("Mesos-Stream-Id"))
+        self.master.handle_call(call, self.headers.get("Mesos-Stream-Id"), principal)
         self._reply(202)
 
     def _stream(self, subscription: Subscription) -> None:

@@ -26,6 +26,19 @@ def recordio(event: dict) -> bytes:
     return str(len(data)).encode() + b"\n" + data
 
 
+_DURATION_UNITS = (("weeks", 604800.0), ("days", 86400.0), ("hrs", 3600.0),
+                   ("mins", 60.0), ("secs", 1.0), ("ms", 1e-3), ("us", 1e-6))
+
+
+def duration_text(seconds: float) -> str:
+    """A Duration as Mesos prints it (stout duration.hpp `operator<<`): in the largest
+    unit that is at least 1 — 2mins, 10secs, 500ms."""
+    for unit, size in _DURATION_UNITS:
+        if seconds >= size:
+            return f"{round(seconds / size, 9):g}{unit}"
+    return f"{round(seconds * 1e9):g}ns"
+
+
 def new_uuid_b64() -> str:
     """A status update uuid as the v1 JSON API carries `bytes`: base64."""
     return base64.b64encode(uuid.uuid4().bytes).decode()
@@ -115,6 +128,12 @@ def resources_from_v1(items: list, default_role: str | None = None) -> dict[str,
         else:
             raise ResourceError(f"unsupported resource type {kind} for '{item['name']}'")
     return by_role
+
+
+def allocation_roles(items: list) -> set[str | None]:
+    """The roles v1 resource objects are allocated to (`allocation_info.role`)."""
+    return {(item.get("allocation_info") or {}).get("role") for item in items
+            if isinstance(item, dict)}
 
 
 def _reserved_role(item: dict) -> str | None:

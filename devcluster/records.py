@@ -10,26 +10,38 @@ from dataclasses import dataclass, field
 
 from devcluster.agent import AgentTask
 from devcluster.protocol import Resources, recordio
+from devcluster.versions import DCOS_FLAGS, DEFAULT_VERSION, MesosVersion, mesos_version
 
 COMPLETED_TASKS_KEPT = 1000  # as --max_completed_tasks_per_framework
 
 
 @dataclass(frozen=True)
 class MasterOptions:
-    """Tunables; the defaults are Mesos' own (agent status retries start at 10 s)."""
+    """Tunables; the defaults are those of Mesos as DC/OS runs it (devcluster.versions)."""
 
-    heartbeat_interval_s: float = 15.0
+    version: str = DEFAULT_VERSION  # which Mesos the master answers as ("1.4", "1.8")
+    heartbeat_interval_s: float = 15.0  # master/constants.hpp DEFAULT_HEARTBEAT_INTERVAL
     allocation_interval_s: float = 1.0
-    status_retry_s: float = 10.0
+    status_retry_s: float = 10.0  # slave/constants.hpp STATUS_UPDATE_RETRY_INTERVAL_MIN
     agent_restart_s: float = 2.0
     failover_unavailable_s: float = 0.5
+    # After a master failover each agent re-registers within its registration backoff
+    # (slave/constants.hpp DEFAULT_REGISTRATION_BACKOFF_FACTOR, 1 s); one still recovered
+    # after --agent_reregister_timeout (master/constants.hpp, 10 min) becomes unreachable.
+    agent_reregister_delay_s: float = 1.0
+    agent_reregister_timeout_s: float = 600.0
+    executor_reregistration_timeout_s: float = DCOS_FLAGS.executor_reregistration_timeout_s
     principal: str | None = None
     secret: str | None = None
     # DC/OS strict mode: `Authorization: token=<t>` is accepted when this returns the
     # token's principal (None: unknown, expired or revoked).
     authenticate_token: Callable[[str], str | None] | None = None
     # --offer_timeout: offers held longer are rescinded (DC/OS sets 2 minutes; Mesos none).
-    offer_timeout_s: float | None = None
+    offer_timeout_s: float | None = DCOS_FLAGS.offer_timeout_s
+
+    @property
+    def mesos(self) -> MesosVersion:
+        return mesos_version(self.version)
 
 
 @dataclass
@@ -53,8 +65,21 @@ class Offer:
     id: str
     framework_id: str
     agent_id: str
-    role: str
+    role: str  # the role the resources are reserved for ("*": unreserved)
     resources: Resources
+    allocation_role: str = "*"
+
+
+@dataclass
+class OfferFilter:
+    """allocator/mesos/hierarchical.cpp `RefusedOfferFilter`: blocks an offer whose
+    resources the refused ones contain (a superset check), until it expires."""
+
+    resources: Resources
+    expires: float
+
+    def blocks(self, offered: Resources, now: float) -> bool:
+        return now < self.expires and self.resources.contains(offered)
 
 
 @dataclass
@@ -66,8 +91,12 @@ class Framework:
     unregistered_time: float = 0.0
     reregistered_time: float = 0.0
     suppressed_roles: set[str] = field(default_factory=set)
-    filters: dict[tuple[str, str], float] = field(default_factory=dict)
+    # Refused-offer filters by (allocation role, agent id), see devcluster.allocator.
+    filters: dict[tuple[str, str], list[OfferFilter]] = field(default_factory=dict)
+    # The tasks the master knows (on registered agents); tasks of unreachable agents
+    # move to `unreachable_tasks` (master.cpp `Framework::unreachableTasks`).
     tasks: dict[str, AgentTask] = field(default_factory=dict)
+    unreachable_tasks: dict[str, AgentTask] = field(default_factory=dict)
     completed_tasks: collections.deque = field(
         default_factory=lambda: collections.deque(maxlen=COMPLETED_TASKS_KEPT))
     offers: dict[str, Offer] = field(default_factory=dict)

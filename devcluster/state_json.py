@@ -1,13 +1,26 @@
-"""/master/state and /master/slaves in the JSON shapes real Mesos masters serve."""
+"""/master/state, /master/slaves and /version in the JSON shapes real Mesos masters serve.
+
+Per emulated version (devcluster.versions): the version and build sha, master
+capabilities (1.8.x only, master/constants.cpp), agent capabilities (slave/constants.cpp).
+Registered agents (connected or not) are `slaves`; agents known from the registry after a
+failover and not re-registered yet are `recovered_slaves`, as SlaveInfo (common/http.cpp
+`json(JSON::ObjectWriter*, const SlaveInfo&)`); unreachable and gone agents are in
+neither. A MULTI_ROLE framework has `roles`, any other `role` (1.4.3 http.cpp
+`FullFrameworkWriter`, 1.8.x readonly_handler.cpp).
+"""
 
 from __future__ import annotations
 
 import time
 
 from devcluster.agent import AgentTask, SimulatedAgent
-from devcluster.master import MESOS_VERSION, Master
-from devcluster.protocol import Resources
+from devcluster.master import Master
+from devcluster.protocol import Resources, duration_text
 from devcluster.records import COMPLETED_TASKS_KEPT, Framework, Offer
+from devcluster.versions import MesosVersion
+
+BUILD_TIME = 1577836800.0
+REGISTERED = ("active", "disconnected")
 
 
 def offers_by_agent(master: Master) -> dict[str, list[Offer]]:
@@ -16,6 +29,18 @@ def offers_by_agent(master: Master) -> dict[str, list[Offer]]:
     for offer in master.offers.values():
         grouped.setdefault(offer.agent_id, []).append(offer)
     return grouped
+
+
+def version_json(mesos: MesosVersion) -> dict:
+    return {"version": mesos.version, "git_sha": mesos.git_sha, "build_user": "devcluster",
+            "build_date": "2020-01-01 00:00:00", "build_time": BUILD_TIME}
+
+
+def agent_info_json(agent: SimulatedAgent) -> dict:
+    spec = agent.spec
+    name, value = spec.attribute
+    return {"id": agent.id, "hostname": spec.hostname, "port": spec.http_port,
+            "attributes": {name: value} if spec.public else {}}
 
 
 def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
@@ -29,10 +54,7 @@ def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
     for offer in offers:
         offered.add(offer.resources)
     body = {
-        "id": agent.id,
-        "hostname": spec.hostname,
-        "port": spec.http_port,
-        "attributes": {"public_ip": "true"} if spec.public else {},
+        **agent_info_json(agent),
         "pid": f"slave(1)@{spec.ip}:{spec.http_port}",
         "registered_time": agent.registered_time,
         **({"reregistered_time": agent.reregistered_time}
@@ -43,8 +65,8 @@ def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
         "reserved_resources": {spec.role: total.to_summary()} if spec.public else {},
         "unreserved_resources": Resources().to_summary() if spec.public else total.to_summary(),
         "active": agent.state == "active",
-        "version": MESOS_VERSION,
-        "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"],
+        "version": agent.master.mesos.version,
+        "capabilities": list(agent.master.mesos.agent_capabilities),
     }
     return body
 
@@ -65,8 +87,12 @@ def slaves_json(master: Master) -> dict:
         offers = offers_by_agent(master)
         return {"slaves": [{**agent_json(a, offers.get(a.id, [])),
                             **_full_resources(a, offers.get(a.id, []))}
-                           for a in master.agents.values() if a.state != "unreachable"],
-                "recovered_slaves": []}
+                           for a in master.agents.values() if a.state in REGISTERED],
+                "recovered_slaves": _recovered(master)}
+
+
+def _recovered(master: Master) -> list[dict]:
+    return [agent_info_json(a) for a in master.agents.values() if a.state == "recovered"]
 
 
 STATUS_KEYS = ("state", "timestamp", "healthy", "container_status")
@@ -119,10 +145,10 @@ def framework_json(fw: Framework) -> dict:
         "unregistered_time": fw.unregistered_time,
         "principal": info.get("principal", ""),
         "resources": used.to_summary(),
-        "role": info.get("role", "*"),
-        "roles": fw.roles,
+        **({"roles": fw.roles} if "MULTI_ROLE" in fw.capabilities
+           else {"role": info.get("role", "*")}),
         "tasks": [task_json(t) for t in live],
-        "unreachable_tasks": [],
+        "unreachable_tasks": [task_json(t) for t in fw.unreachable_tasks.values()],
         "completed_tasks": [task_json(t) for t in fw.completed_tasks],
         "offers": [{"id": o.id, "framework_id": fw.id, "slave_id": o.agent_id,
                     "resources": o.resources.to_summary()} for o in fw.offers.values()],
@@ -135,12 +161,12 @@ def flags_json(master: Master) -> dict:
     options = master.options
     flags = {
         "authenticate_http_frameworks": "true" if options.principal else "false",
-        "allocation_interval": f"{options.allocation_interval_s:g}secs",
+        "allocation_interval": duration_text(options.allocation_interval_s),
         "max_completed_tasks_per_framework": str(COMPLETED_TASKS_KEPT),
         "port": str(master.address[1]),
     }
     if options.offer_timeout_s is not None:
-        flags["offer_timeout"] = f"{options.offer_timeout_s:g}secs"
+        flags["offer_timeout"] = duration_text(options.offer_timeout_s)
     return flags
 
 
@@ -150,28 +176,24 @@ def state_json(master: Master) -> dict:
         agents = list(master.agents.values())
         offers = offers_by_agent(master)
         return {
-            "version": MESOS_VERSION,
-            "git_sha": "0" * 40,
-            "build_date": "2020-01-01 00:00:00",
-            "build_time": 1577836800.0,
-            "build_user": "devcluster",
+            **version_json(master.mesos),
             "start_time": master.start_time,
             "elected_time": master.elected_time,
             "id": master.master_id,
             "pid": f"master@{host}:{port}",
             "hostname": host,
-            "capabilities": ["AGENT_UPDATE", "AGENT_DRAINING", "QUOTA_V2"],
+            **({"capabilities": list(master.mesos.master_capabilities)}
+               if master.mesos.master_capabilities else {}),
             "activated_slaves": float(sum(a.state == "active" for a in agents)),
-            "deactivated_slaves": float(sum(a.state in ("restarting", "stopped")
-                                            for a in agents)),
+            "deactivated_slaves": float(sum(a.state == "disconnected" for a in agents)),
             "unreachable_slaves": float(sum(a.state == "unreachable" for a in agents)),
             "leader": f"master@{host}:{port}",
             "leader_info": master.master_info(),
             "cluster": "devcluster",
             "flags": flags_json(master),
             "slaves": [agent_json(a, offers.get(a.id, [])) for a in agents
-                       if a.state != "unreachable"],
-            "recovered_slaves": [],
+                       if a.state in REGISTERED],
+            "recovered_slaves": _recovered(master),
             "frameworks": [framework_json(fw) for fw in master.frameworks.values()],
             "completed_frameworks": [framework_json(fw)
                                      for fw in master.removed_frameworks.values()],

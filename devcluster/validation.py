@@ -6,10 +6,14 @@ Each `*_problem` function returns a sentence or None; `validate_task` raises Tas
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from devcluster.errors import ResourceError, TaskInvalid
-from devcluster.protocol import Resources, resources_from_v1
+from devcluster.protocol import Resources, allocation_roles, resources_from_v1
+from devcluster.versions import MesosVersion
 
 HEALTH_CHECK_NUMBERS = ("delay_seconds", "interval_seconds", "timeout_seconds",
                         "grace_period_seconds")
@@ -62,66 +66,161 @@ def health_check_problem(check: object) -> str | None:
     return None
 
 
-# The parts of scheduler::Call the emulator reads, as JSON types. A value of the wrong
-# type fails protobuf parsing in a real master, which answers 400 before acting on it.
+# The parts of scheduler::Call the emulator reads, as JSON types (include/mesos/v1/
+# scheduler/scheduler.proto and mesos.proto at 1.4.3 and 1.8.x). `Req` marks a required
+# field, `Enum` an enum field (None: the version's call types).
+@dataclass(frozen=True)
+class Req:
+    shape: object
+
+
+@dataclass(frozen=True)
+class Enum:
+    names: frozenset[str] | None
+    required: bool = False
+
+
 Number = (int, float)
-_ID = {"value": str}
-_RESOURCE = {"name": str, "type": str, "role": str, "scalar": {"value": Number},
-             "ranges": {"range": [{"begin": int, "end": int}]},
+Bytes = "bytes"  # a base64 string (stout protobuf::parse TYPE_BYTES)
+_ID = {"value": Req(str)}
+_RESOURCE = {"name": Req(str), "type": Enum(frozenset({"SCALAR", "RANGES", "SET", "TEXT"}),
+                                            required=True),
+             "role": str, "scalar": {"value": Req(Number)},
+             "ranges": {"range": [{"begin": Req(int), "end": Req(int)}]},
              "reservations": [{"type": str, "role": str}], "allocation_info": {"role": str}}
 _FILTERS = {"refuse_seconds": Number}
-_TASK_INFO = {"name": str, "task_id": _ID, "agent_id": _ID, "resources": [_RESOURCE],
-              "command": dict, "health_check": dict, "executor": dict,
-              "kill_policy": {"grace_period": {"nanoseconds": int}}}
-_FRAMEWORK_INFO = {"user": str, "name": str, "id": _ID, "failover_timeout": Number,
+_TASK_INFO = {"name": Req(str), "task_id": Req(_ID), "agent_id": Req(_ID),
+              "resources": [_RESOURCE], "command": dict, "health_check": dict,
+              "executor": dict, "kill_policy": {"grace_period": {"nanoseconds": Req(int)}}}
+_FRAMEWORK_INFO = {"user": Req(str), "name": Req(str), "id": _ID, "failover_timeout": Number,
                    "checkpoint": bool, "role": str, "roles": [str], "hostname": str,
                    "principal": str, "webui_url": str, "capabilities": [{"type": str}]}
+_OPERATION_TYPES = frozenset({"UNKNOWN", "LAUNCH", "LAUNCH_GROUP", "RESERVE", "UNRESERVE",
+                              "CREATE", "DESTROY"})
 CALL_SCHEMA = {
-    "type": str,
+    "type": Enum(None),
     "framework_id": _ID,
-    "subscribe": {"framework_info": _FRAMEWORK_INFO, "suppressed_roles": [str]},
-    "update_framework": {"framework_info": _FRAMEWORK_INFO, "suppressed_roles": [str]},
+    "subscribe": {"framework_info": Req(_FRAMEWORK_INFO), "suppressed_roles": [str]},
     "accept": {"offer_ids": [_ID], "filters": _FILTERS, "operations": [
-        {"type": str, "launch": {"task_infos": [_TASK_INFO]}}]},
+        {"type": Enum(_OPERATION_TYPES), "launch": {"task_infos": [_TASK_INFO]}}]},
     "decline": {"offer_ids": [_ID], "filters": _FILTERS},
     "revive": {"roles": [str]},
     "suppress": {"roles": [str]},
-    "kill": {"task_id": _ID, "agent_id": _ID,
-             "kill_policy": {"grace_period": {"nanoseconds": int}}},
-    "acknowledge": {"agent_id": _ID, "task_id": _ID, "uuid": str},
-    "reconcile": {"tasks": [{"task_id": _ID, "agent_id": _ID}]},
-    "message": {"agent_id": _ID, "executor_id": _ID, "data": str},
+    "kill": {"task_id": Req(_ID), "agent_id": _ID,
+             "kill_policy": {"grace_period": {"nanoseconds": Req(int)}}},
+    "shutdown": {"executor_id": Req(_ID), "agent_id": Req(_ID)},
+    "acknowledge": {"agent_id": Req(_ID), "task_id": Req(_ID), "uuid": Req(Bytes)},
+    "reconcile": {"tasks": [{"task_id": Req(_ID), "agent_id": _ID}]},
+    "message": {"agent_id": Req(_ID), "executor_id": Req(_ID), "data": Req(Bytes)},
+}
+# scheduler.proto `Call` body fields by type, which `validation::scheduler::call::validate`
+# expects to be present.
+CALL_BODIES = {
+    "SUBSCRIBE": "subscribe", "ACCEPT": "accept", "DECLINE": "decline",
+    "ACCEPT_INVERSE_OFFERS": "accept_inverse_offers",
+    "DECLINE_INVERSE_OFFERS": "decline_inverse_offers", "KILL": "kill",
+    "SHUTDOWN": "shutdown", "ACKNOWLEDGE": "acknowledge",
+    "ACKNOWLEDGE_OPERATION_STATUS": "acknowledge_operation_status",
+    "RECONCILE": "reconcile", "RECONCILE_OPERATIONS": "reconcile_operations",
+    "MESSAGE": "message", "REQUEST": "request",
 }
 
 
-def call_problem(call: object) -> str | None:
-    """Why this JSON would not convert into a scheduler::Call, or None."""
-    return _shape_problem(call, CALL_SCHEMA, "call")
+def call_problem(call: object, mesos: MesosVersion) -> str | None:
+    """Why this JSON would not convert into a scheduler::Call (stout `protobuf::parse`:
+    a wrong type, an unknown enum name, then every missing required field), or None.
+    An unknown name in an optional enum field is dropped from `call` when the version
+    does so (devcluster.versions `drops_unknown_enums`)."""
+    missing: list[str] = []
+    problem = _convert(call, CALL_SCHEMA, "", mesos, missing)
+    if problem is None and missing:
+        problem = "Missing required fields: " + ", ".join(missing)
+    return problem
 
 
-def _shape_problem(value: object, shape: object, where: str) -> str | None:
+def validate_call(call: dict) -> str | None:
+    """`validation::scheduler::call::validate` (master/validation.cpp), or None."""
+    kind = call.get("type")
+    if kind is None:
+        return "Expecting 'type' to be present"
+    if kind == "SUBSCRIBE":
+        if "subscribe" not in call:
+            return "Expecting 'subscribe' to be present"
+        if call["subscribe"]["framework_info"].get("id") != call.get("framework_id"):
+            return "'framework_id' differs from 'subscribe.framework_info.id'"
+        return None
+    if "framework_id" not in call:
+        return "Expecting 'framework_id' to be present"
+    body = CALL_BODIES.get(kind)
+    if body is not None and body not in call:
+        return f"Expecting '{body}' to be present"
+    if kind == "ACKNOWLEDGE" and not _valid_uuid(call["acknowledge"]["uuid"]):
+        return "Not a valid UUID"
+    return None
+
+
+def _valid_uuid(text: str) -> bool:
+    """stout uuid.hpp `UUID::fromBytes`: 16 bytes of a known UUID version."""
+    raw = base64.b64decode(text)
+    return len(raw) == 16 and 1 <= raw[6] >> 4 <= 5
+
+
+def _convert(value: object, shape: object, where: str, mesos: MesosVersion,
+             missing: list[str]) -> str | None:
+    if isinstance(shape, Req):
+        shape = shape.shape
     if isinstance(shape, dict):
         if not isinstance(value, dict):
             return f"'{where}' must be an object"
         for key, sub in shape.items():
-            if key in value:
-                problem = _shape_problem(value[key], sub, f"{where}.{key}")
-                if problem:
-                    return problem
+            path = f"{where}.{key}" if where else key
+            if key not in value or value[key] is None:
+                value.pop(key, None)
+                if isinstance(sub, Req) or (isinstance(sub, Enum) and sub.required):
+                    missing.append(path)
+                continue
+            if isinstance(sub, Enum):
+                problem = _enum(value, key, sub, path, mesos, missing)
+            else:
+                problem = _convert(value[key], sub, path, mesos, missing)
+            if problem:
+                return problem
         return None
     if isinstance(shape, list):
         if not isinstance(value, list):
             return f"'{where}' must be an array"
         for index, item in enumerate(value):
-            problem = _shape_problem(item, shape[0], f"{where}[{index}]")
+            problem = _convert(item, shape[0], f"{where}[{index}]", mesos, missing)
             if problem:
                 return problem
+        return None
+    if shape == Bytes:
+        if not isinstance(value, str):
+            return f"'{where}' has the wrong type"
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error as err:
+            return f"Failed to base64 decode bytes field '{where.rsplit('.', 1)[-1]}': {err}"
         return None
     kinds = shape if isinstance(shape, tuple) else (shape,)
     if isinstance(value, bool) and bool not in kinds:
         return f"'{where}' has the wrong type"
     if not isinstance(value, kinds):
         return f"'{where}' has the wrong type"
+    return None
+
+
+def _enum(parent: dict, key: str, enum: Enum, where: str, mesos: MesosVersion,
+          missing: list[str]) -> str | None:
+    value = parent[key]
+    if not isinstance(value, str):
+        return f"'{where}' has the wrong type"
+    names = enum.names if enum.names is not None else mesos.call_types | {"UNKNOWN"}
+    if value in names:
+        return None
+    if enum.required or not mesos.drops_unknown_enums:
+        return f"Failed to find enum for '{value}'"
+    del parent[key]  # proto2: an unknown value of an optional enum is discarded
     return None
 
 
@@ -171,9 +270,12 @@ def framework_info_problem(info: dict) -> str | None:
 
 
 def validate_task(info: dict, agent_id: str, known_tasks: Mapping[str, object],
-                  available: dict[str, Resources]) -> tuple[str, Resources]:
-    """The role and resources a TaskInfo in a LAUNCH takes from the offered `available`;
-    TaskInvalid worded as the master words it (the task then ends in TASK_ERROR)."""
+                  available: dict[str, Resources],
+                  allocation_role: str | None = None) -> tuple[str, Resources]:
+    """The reservation role and resources a TaskInfo in a LAUNCH takes from the offered
+    `available`; TaskInvalid worded as the master words it (the task then ends in
+    TASK_ERROR). For a MULTI_ROLE framework the resources must carry the offer's
+    `allocation_info` (the offered resources contain only such ones)."""
     task_id = (info.get("task_id") or {}).get("value")
     if id_problem(task_id):
         raise TaskInvalid(f"Task ID '{task_id}' is invalid: {id_problem(task_id)}")
@@ -203,8 +305,15 @@ def validate_task(info: dict, agent_id: str, known_tasks: Mapping[str, object],
     (role, needed), = by_role.items()
     if not any(needed.scalars.get(k, 0) > 0 for k in ("cpus", "mem")):
         raise TaskInvalid("Task uses no resources")
-    if role not in available or not available[role].contains(needed):
+    allocated_to = allocation_roles(info.get("resources") or [])
+    if allocation_role is not None and None in allocated_to:
+        raise TaskInvalid("The resources are not allocated to a role")
+    if allocation_role is not None and len(allocated_to) > 1:
+        raise TaskInvalid("The resources have multiple allocation roles but only one "
+                          "allocation role is allowed")
+    wrong_allocation = allocation_role is not None and allocated_to != {allocation_role}
+    if wrong_allocation or role not in available or not available[role].contains(needed):
         offered = {r: a.to_summary() for r, a in available.items()}
-        raise TaskInvalid(f"Task uses more resources {needed.to_summary()} than "
-                          f"available {offered}")
+        raise TaskInvalid(f"Total resources {needed.to_summary()} required by task and its "
+                          f"executor is more than available {offered}")
     return role, needed

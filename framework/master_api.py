@@ -9,7 +9,7 @@ import requests
 
 from framework.config import Config
 from framework.dcos_auth import DcosAuthError, ServiceAccountCredentials, TokenAuth
-from framework.engine import PUBLIC_MESOS_ROLE
+from framework.engine import PUBLIC_MESOS_ROLE, AgentInfo
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +42,30 @@ class MasterClient:
         pids = [s.get("pid", "") for s in slaves if s.get("id") == agent_id]
         return (pids[0].partition("@")[2] or None) if pids else None
 
-    def agents(self) -> list[tuple[str, str, str]] | None:
-        """(agent id, hostname, private|public) of every registered agent; None on error."""
+    def agents(self) -> list[AgentInfo] | None:
+        """Every agent the master lists (`/master/slaves`): registered ones, and after a
+        master failover those known from its registry that have not re-registered yet
+        (`recovered_slaves`, apache/mesos master/readonly_handler.cpp; 1.4: http.cpp).
+        Unreachable and gone agents are in neither list. None on error."""
         try:
             resp = requests.get(f"{self.base}/master/slaves", auth=self.auth,
                                 timeout=REQUEST_TIMEOUT_S, verify=self.verify_tls)
             resp.raise_for_status()
-            slaves = resp.json().get("slaves", [])
+            listing = resp.json()
         except (requests.RequestException, ValueError, DcosAuthError) as err:
             log.warning("could not list agents from %s: %s", self.base, err)
             return None
-        return [(s["id"], s.get("hostname", ""), _role(s)) for s in slaves if "id" in s]
+        registered = [AgentInfo(s["id"], s.get("hostname", ""), _role(s))
+                      for s in listing.get("slaves", []) if "id" in s]
+        recovering = [AgentInfo(s["id"], s.get("hostname", ""), _role(s), recovering=True)
+                      for s in listing.get("recovered_slaves") or [] if "id" in s]
+        return registered + recovering
 
 
 def _role(slave: dict) -> str:
+    """Public when the agent's resources are reserved to slave_public (DC/OS runs public
+    agents with --default_role=slave_public) or it carries DC/OS's public_ip attribute
+    (recovered agents are listed without resources)."""
     public = (slave.get("attributes") or {}).get("public_ip") == "true" or \
         PUBLIC_MESOS_ROLE in (slave.get("reserved_resources") or {})
     return "public" if public else "private"

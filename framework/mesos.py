@@ -1,4 +1,5 @@
-"""The pymesos edge: FrameworkInfo, callbacks that only enqueue, offers translated for the engine.
+"""The pymesos edge: FrameworkInfo, callbacks that only enqueue, offers translated for the engine,
+and the two calls pymesos sends without the agent id.
 
 pymesos runs callbacks on its I/O thread and aborts the driver on any exception there, so
 each callback does nothing but put a typed message on the scheduler's queue.
@@ -7,12 +8,21 @@ each callback does nothing but put a typed message on the scheduler's queue.
 from __future__ import annotations
 
 import queue
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pymesos import Scheduler
 
 from framework.config import Config
-from framework.engine import AgentUnreachable, Offer, Offers, RoleResources, TaskStatus
+from framework.engine import (
+    PUBLIC_MESOS_ROLE,
+    AgentUnreachable,
+    Offer,
+    Offers,
+    RoleResources,
+    TaskStatus,
+)
 from framework.taskinfo import allocation_role
 
 CAPABILITIES = ("MULTI_ROLE", "PARTITION_AWARE", "TASK_KILLING_STATE")
@@ -72,9 +82,17 @@ def framework_info(config: Config, webui_url: str, framework_id: str | None) -> 
 
 
 def engine_offer(offer: dict) -> Offer:
-    """Scalar cpus/mem per allocation role; never summed across roles."""
+    """Scalar cpus/mem per allocation role; never summed across roles.
+
+    The agent is public when its resources are reserved to `slave_public` (DC/OS starts
+    public agents with --default_role=slave_public): the allocation role says nothing
+    about it, as a private agent's unreserved resources may be allocated to any role the
+    framework subscribed to, `slave_public` included (apache/mesos
+    allocator/mesos/hierarchical.cpp `allocate`, `Resources::allocatableTo`)."""
     by_role: dict[str, dict[str, float]] = {}
+    public = False
     for resource in offer.get("resources", []):
+        public = public or reserved_role(resource) == PUBLIC_MESOS_ROLE
         if resource.get("name") in ("cpus", "mem") and resource.get("type", "SCALAR") == "SCALAR":
             totals = by_role.setdefault(allocation_role(resource), {"cpus": 0.0, "mem": 0.0})
             totals[resource["name"]] += float(resource.get("scalar", {}).get("value", 0.0))
@@ -83,7 +101,44 @@ def engine_offer(offer: dict) -> Offer:
         agent_id=offer["agent_id"]["value"],
         hostname=offer.get("hostname", ""),
         resources=tuple(RoleResources(role, t["cpus"], t["mem"]) for role, t in by_role.items()),
+        public=public,
     )
+
+
+def reserved_role(resource: dict) -> str:
+    """The role a v1 resource is reserved to ("*" when unreserved): the last reservation
+    (post-refinement format), else the legacy `role` field."""
+    reservations = resource.get("reservations") or []
+    if reservations:
+        return reservations[-1].get("role") or "*"
+    return resource.get("role") or "*"
+
+
+def reconcile_tasks(driver: Any, tasks: Iterable[tuple[str, str]]) -> None:
+    """RECONCILE naming each task's agent.
+
+    pymesos 0.3.15 `MesosSchedulerDriver.reconcileTasks` (pymesos/scheduler.py) sends
+    only task ids; without an agent id a real master answers TASK_UNKNOWN where it knows
+    the agent (TASK_GONE, TASK_UNREACHABLE or TASK_GONE_BY_OPERATOR with one), and drops
+    the question while any agent is still recovering after a failover (apache/mesos
+    master.cpp `Master::reconcile`). Sent through the driver's own connection, stream id
+    and credentials (`_send`), as its calls are; nothing while it is not subscribed."""
+    items = [{"task_id": {"value": task_id}, "agent_id": {"value": agent_id}}
+             for task_id, agent_id in tasks]
+    _send_call(driver, "RECONCILE", "reconcile", {"tasks": items})
+
+
+def kill_task(driver: Any, task_id: str, agent_id: str) -> None:
+    """KILL naming the task's agent (pymesos `killTask` sends the task id only), so a kill
+    of a task the master does not know is answered by reconciliation for that agent."""
+    _send_call(driver, "KILL", "kill", {"task_id": {"value": task_id},
+                                        "agent_id": {"value": agent_id}})
+
+
+def _send_call(driver: Any, kind: str, field: str, body: dict) -> None:
+    if not driver.connected:
+        return
+    driver._send({"type": kind, "framework_id": {"value": driver.framework_id}, field: body})
 
 
 class QueueingScheduler(Scheduler):

@@ -27,8 +27,6 @@ from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
 from framework.dcos_users import DcosUserTokens
 from framework.engine import (
-    AgentInfo,
-    AgentRemoved,
     AgentsListed,
     Decision,
     Decline,
@@ -47,8 +45,6 @@ from framework.engine import (
     Tick,
 )
 from framework.engine import Control as EngineControl
-from framework.engine.records import PRESENCE_UNREACHABLE
-from framework.engine.tasks import TASK_GONE_BY_OPERATOR
 from framework.master_api import MasterClient
 from framework.mesos import (
     FRAMEWORK_REMOVED,
@@ -59,6 +55,8 @@ from framework.mesos import (
     Registered,
     StatusUpdate,
     framework_info,
+    kill_task,
+    reconcile_tasks,
 )
 from framework.plan import engine_plan, engine_policy, load_records
 from framework.sandbox import SandboxReader
@@ -230,13 +228,6 @@ class Runtime:
                 if self._decide(message.status) is not None and self.driver is not None:
                     self._call(self.driver.acknowledgeStatusUpdate, message.raw)
                 self._read_result(message)
-                if message.status.state == TASK_GONE_BY_OPERATOR:
-                    # The operator marked the agent gone: it is not coming back.
-                    agent_id = message.raw.get("agent_id", {}).get("value")
-                    if agent_id:
-                        self._decide(AgentRemoved(agent_id))
-            case AgentsListed():
-                self._decide(self._with_unreachable(message))
             case OperatorRequest():
                 self._operator(message)
             case Stop():
@@ -272,16 +263,6 @@ class Runtime:
         agent_id = (update.raw.get("agent_id") or {}).get("value")
         self.sandbox.task_ended(update.status.task_id, update.status.state, agent_id,
                                 self.framework_id)
-
-    def _with_unreachable(self, listed: AgentsListed) -> AgentsListed:
-        """/master/slaves leaves out agents the master marked unreachable; listed as such,
-        they keep their restart slot instead of becoming gone."""
-        present = {a.agent_id for a in listed.agents}
-        missing = tuple(
-            AgentInfo(r.agent_id, r.hostname, r.role, reachable=False)
-            for r in self.engine.agents.values()
-            if r.presence == PRESENCE_UNREACHABLE and r.agent_id not in present)
-        return AgentsListed(listed.agents + missing)
 
     def _driver_error(self, message: str) -> None:
         if FRAMEWORK_REMOVED not in message:
@@ -364,17 +345,17 @@ class Runtime:
                                {"refuse_seconds": action.refuse_seconds})
                 case Kill():
                     log.info("killing %s", action.task_id)
-                    self._call(driver.killTask, {"value": action.task_id})
+                    self._call(kill_task, driver, action.task_id, action.agent_id)
                 case Suppress():
                     self.counters["calico_dcos_suppress_total"] += 1
                     self._call(driver.suppressOffers)
                 case Revive():
                     self.counters["calico_dcos_revive_total"] += 1
                     self._call(driver.reviveOffers)
+                case Reconcile() if action.tasks:
+                    self._call(reconcile_tasks, driver, action.tasks)
                 case Reconcile():
-                    tasks = [{"task_id": {"value": t}, "agent_id": {"value": a}}
-                             for t, a in action.tasks]
-                    self._call(driver.reconcileTasks, tasks)
+                    self._call(driver.reconcileTasks, [])
 
     def _decline_leftovers(self, message: RawOffers) -> None:
         """Never hold an offer: anything the engine did not use or decline goes back now."""
@@ -434,7 +415,7 @@ class Runtime:
         def fetch() -> None:
             agents = master.agents()
             if agents is not None:
-                self.inbox.put(AgentsListed(tuple(AgentInfo(*a) for a in agents)))
+                self.inbox.put(AgentsListed(tuple(agents)))
         threading.Thread(target=fetch, daemon=True, name="agent-list").start()
 
     def _ping_etcd(self) -> None:

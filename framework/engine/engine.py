@@ -64,6 +64,11 @@ from framework.engine.tasks import (
     INFERRED_TERMINAL_STATES,
     KNOWN_STATES,
     LAUNCHED,
+    PROBE,
+    REASON_RECONCILIATION,
+    TASK_GONE_BY_OPERATOR,
+    TASK_UNKNOWN,
+    TASK_UNREACHABLE,
     TERMINAL_STATES,
     is_live,
     make_task_id,
@@ -372,7 +377,10 @@ class Engine:
         if event.state not in KNOWN_STATES or event.state == LAUNCHED:
             tx.notices.append(Notice(f"ignored unknown task state {event.state!r}", agent_id))
             return
-        live_update = is_live(event.state)
+        self._presence_from_status(tx, agent_id, event, now)
+        # A task reported running somewhere; an unreachable one cannot be killed (the
+        # master answers a kill of it with reconciliation).
+        live_update = is_live(event.state) and event.state != TASK_UNREACHABLE
         agent = self._agents.get(agent_id)
         spec = self.plan.spec(step)
         rec = agent.step(step) if agent is not None else None
@@ -445,13 +453,19 @@ class Engine:
         agent = dataclasses.replace(agent, presence=PRESENCE_ACTIVE, presence_since=now)
         self._put(tx, agent)
         tx.notices.append(Notice(f"agent {agent.hostname} is back", agent.agent_id))
+        # Mesos 1.4 re-adds the tasks of a returning agent without a word (1.5+ forwards
+        # their states): ask for them.
+        live = tuple((rec.task_id, agent.agent_id) for rec in agent.steps.values()
+                     if rec.task_id is not None and is_live(rec.task_state))
+        if live:
+            tx.actions.append(Reconcile(live))
         return agent
 
     def _seen(self, tx: _Txn, info: AgentInfo, now: float) -> None:
         agent = self._agents.get(info.agent_id)
         if agent is None:
             agent = self._join(tx, info, now)
-        elif info.reachable and agent.presence != PRESENCE_ACTIVE:
+        elif info.reachable and not info.recovering and agent.presence != PRESENCE_ACTIVE:
             agent = self._reactivate(tx, agent, now)
         if (agent.hostname, agent.role) != (info.hostname, info.role):
             agent = dataclasses.replace(agent, hostname=info.hostname, role=info.role)
@@ -473,12 +487,52 @@ class Engine:
         self._seen(tx, event.agent, now)
 
     def _on_listed(self, tx: _Txn, event: AgentsListed, now: float) -> None:
+        """The master lists registered and recovering agents only: one missing from the
+        list may be unreachable or gone for good, which only reconciliation tells apart
+        (see `_probe`). Until then it counts as unreachable and keeps its slot."""
         listed = set()
         for info in event.agents:
             listed.add(info.agent_id)
             self._seen(tx, info, now)
-        for agent_id in [a for a in self._agents if a not in listed]:
+        probes = []
+        for agent in [a for a in self._agents.values() if a.agent_id not in listed]:
+            if agent.presence == PRESENCE_GONE:
+                continue
+            self._mark(tx, agent.agent_id, PRESENCE_UNREACHABLE, now)
+            probe = self._probe(agent)
+            if probe is not None:
+                probes.append(probe)
+        if probes:
+            tx.actions.append(Reconcile(tuple(probes)))
+
+    def _probe(self, agent: AgentRecord) -> tuple[str, str] | None:
+        """A (task id, agent id) whose reconciliation says what the master knows of the
+        agent: TASK_UNREACHABLE while unreachable, TASK_GONE_BY_OPERATOR once marked gone,
+        TASK_UNKNOWN once it knows no such agent (removed, or dropped from the registry).
+        The agent's latest task, else an id of the task id contract no task carries."""
+        tasks = [(rec.launched_at or 0.0, index, rec.task_id)
+                 for index, spec in enumerate(self.plan.steps)
+                 if (rec := agent.step(spec.name)).task_id is not None]
+        if tasks:
+            return max(tasks)[2], agent.agent_id
+        if not self.plan.steps:
+            return None
+        return make_task_id(self.plan.steps[0].name, agent.agent_id, PROBE), agent.agent_id
+
+    def _presence_from_status(self, tx: _Txn, agent_id: str, event: TaskStatus,
+                              now: float) -> None:
+        """What a task's state says of its agent: TASK_GONE_BY_OPERATOR, gone for good;
+        TASK_UNREACHABLE, unreachable; TASK_UNKNOWN answering reconciliation for an agent
+        missing from the master's list, gone (the master knows no such agent)."""
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return
+        if event.state == TASK_GONE_BY_OPERATOR or (
+                event.state == TASK_UNKNOWN and event.reason == REASON_RECONCILIATION
+                and agent.presence == PRESENCE_UNREACHABLE):
             self._mark(tx, agent_id, PRESENCE_GONE, now)
+        elif event.state == TASK_UNREACHABLE and agent.presence == PRESENCE_ACTIVE:
+            self._mark(tx, agent_id, PRESENCE_UNREACHABLE, now)
 
     def _on_unreachable(self, tx: _Txn, event: AgentUnreachable, now: float) -> None:
         self._mark(tx, event.agent_id, PRESENCE_UNREACHABLE, now)

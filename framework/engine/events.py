@@ -21,16 +21,19 @@ class RoleResources:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
+    """One offer; `resources` per allocation role. `public`: the agent's resources are
+    reserved to the public agents' role (a private agent's unreserved resources may be
+    allocated to that role too, so the allocation role does not tell)."""
+
     offer_id: str
     agent_id: str
     hostname: str
     resources: tuple[RoleResources, ...]
+    public: bool = False
 
     @property
     def agent_role(self) -> str:
-        """`public` when the agent offers resources under the public agents' role."""
-        public = any(r.role == PUBLIC_MESOS_ROLE for r in self.resources)
-        return "public" if public else "private"
+        return "public" if self.public else "private"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +62,15 @@ class TaskReported:
 
 @dataclass(frozen=True, slots=True)
 class AgentInfo:
-    """An agent as the master lists it; `reachable=False` for one it marked unreachable."""
+    """An agent as the master lists it; `reachable=False` for one it marked unreachable;
+    `recovering` for one a new master knows from its registry but that has not
+    re-registered yet (`/master/slaves` `recovered_slaves`): neither back nor absent."""
 
     agent_id: str
     hostname: str
     role: str = "private"
     reachable: bool = True
+    recovering: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +82,8 @@ class AgentSeen:
 
 @dataclass(frozen=True, slots=True)
 class AgentsListed:
-    """The master's complete agent list, unreachable agents included: unknown agents join,
-    agents missing from it become gone."""
+    """The master's agent list (registered and recovering agents): unknown agents join;
+    agents missing from it count as unreachable until reconciliation shows them gone."""
 
     agents: tuple[AgentInfo, ...]
 

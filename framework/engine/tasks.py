@@ -65,6 +65,11 @@ AGENT_RESTART_REASONS = frozenset(
 # "Command exited with status 75".
 RERUN_EXIT_MARKER = "status 75"
 
+REASON_RECONCILIATION = "REASON_RECONCILIATION"
+# The unique part of a task id no task carries, reconciled to learn what the master
+# knows of an agent that never ran a task of ours.
+PROBE = "probe"
+
 # Updates only move forward: a lower-ranked state never replaces a higher-ranked one.
 _RANK = {
     LAUNCHED: 0,

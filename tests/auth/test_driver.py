@@ -132,7 +132,7 @@ def test_a_call_refused_again_after_the_fresh_login_raises(harness, driver, iam)
 def test_the_agent_list_uses_the_token_and_recovers_from_a_401(
         harness, driver, iam, account, credentials, config_for):
     client = MasterClient(harness.address, config_for(account), credentials)
-    assert sorted(role for _, _, role in client.agents()) == ["private", "public"]
+    assert sorted(agent.role for agent in client.agents()) == ["private", "public"]
     iam.revoke(iam.latest_token())
     assert len(client.agents()) == 2
     assert len(iam.logins) == 2

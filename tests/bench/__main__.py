@@ -1,9 +1,11 @@
-"""`python -m tests.bench [--quick | --smoke] [--check]`: every benchmark of docs/benchmarks.md.
+"""`python -m tests.bench [--quick | --smoke] [--check] [--mesos-version 1.4|1.8]`: every
+benchmark of docs/benchmarks.md.
 
 Prints one line per figure with its target, then one JSON line with every figure (the
 last line of the output). `--quick` measures the same things at smaller scale in under two
 minutes; `--smoke` at the smallest sizes (for the test that keeps this command working).
-`--check` exits 1 when a figure misses its target.
+`--check` exits 1 when a figure misses its target. `--mesos-version` picks the Mesos the
+master emulator answers as (the figures record it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devcluster.versions import DEFAULT_VERSION, VERSIONS
 from tests.bench import allocation, engine_cost, recovery, rollout
 from tests.bench.enginesim import simulate_rollout
 from tests.bench.targets import TARGETS, Target, overhead_target
@@ -79,15 +82,19 @@ def progress(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
-    """All figures (the JSON document) and the human-readable report lines."""
+def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
+        ) -> tuple[dict, list[str]]:
+    """All figures (the JSON document) and the human-readable report lines, against the
+    master emulator answering as `mesos_version`."""
     lines: list[str] = []
     configurations: list[dict] = []
     figures: dict = {}
 
     figures["code"] = code_version()
-    progress(f"allocation cycle, {sizes.allocation_agents} agents")
-    costs = allocation.measure(sizes.allocation_agents, sizes.allocation_cycles)
+    figures["mesos_version"] = mesos_version
+    progress(f"allocation cycle, {sizes.allocation_agents} agents, Mesos {mesos_version}")
+    costs = allocation.measure(sizes.allocation_agents, sizes.allocation_cycles,
+                               mesos_version)
     figures["allocation_cycle_ms"] = round(sorted(costs)[len(costs) // 2], 2)
     configurations.append({"figures": ["allocation_cycle_ms"],
                            "agents": sizes.allocation_agents, "budget": 0})
@@ -108,7 +115,8 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
     progress(f"engine: {json.dumps(configurations[-1])}")
     progress(f"scheduler restart with {sizes.engine_agents} agents stored")
     rec = recovery.measure(work_dir / "recovery", sim.mid_records, sim.budget,
-                           sim.max_parallel, sizes.page_requests, sizes.full_requests)
+                           sim.max_parallel, sizes.page_requests, sizes.full_requests,
+                           mesos_version)
     for name in ("recovery_s", "status_p99_ms_page", "status_p99_ms_full", "html_bytes",
                  "scheduler_rss_mb"):
         figures[name] = getattr(rec, name)
@@ -133,7 +141,8 @@ def run(sizes: Sizes, work_dir: Path) -> tuple[dict, list[str]]:
                                max_parallel=10,
                                converged_window_s=sizes.converged_window_s,
                                baseline_window_s=sizes.baseline_window_s,
-                               deadline_s=sizes.rollout_deadline_s)
+                               deadline_s=sizes.rollout_deadline_s,
+                               mesos_version=mesos_version)
         ratios.append(roll.overhead_ratio)
         writes.append(roll.etcd_writes_per_step_transition)
         target = overhead_target(budget)
@@ -188,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="the smallest sizes")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a figure misses its target")
+    parser.add_argument("--mesos-version", choices=sorted(VERSIONS), default=DEFAULT_VERSION,
+                        help=f"the Mesos the master emulator answers as (default "
+                             f"{DEFAULT_VERSION})")
     parser.add_argument("--rollout", nargs=2, type=int, action="append",
                         metavar=("AGENTS", "BUDGET"),
                         help="dev-cluster rollout configurations to measure instead of the "
@@ -203,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = dataclasses.replace(sizes, rollouts=tuple(map(tuple, args.rollout)))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="calico-bench-") as tmp:
-        document, lines = run(sizes, Path(tmp))
+        document, lines = run(sizes, Path(tmp), args.mesos_version)
     progress(f"done in {time.monotonic() - started:.0f}s")
     for line in lines:
         print(line)

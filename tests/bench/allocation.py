@@ -19,6 +19,7 @@ from pathlib import Path
 from devcluster.agent import AgentSpec
 from devcluster.cluster import agent_ip
 from devcluster.master import Master, MasterOptions
+from devcluster.versions import DEFAULT_VERSION
 
 BUDGET_MS = 100.0
 DEFAULT_AGENTS = 1000
@@ -27,10 +28,12 @@ FRAMEWORK = {"user": "root", "name": "bench", "roles": ["*", "slave_public"],
              "capabilities": [{"type": "MULTI_ROLE"}, {"type": "PARTITION_AWARE"}]}
 
 
-def build_master(work_dir: Path, agents: int) -> tuple[Master, str]:
+def build_master(work_dir: Path, agents: int,
+                 mesos_version: str = DEFAULT_VERSION) -> tuple[Master, str]:
     """A master (allocator thread not started) with `agents` agents, every tenth public,
     and one subscribed framework."""
-    master = Master(work_dir, MasterOptions(heartbeat_interval_s=3600.0))
+    master = Master(work_dir, MasterOptions(version=mesos_version,
+                                            heartbeat_interval_s=3600.0))
     for index in range(agents):
         agent_id = master.next_agent_id()
         spec = AgentSpec(id=agent_id, hostname=f"agent-{index}.bench", ip=agent_ip(index),
@@ -53,10 +56,10 @@ def decline_all(master: Master, framework_id: str) -> None:
         fw.subscription.events.get_nowait()
 
 
-def measure(agents: int, cycles: int) -> list[float]:
+def measure(agents: int, cycles: int, mesos_version: str = DEFAULT_VERSION) -> list[float]:
     """CPU milliseconds of each allocation cycle."""
     with tempfile.TemporaryDirectory() as tmp:
-        master, framework_id = build_master(Path(tmp), agents)
+        master, framework_id = build_master(Path(tmp), agents, mesos_version)
         try:
             costs = []
             for _ in range(cycles):

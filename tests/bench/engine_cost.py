@@ -37,7 +37,8 @@ def offer_decisions_per_s(result: SimResult, offers: int) -> float:
         agent = rng.choice(agents)
         role = "slave_public" if agent.role == "public" else "*"
         events.append(Offers((Offer(f"bench-O{index}", agent.agent_id, agent.hostname,
-                                    (RoleResources(role, AGENT_CPUS, AGENT_MEM),)),)))
+                                    (RoleResources(role, AGENT_CPUS, AGENT_MEM),),
+                                    public=agent.role == "public"),)))
     now = START_TIME + MID_ROLLOUT_CLOCK_S
     started = time.process_time()
     for event in events:

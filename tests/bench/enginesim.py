@@ -139,7 +139,8 @@ class _Master:
             if self.filtered_until.get(agent_id, 0.0) <= self.now:
                 role = PUBLIC_MESOS_ROLE if info.role == "public" else "*"
                 offers.append(Offer(f"O{self.seq()}", agent_id, info.hostname,
-                                    (RoleResources(role, AGENT_CPUS, AGENT_MEM),)))
+                                    (RoleResources(role, AGENT_CPUS, AGENT_MEM),),
+                                    public=info.role == "public"))
         return tuple(offers)
 
     def later(self, delay_s: float, status: TaskStatus) -> None:

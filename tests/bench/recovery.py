@@ -37,6 +37,7 @@ from devcluster.master import Framework, Master, MasterOptions
 from devcluster.master_http import MasterServer
 from devcluster.ports import free_port
 from devcluster.protocol import Resources
+from devcluster.versions import DEFAULT_VERSION
 from framework.engine import AgentRecord, Plan
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, is_live
 from framework.state import Batch, EtcdConnection, StateStore
@@ -124,9 +125,10 @@ def seed_etcd(endpoint: str, records: list[AgentRecord], framework_id: str) -> N
         conn.close()
 
 
-def build_master(work_dir: Path, records: list[AgentRecord]) -> tuple[Master, str]:
+def build_master(work_dir: Path, records: list[AgentRecord],
+                 mesos_version: str = DEFAULT_VERSION) -> tuple[Master, str]:
     """A master (allocator not started) knowing every agent and the framework's live tasks."""
-    master = Master(work_dir, MasterOptions())
+    master = Master(work_dir, MasterOptions(version=mesos_version))
     framework_id = f"{master.master_id}-0000"
     fw = Framework(id=framework_id, info={"user": "root", "name": FRAMEWORK_NAME})
     master.frameworks[framework_id] = fw
@@ -150,14 +152,15 @@ def build_master(work_dir: Path, records: list[AgentRecord]) -> tuple[Master, st
 
 
 def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
-            max_parallel: int, page_requests: int, full_requests: int) -> RecoveryFigures:
+            max_parallel: int, page_requests: int, full_requests: int,
+            mesos_version: str = DEFAULT_VERSION) -> RecoveryFigures:
     work_dir.mkdir(parents=True, exist_ok=True)
     etcd = EtcdServer(work_dir / "etcd").start()
     master = server = proc = None
     try:
         port = free_port()
         master, framework_id = _prepare(work_dir, etcd.endpoint, mid_records, budget,
-                                        max_parallel)
+                                        max_parallel, mesos_version)
         server = MasterServer(master).start()
         host, master_port = master.address
         env = scheduler_env(f"{host}:{master_port}", etcd.endpoint, port, budget,
@@ -198,12 +201,12 @@ def measure(work_dir: Path, mid_records: tuple[AgentRecord, ...], budget: int,
 
 
 def _prepare(work_dir: Path, endpoint: str, mid_records: tuple[AgentRecord, ...],
-             budget: int, max_parallel: int) -> tuple[Master, str]:
+             budget: int, max_parallel: int, mesos_version: str) -> tuple[Master, str]:
     parallel = {"CALICO_MAX_PARALLEL_TASKS": str(max_parallel)}
     old_plan, _ = bench_plan_policy(budget, parallel)
     new_plan, _ = bench_plan_policy(budget, {**parallel, "CALICO_ETCD_ENDPOINTS": endpoint})
     records = retarget(mid_records, old_plan, new_plan)
-    master, framework_id = build_master(work_dir, records)
+    master, framework_id = build_master(work_dir, records, mesos_version)
     seed_etcd(endpoint, records, framework_id)
     return master, framework_id
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 from devcluster.cluster import ClusterOptions
 from devcluster.host.events import read_events
+from devcluster.records import MasterOptions
 from devcluster.stack import DevStack, StackOptions
+from devcluster.versions import DEFAULT_VERSION
 from framework.engine import Plan
 from tests.bench import baseline
 from tests.bench.enginesim import bench_plan_policy
@@ -174,12 +176,13 @@ def _running(stack: DevStack):
 
 def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
             converged_window_s: float, baseline_window_s: float,
-            deadline_s: float) -> RolloutFigures:
+            deadline_s: float, mesos_version: str = DEFAULT_VERSION) -> RolloutFigures:
     events_file = work_dir / "events.jsonl"
     public = agents // PUBLIC_EVERY
     options = StackOptions(
         cluster=ClusterOptions(agents=agents - public, public_agents=public,
-                               events_file=events_file),
+                               events_file=events_file,
+                               master=MasterOptions(version=mesos_version)),
         max_concurrent_restarts=budget,
         scheduler_env=(("CALICO_MAX_PARALLEL_TASKS", str(max_parallel)),))
     stack = DevStack(work_dir, options)

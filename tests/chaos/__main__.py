@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.chaos.plan import FAULT_KINDS, PlanError, make_plan
+from tests.chaos.plan import FAULT_KINDS, MESOS_VERSIONS, PlanError, make_plan
 from tests.chaos.report import summarize
 from tests.chaos.runner import run_plan
 
@@ -33,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"agents in the dev cluster (default {DEFAULT_AGENTS})")
     parser.add_argument("--kinds", default=",".join(FAULT_KINDS),
                         help="comma-separated fault kinds to draw from (default: all)")
+    parser.add_argument("--mesos-version", choices=sorted(set(MESOS_VERSIONS)),
+                        help="run every seed on this Mesos (default: even seeds 1.8, odd 1.4)")
     parser.add_argument("--work-dir", type=Path,
                         help="keep each run's files under DIR/seed-N (default: a temp dir)")
     parser.add_argument("--verbose", action="store_true", help="log each fault injected")
@@ -51,14 +53,14 @@ def main(argv: list[str]) -> int:
     seeds = args.seed or list(range(args.first_seed, args.first_seed + args.seeds))
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
     try:
-        plans = [make_plan(seed, args.agents, kinds) for seed in seeds]
+        plans = [make_plan(seed, args.agents, kinds, args.mesos_version) for seed in seeds]
     except PlanError as err:
         print(f"python -m tests.chaos: {err}", file=sys.stderr)
         return 2
     results = []
     for plan in plans:
-        print(f"seed {plan.seed}: " + "; ".join(f.describe() for f in plan.faults),
-              file=sys.stderr)
+        print(f"seed {plan.seed} (Mesos {plan.mesos_version}): "
+              + "; ".join(f.describe() for f in plan.faults), file=sys.stderr)
         if args.work_dir is not None:
             result = run_plan(plan, args.work_dir / f"seed-{plan.seed}")
         else:

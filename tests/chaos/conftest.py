@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from devcluster.cluster import ClusterOptions
@@ -11,11 +13,12 @@ def chaos_stack(tmp_path):
     """etcd, the master emulator and hosts, with scheduler processes left to the test."""
     started = []
 
-    def make(agents: int = 2, k: int = 1, env: dict | None = None
-             ) -> tuple[DevStack, Schedulers]:
+    def make(agents: int = 2, k: int = 1, env: dict | None = None,
+             mesos_version: str = "1.8") -> tuple[DevStack, Schedulers]:
+        master = dataclasses.replace(FAST_MASTER, version=mesos_version)
         options = StackOptions(
             cluster=ClusterOptions(agents=agents, events_file=tmp_path / "events.jsonl",
-                                   master=FAST_MASTER),
+                                   master=master),
             framework_name=FRAMEWORK_NAME, max_concurrent_restarts=k,
             scheduler_env=tuple((env or {}).items()))
         stack = DevStack(tmp_path, options)

@@ -44,6 +44,8 @@ SHRINKING_KINDS = frozenset({AGENT_REMOVED, DOCKER_DEAD})
 MIN_FAULTS = 2
 MAX_FAULTS = 4
 MIN_AGENTS = 2
+# Seeds alternate the emulated Mesos: even seeds 1.8 (DC/OS 1.13), odd ones 1.4 (DC/OS 1.10).
+MESOS_VERSIONS = ("1.8", "1.4")
 
 
 class PlanError(ValueError):
@@ -82,13 +84,16 @@ class ChaosPlan:
     agents: int
     max_concurrent_restarts: int
     faults: tuple[Fault, ...]
+    mesos_version: str = MESOS_VERSIONS[0]
 
     def in_phase(self, phase: str) -> tuple[Fault, ...]:
         return tuple(f for f in self.faults if f.moment.phase == phase)
 
 
-def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS) -> ChaosPlan:
-    """Draw the plan of one seed: 2-4 faults spread over the install and change rollouts."""
+def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS,
+              mesos_version: str | None = None) -> ChaosPlan:
+    """Draw the plan of one seed: 2-4 faults spread over the install and change rollouts,
+    on the seed's Mesos version unless one is given."""
     if agents < MIN_AGENTS:
         raise PlanError(f"a chaos run needs at least {MIN_AGENTS} agents, not {agents}")
     unknown = set(kinds) - set(FAULT_KINDS)
@@ -110,4 +115,5 @@ def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS) -> C
         faults.append(Fault(kind, moment, target))
     order = {phase: i for i, phase in enumerate(PHASES)}
     faults.sort(key=lambda f: (order[f.moment.phase], f.moment.complete))
-    return ChaosPlan(seed, agents, k, tuple(faults))
+    version = mesos_version or MESOS_VERSIONS[seed % len(MESOS_VERSIONS)]
+    return ChaosPlan(seed, agents, k, tuple(faults), version)

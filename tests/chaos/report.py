@@ -17,6 +17,7 @@ def summarize(results: Iterable[RunResult]) -> dict:
         faults.update(result.injected)
     return {
         "seeds": [r.seed for r in results],
+        "mesos_versions": {str(r.seed): r.plan.mesos_version for r in results},
         "seeds_run": len(results),
         "faults": dict(sorted(faults.items())),
         "faults_skipped": sum(len(r.skipped) for r in results),

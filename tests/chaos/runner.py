@@ -9,6 +9,7 @@ a violation.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import os
@@ -80,8 +81,9 @@ def run_plan(plan: p.ChaosPlan, work_dir: Path) -> RunResult:
     began = time.monotonic()
     result = RunResult(plan.seed, plan)
     events_file = work_dir / "events.jsonl"
+    master = dataclasses.replace(FAST_MASTER, version=plan.mesos_version)
     options = StackOptions(
-        cluster=ClusterOptions(agents=plan.agents, events_file=events_file, master=FAST_MASTER),
+        cluster=ClusterOptions(agents=plan.agents, events_file=events_file, master=master),
         framework_name=FRAMEWORK_NAME, max_concurrent_restarts=plan.max_concurrent_restarts,
         scheduler_env=tuple(BASE_ENV.items()))
     stack = DevStack(work_dir, options)

@@ -77,11 +77,20 @@ def test_config_change_keeps_the_restart_slot_of_an_agent_whose_docker_is_down(c
     assert inv.check_budget(events, {}, 1) == []
 
 
-def test_an_agent_removed_for_good_ends_gone_and_the_rollout_completes(chaos_stack):
-    stack, schedulers = chaos_stack(agents=2)
+@pytest.mark.parametrize(("version", "lost_first"), [("1.8", False), ("1.4", True)])
+def test_an_agent_removed_for_good_ends_gone_and_the_rollout_completes(chaos_stack, version,
+                                                                        lost_first):
+    """1.8: marked gone, its tasks end TASK_GONE_BY_OPERATOR. 1.4, unreachable first: the
+    registry forgets it without a word; reconciliation after the next agent listing
+    finds it unknown."""
+    stack, schedulers = chaos_stack(agents=2, mesos_version=version)
     schedulers.start()
     wait_leader_status(schedulers, complete)
     removed = list(stack.cluster.master.agents)[1]
+    if lost_first:
+        stack.cluster.master.lose_agent(removed)
+        wait_leader_status(schedulers, lambda s: any(
+            a["id"] == removed and a["waiting_reason"] for a in s["agents"]))
     stack.cluster.master.remove_agent(removed)
 
     def settled_without_it(status: dict) -> bool:

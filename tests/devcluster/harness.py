@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +22,26 @@ from tests.wait import wait_until
 DEADLINE_S = 20.0
 FAST = MasterOptions(heartbeat_interval_s=1.0, allocation_interval_s=0.1,
                      status_retry_s=0.5, agent_restart_s=0.5,
-                     failover_unavailable_s=0.3)
+                     failover_unavailable_s=0.3, agent_reregister_delay_s=0.2,
+                     executor_reregistration_timeout_s=0.5)
+VERSIONS = ("1.4", "1.8")
 
+
+def fast(version: str, **changes) -> MasterOptions:
+    """The harness's quick timings for one emulated Mesos version."""
+    return dataclasses.replace(FAST, version=version, **changes)
+
+
+
+def wait_quietly(predicate: Callable[[], object], seconds: float = 0.5) -> bool:
+    """True if `predicate` becomes true within `seconds`: how a test shows that nothing
+    arrives (the master answers in milliseconds, so the window is generous)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
 
 
 class RecordingScheduler(Scheduler):
@@ -66,6 +86,9 @@ class RecordingScheduler(Scheduler):
 
     def slaveLost(self, driver, agent_id):  # noqa: N802
         self._record("agent_lost", agent_id["value"])
+
+    def executorLost(self, driver, executor_id, agent_id, status):  # noqa: N802
+        self._record("executor_lost", (executor_id["value"], agent_id["value"], status))
 
     def error(self, driver, message):
         """Record, then abort as libmesos drivers do after an ERROR event."""

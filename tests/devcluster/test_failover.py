@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import time
 
-from tests.devcluster.harness import RecordingScheduler, launch, process_gone
+import pytest
+
+from framework.mesos import reconcile_tasks
+from tests.devcluster.harness import (
+    VERSIONS,
+    RecordingScheduler,
+    launch,
+    process_gone,
+    wait_quietly,
+)
 from tests.devcluster.rawhttp import post
 from tests.wait import wait_until
 
@@ -36,8 +45,61 @@ def test_resubscribe_after_master_failover_gets_new_master(harness, sched):
     assert state["id"] != old_master
     assert state["leader_info"]["id"] == state["id"]
     assert [f["id"] for f in state["frameworks"]] == [framework_id]
-    assert [t["id"] for t in state["frameworks"][0]["tasks"]] == ["t-run"]
     assert driver.framework_id == framework_id
+    wait_until(lambda: agent.state == "active", what="agent re-registered")
+    tasks = harness.get_json("/master/state")["frameworks"][0]["tasks"]
+    assert [t["id"] for t in tasks] == ["t-run"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_new_master_knows_tasks_only_from_reregistered_agents(make_harness, sched, version):
+    """master.cpp `Master::recover`, `Master::reconcile` case (3): after a failover the
+    agents are `recovered_slaves` until they re-register; the master knows none of their
+    tasks, so explicit reconciliation of them (and, without an agent id, of anything) is
+    dropped and implicit reconciliation reports nothing. An agent that does not
+    re-register within --agent_reregister_timeout becomes unreachable."""
+    harness = make_harness(version, agent_reregister_timeout_s=3.0)
+    held, free = harness.add_agent(), harness.add_agent()
+    driver = harness.driver(sched)
+    sched.registered_id()
+    launch(driver, sched, held, "t-held", "exec sleep 600")
+    launch(driver, sched, free, "t-free", "exec sleep 600")
+    harness.master.fail_over()
+    harness.master.lose_agent(held.id)  # it cannot re-register
+    wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
+    slaves = harness.get_json("/master/slaves")
+    assert {a["id"] for a in slaves["recovered_slaves"]} <= {held.id, free.id}
+    assert held.id in {a["id"] for a in slaves["recovered_slaves"]}
+    wait_until(lambda: free.state == "active", what="the other agent re-registered")
+    assert [a["id"] for a in harness.get_json("/master/slaves")["slaves"]] == [free.id]
+    before = len(sched.updates)
+    reconcile_tasks(driver, [("t-held", held.id)])
+    driver.reconcileTasks([{"task_id": {"value": "t-held"}}])
+    driver.reconcileTasks([])
+    reconcile_tasks(driver, [("t-free", free.id)])
+    answers = wait_until(lambda: [u for u in sched.updates[before:]
+                                if u["reason"] == "REASON_RECONCILIATION"
+                                and u["task_id"]["value"] == "t-free"][1:],
+                       what="both answers about the re-registered agent's task")
+    recon = [(u["task_id"]["value"], u["state"]) for u in sched.updates[before:]
+             if u["reason"] == "REASON_RECONCILIATION"]
+    assert recon == [("t-free", "TASK_RUNNING"), ("t-free", "TASK_RUNNING")], answers
+    lost = wait_until(lambda: held.state == "unreachable", deadline_s=10,
+                    what="the recovered agent marked unreachable")
+    assert lost and held.id in sched.kinds("agent_lost")
+    before = len(sched.updates)
+    reconcile_tasks(driver, [("t-held", held.id)])
+    assert wait_until(lambda: sched.updates[before:], what="an answer")[0]["state"] == \
+        "TASK_UNREACHABLE"
+    before = len(sched.updates)
+    harness.master.restore_agent(held.id)
+    wait_until(lambda: held.state == "active", what="the agent back")
+    if version == "1.8":
+        back = wait_until(lambda: sched.updates[before:], what="the forwarded state")
+        assert [(u["state"], u["reason"]) for u in back] == [
+            ("TASK_RUNNING", "REASON_AGENT_REREGISTERED")]
+    else:
+        assert not wait_quietly(lambda: sched.updates[before:])
 
 
 def test_second_instance_takes_over_and_old_stream_is_closed(harness):

@@ -44,7 +44,10 @@ def test_public_agent_offered_only_to_slave_public_role(harness, sched):
     assert all(o["agent_id"]["value"] == private.id for o in sched.offers)
 
 
-def test_task_lifecycle_environment_and_sandbox(harness, sched):
+@pytest.mark.parametrize("version", ["1.4", "1.8"])
+def test_task_lifecycle_environment_and_sandbox(make_harness, sched, version):
+    """launcher/executor.cpp `CommandExecutor::launch`: TASK_STARTING only from 1.8.x."""
+    harness = make_harness(version)
     agent = harness.add_agent()
     driver = harness.driver(sched)
     framework_id = _registered(sched)
@@ -53,7 +56,8 @@ def test_task_lifecycle_environment_and_sandbox(harness, sched):
                         env={"GREETING": "hello"})
     driver.launchTasks(offer["id"], [task])
     finished = sched.wait_state("t1", "TASK_FINISHED")
-    assert sched.states("t1") == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+    assert sched.states("t1") == (["TASK_STARTING"] if version == "1.8" else []) + [
+        "TASK_RUNNING", "TASK_FINISHED"]
     assert finished["agent_id"]["value"] == agent.id and "uuid" in finished
     stdout = (agent.spec.work_dir / "sandboxes" / framework_id / "t1" / "stdout").read_text()
     assert stdout.split() == ["t1", framework_id, agent.spec.hostname, "hello"]
@@ -204,17 +208,92 @@ def test_message_and_request_are_accepted(harness, sched):
 
 
 def test_accept_without_filters_refuses_the_leftover_for_five_seconds(harness, sched):
+    """`Filters.refuse_seconds` defaults to 5; the leftover of an ACCEPT is refused for that
+    long, per (allocation role, agent), and only offers it contains are blocked
+    (hierarchical.cpp `recoverResources`, `RefusedOfferFilter::filter`)."""
     agent = harness.add_agent()
     driver = harness.driver(sched)
     framework_id = _registered(sched)
     offer = sched.take_offer(agent.id)
     before = time.time()
-    driver.launchTasks(offer["id"], [command_task(offer, "t-1", "true")])
-    sched.wait_state("t-1", "TASK_FINISHED")
-    expires = harness.master.frameworks[framework_id].filters[(agent.id, "*")]
-    assert before + 5.0 <= expires <= time.time() + 5.0
+    driver.launchTasks(offer["id"], [command_task(offer, "t-1", "exec sleep 600")])
+    sched.wait_state("t-1", "TASK_RUNNING")
+    (refused,) = harness.master.frameworks[framework_id].filters[("*", agent.id)]
+    assert before + 5.0 <= refused.expires <= time.time() + 5.0
     harness.master.allocate()
     assert sched.offers == []
+    driver.killTask({"value": "t-1"})
+    sched.wait_state("t-1", "TASK_KILLED")
+    # More than was refused is free now: offered at once, though the filter still holds.
+    assert sched.take_offer(agent.id)["allocation_info"] == {"role": "slave_public"}
+    assert time.time() < refused.expires
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.8"])
+def test_revive_clears_filters(make_harness, sched, version):
+    """hierarchical.cpp `reviveOffers`: 1.4.3 clears every filter whatever roles a REVIVE
+    names; 1.8.x (5e1f25c8, MESOS-9856) only those of the roles named (all when none)."""
+    harness = make_harness(version)
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    for role in ("*", "slave_public"):
+        offer = sched.take_offer(agent.id, role=role)
+        driver.declineOffer(offer["id"], filters={"refuse_seconds": 3600})
+    harness.master.allocate()
+    assert sched.offers == []
+    driver.reviveOffers(["slave_public"])
+    # Both roles' shares are nil: "*" comes first by name unless still filtered.
+    revived = sched.take_offer(agent.id)
+    expected = "*" if version == "1.4" else "slave_public"
+    assert revived["allocation_info"] == {"role": expected}
+
+
+@pytest.mark.parametrize("roles", [["not-mine"], ["*", "not-mine"], ["/bad"]])
+def test_revive_or_suppress_naming_a_role_not_subscribed_is_dropped(harness, sched, roles):
+    """`Master::revive`/`Master::suppress` drop the whole call when one role is invalid
+    or not one of the framework's."""
+    harness.add_agent()
+    driver = harness.driver(sched)
+    framework = harness.master.frameworks[_registered(sched)]
+    driver.suppressOffers(roles)
+    assert framework.suppressed_roles == set()
+    driver.suppressOffers(["*"])
+    assert framework.suppressed_roles == {"*"}
+    driver.reviveOffers(roles)
+    assert framework.suppressed_roles == {"*"}
+    driver.reviveOffers()
+    assert framework.suppressed_roles == set()
+
+
+def test_filters_are_cleared_when_the_framework_disconnects(harness, sched):
+    """hierarchical.cpp `deactivateFramework`: `framework.offerFilters.clear()`."""
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    framework_id = _registered(sched)
+    for role in ("*", "slave_public"):
+        driver.declineOffer(sched.take_offer(agent.id, role=role)["id"],
+                            filters={"refuse_seconds": 3600})
+    assert harness.master.frameworks[framework_id].filters
+    harness.master.drop_stream(framework_id)
+    wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
+    assert sched.take_offer(agent.id)
+
+
+def test_private_agents_are_offered_under_either_subscribed_role(harness, sched):
+    """Unreserved resources go to the role with the smaller DRF share, so a framework in
+    `*` and `slave_public` gets private agents under both; public agents' resources,
+    reserved to slave_public, only under that role."""
+    agents = [harness.add_agent() for _ in range(4)]
+    public = harness.add_agent(public=True)
+    harness.driver(sched)
+    _registered(sched)
+    roles = {a.id: sched.take_offer(a.id)["allocation_info"]["role"] for a in agents}
+    assert set(roles.values()) == {"*", "slave_public"}
+    public_offer = sched.take_offer(public.id)
+    assert public_offer["allocation_info"] == {"role": "slave_public"}
+    private_public = next(a for a, role in roles.items() if role == "slave_public")
+    assert private_public != public.id
 
 
 def test_suppressing_one_role_offers_unreserved_resources_to_the_other(harness, sched):
@@ -313,3 +392,18 @@ def test_offers_held_past_the_offer_timeout_are_rescinded(tmp_path, sched):
         assert sched.take_offer(agent.id)["id"] != first["id"]
     finally:
         harness.close()
+
+
+def test_task_resources_must_carry_the_offers_allocation_role(harness, sched):
+    """validation.cpp: the offered resources carry `allocation_info`, so task resources
+    allocated to another role are not among them: TASK_ERROR."""
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    _registered(sched)
+    offer = sched.take_offer(agent.id)
+    other = "slave_public" if offer["allocation_info"]["role"] == "*" else "*"
+    driver.launchTasks(offer["id"], [command_task(offer, "t-role", "true", role=other)])
+    error = sched.wait_state("t-role", "TASK_ERROR")
+    assert error["reason"] == "REASON_TASK_INVALID"
+    assert error["message"].startswith("Total resources")
+    assert "required by task and its executor is more than available" in error["message"]

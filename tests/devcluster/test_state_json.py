@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from tests.devcluster.harness import launch
+from tests.devcluster.rawhttp import RawSubscription
 from tests.devcluster.shapes import missing_keys, shape_mismatches
 from tests.reference import reference_files
 from tests.wait import wait_until
@@ -16,8 +17,9 @@ from tests.wait import wait_until
 # Keys real masters add that the emulator does not model (by last path component).
 NOT_MODELLED = {"log_dir", "external_log_file", "domain", "discovery", "container", "labels",
                 "name", "port_mappings"}
-# Keys that exist only for some items (public agents, tasks using ports).
-ITEM_SPECIFIC = {"public_ip", "slave_public", "ports"}
+# Keys that exist only for some items (public agents, tasks using ports, frameworks
+# without MULTI_ROLE: the recorded ones have `role`, ours `roles`).
+ITEM_SPECIFIC = {"public_ip", "slave_public", "ports", "role"}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def test_no_recorded_key_missing_except_unmodelled(documents, path):
 
 def test_state_content(documents):
     state = documents["state"]
-    assert state["flags"]["allocation_interval"] == "0.1secs"
+    assert state["flags"]["allocation_interval"] == "100ms"
     assert state["leader_info"]["id"] == state["id"]
     assert state["activated_slaves"] == 2.0 and state["unreachable_slaves"] == 0.0
     (framework,) = state["frameworks"]
@@ -98,8 +100,35 @@ def test_slaves_resources_add_up(documents):
         assert full_used == pytest.approx(used["cpus"])
 
 
-def test_version_and_redirect(harness):
-    assert harness.get_json("/version")["version"].count(".") == 2
+@pytest.mark.parametrize(("version", "reported", "master_capabilities", "agent_capability"), [
+    # configure.ac of the builds DC/OS 1.10.11 and 1.13.9 ship; master/constants.cpp
+    # MASTER_CAPABILITIES (1.8.x only); slave/constants.cpp AGENT_CAPABILITIES.
+    ("1.4", "1.4.3", None, "RESERVATION_REFINEMENT"),
+    ("1.8", "1.8.2", ["AGENT_UPDATE"], "AGENT_OPERATION_FEEDBACK"),
+])
+def test_version_and_capabilities(make_harness, version, reported, master_capabilities,
+                                  agent_capability):
+    harness = make_harness(version)
+    harness.add_agent()
+    assert harness.get_json("/version")["version"] == reported
+    state = harness.get_json("/master/state")
+    assert state["version"] == reported
+    assert state.get("capabilities") == master_capabilities
+    assert agent_capability in state["slaves"][0]["capabilities"]
+    assert state["slaves"][0]["version"] == reported
+    stream = RawSubscription(harness.master.address).open()
+    try:
+        info = stream.events[0]["subscribed"]["master_info"]
+        assert info["version"] == reported
+        assert ([c["type"] for c in info["capabilities"]] if "capabilities" in info
+                else None) == master_capabilities
+    finally:
+        stream.close()
+    # DC/OS sets --offer_timeout=2mins on both (gen/dcos-config.yaml).
+    assert state["flags"]["offer_timeout"] == "2mins"
+
+
+def test_redirect(harness):
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from devcluster.cluster import ClusterOptions
@@ -10,15 +12,18 @@ FAST_MASTER = MasterOptions(heartbeat_interval_s=2.0, allocation_interval_s=0.25
 
 @pytest.fixture
 def make_stack(tmp_path):
-    """Start a whole local stack (etcd, master, hosts, scheduler); stopped after the test."""
+    """Start a whole local stack (etcd, master, hosts, scheduler); stopped after the test.
+    `mesos_version` picks the Mesos the master answers as, `master` other master options."""
     stacks = []
 
     def make(agents: int = 3, public_agents: int = 0, k: int = 1, env: dict | None = None,
-             **cluster) -> DevStack:
+             mesos_version: str = "1.8", master: dict | None = None, **cluster) -> DevStack:
         work = tmp_path / f"stack{len(stacks)}"
+        master_options = dataclasses.replace(FAST_MASTER, version=mesos_version,
+                                             **(master or {}))
         options = StackOptions(
             cluster=ClusterOptions(agents=agents, public_agents=public_agents,
-                                   events_file=work / "events.jsonl", master=FAST_MASTER,
+                                   events_file=work / "events.jsonl", master=master_options,
                                    **cluster),
             max_concurrent_restarts=k,
             scheduler_env=tuple((env or {}).items()),

@@ -1,4 +1,7 @@
-"""End-to-end: the real scheduler process rolling Calico over simulated hosts, real etcd."""
+"""End-to-end: the real scheduler process rolling Calico over simulated hosts, real etcd.
+
+Each test runs on one emulated Mesos version (1.8 unless it says otherwise), so both are
+covered without running everything twice; test_mesos_versions.py runs on both."""
 
 from __future__ import annotations
 
@@ -27,14 +30,16 @@ def complete(status: dict) -> bool:
 def test_devcluster_command_converges_under_the_budget(tmp_path):
     events = tmp_path / "events.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "devcluster", "--agents", "4", "--public-agents", "1",
-         "--exit-on-complete", "--timeout", str(ROLLOUT_DEADLINE_S), "--events", str(events),
+        [sys.executable, "-m", "devcluster", "--mesos-version", "1.4",
+         "--agents", "4", "--public-agents", "1", "--exit-on-complete",
+         "--timeout", str(ROLLOUT_DEADLINE_S), "--events", str(events),
          "--work-dir", str(tmp_path / "work")],
         cwd=REPO, capture_output=True, text=True, timeout=ROLLOUT_DEADLINE_S + 60,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rollout complete: 5 of 5 agents complete" in result.stdout
     assert "status: http://127.0.0.1:" in result.stdout
+    assert "(Mesos 1.4.3)" in result.stdout
     assert max_agents_disrupted_at_once(events) == 1
     restarts = restarts_per_agent(events)
     assert len({agent for agent, _ in restarts}) == 5

@@ -47,9 +47,11 @@ def offer(
     *roles: tuple[str, float, float],
     hostname: str | None = None,
     offer_id: str | None = None,
+    public: bool = False,
 ) -> Offer:
     resources = tuple(RoleResources(*r) for r in roles) or (RoleResources("*", 4.0, 4096.0),)
-    return Offer(offer_id or f"offer-{next(_offer_ids)}", agent_id, hostname or agent_id, resources)
+    return Offer(offer_id or f"offer-{next(_offer_ids)}", agent_id, hostname or agent_id,
+                 resources, public)
 
 
 _offer_ids = itertools.count()

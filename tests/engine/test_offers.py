@@ -14,6 +14,7 @@ from framework.engine import (
     Launch,
     Offers,
     Policy,
+    Reconcile,
     RetryPolicy,
     Revive,
     Suppress,
@@ -78,12 +79,16 @@ def test_several_offers_for_one_agent_launch_once_and_decline_the_rest():
     assert sorted(declined) == sorted([offers[0].offer_id, offers[2].offer_id])
 
 
-def test_an_offer_from_an_unknown_agent_adds_it_with_its_role():
+@pytest.mark.parametrize(("public", "role"), [(True, "public"), (False, "private")])
+def test_an_offer_from_an_unknown_agent_adds_it_with_its_role(public, role):
+    """Public from the reservation, never from the allocation role: a private agent's
+    unreserved resources may be allocated to slave_public too."""
     driver = Driver()
-    decision = driver.send(Offers((offer("p1", ("slave_public", 2.0, 2048.0), hostname="p1.x"),)))
+    decision = driver.send(Offers((offer("p1", ("slave_public", 2.0, 2048.0), hostname="p1.x",
+                                         public=public),)))
     assert [r.agent_id for r in decision.records] == ["p1"]
     agent = driver.engine.agents["p1"]
-    assert (agent.hostname, agent.role) == ("p1.x", "public")
+    assert (agent.hostname, agent.role) == ("p1.x", role)
     assert of_type(decision, Launch)[0].role == "slave_public"
 
 
@@ -160,16 +165,20 @@ def test_an_offer_proves_an_absent_agent_is_back(event):
     assert of_type(decision, Launch)
 
 
-def test_the_master_list_adds_new_agents_and_marks_missing_ones_gone():
-    driver = Driver(agents=("a1", "a2"))
-    decision = driver.send(
-        AgentsListed((AgentInfo("a2", "a2.example"), AgentInfo("p1", "p1.example", "public")))
-    )
-    assert sorted(r.agent_id for r in decision.records) == ["a1", "p1"]
-    assert driver.state("a1") == "gone"
+def test_the_master_list_adds_new_agents_and_asks_about_missing_ones():
+    """Missing from /master/slaves is unreachable or gone: unreachable until reconciliation
+    tells, with the agent's latest task (or a probe id for an agent that ran none)."""
+    driver = Driver(agents=("a1", "a2", "a3"))
+    proxy = driver.launch("a3")
+    decision = driver.send(AgentsListed((AgentInfo("a2", "a2.example"),
+                                         AgentInfo("p1", "p1.example", "public"))))
+    assert sorted(r.agent_id for r in decision.records) == ["a1", "a3", "p1"]
+    assert (driver.state("a1"), driver.engine.agents["a1"].presence) == (
+        "pending", "unreachable")
     assert driver.engine.agents["p1"].role == "public"
-    rollout = driver.engine.status_document(driver.now)["rollout"]
-    assert (rollout["counts"]["total"], rollout["gone"]) == (2, 1)
+    (probe,) = of_type(decision, Reconcile)
+    assert sorted(probe.tasks) == sorted([("calico-etcd-proxy.a1.probe", "a1"),
+                                          (proxy.task_id, "a3")])
 
 
 def test_a_renamed_agent_keeps_its_steps():

@@ -144,6 +144,6 @@ def test_an_unreachable_task_explains_the_wait():
     assert driver.reason("a1") is None
     driver.status(docker.task_id, "TASK_UNREACHABLE")
     assert driver.reason("a1") == (
-        "waiting for the agent to come back: its docker task is unreachable"
+        "agent unreachable since 1970-01-01 00:16:40 UTC; waiting for it to return before docker"
     )
     assert driver.agent_doc("a1")["holds_restart_slot"]

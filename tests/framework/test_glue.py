@@ -1,15 +1,16 @@
-"""The scheduler's edges: offers translated per role, TaskInfo built without a shell,
-agents the master leaves out of its list kept unreachable."""
+"""The scheduler's edges: offers translated per role (public from reservations), TaskInfo
+built without a shell, RECONCILE and KILL sent with the agent id pymesos leaves out."""
 
 from __future__ import annotations
 
 import json
+import queue
 
 import pytest
 
 from framework.config import load
-from framework.engine import AgentInfo, AgentsListed, AgentUnreachable, Launch, Offers
-from framework.mesos import engine_offer
+from framework.engine import AgentUnreachable, Launch, Offers
+from framework.mesos import QueueingScheduler, engine_offer, kill_task, reconcile_tasks
 from framework.scheduler import Runtime
 from framework.state import EtcdConnection, StateStore
 from framework.taskinfo import ArtifactUrls, task_info
@@ -56,16 +57,54 @@ def test_tasks_run_the_installer_with_argv_only(step):
     json.dumps(task)
 
 
-def test_agents_missing_from_the_master_list_stay_unreachable(tmp_path):
-    config = load([], {})
-    store = StateStore(EtcdConnection(["http://127.0.0.1:1"]), "calico")
-    runtime = Runtime(config, store, tmp_path)
-    for agent in ("a1", "a2"):
-        runtime.engine.decide(AgentsListed((AgentInfo(agent, f"{agent}.x"),)), 1.0)
-    runtime.engine.decide(AgentsListed((AgentInfo("a1", "a1.x"), AgentInfo("a2", "a2.x"))), 2.0)
-    runtime.engine.decide(AgentUnreachable("a2"), 3.0)
-    listed = runtime._with_unreachable(AgentsListed((AgentInfo("a1", "a1.x"),)))
-    assert listed.agents == (AgentInfo("a1", "a1.x"), AgentInfo("a2", "a2.x", reachable=False))
+def test_public_comes_from_the_reservation_not_the_allocation_role():
+    private = {**OFFER, "resources": [_resource("cpus", 2.0, allocation="slave_public"),
+                                      _resource("mem", 512.0, allocation="slave_public")]}
+    public = {**OFFER, "resources": [_resource("cpus", 1.0, "slave_public", "slave_public"),
+                                     _resource("mem", 256.0, "slave_public", "slave_public")]}
+    assert engine_offer(private).agent_role == "private"
+    assert engine_offer(public).agent_role == "public"
+    assert [r.role for r in engine_offer(private).resources] == ["slave_public"]
+
+
+class _Driver:
+    """Stands in for the pymesos driver's connection: records what `_send` is given."""
+
+    def __init__(self, connected: bool = True) -> None:
+        self.connected = connected
+        self.framework_id = "fw-1"
+        self.sent: list[dict] = []
+
+    def _send(self, body: dict) -> None:
+        self.sent.append(body)
+
+
+def test_reconcile_and_kill_name_the_agent():
+    driver = _Driver()
+    reconcile_tasks(driver, [("t1", "a1"), ("t2", "a2")])
+    kill_task(driver, "t1", "a1")
+    assert driver.sent == [
+        {"type": "RECONCILE", "framework_id": {"value": "fw-1"}, "reconcile": {"tasks": [
+            {"task_id": {"value": "t1"}, "agent_id": {"value": "a1"}},
+            {"task_id": {"value": "t2"}, "agent_id": {"value": "a2"}}]}},
+        {"type": "KILL", "framework_id": {"value": "fw-1"},
+         "kill": {"task_id": {"value": "t1"}, "agent_id": {"value": "a1"}}},
+    ]
+    offline = _Driver(connected=False)
+    reconcile_tasks(offline, [("t1", "a1")])
+    kill_task(offline, "t1", "a1")
+    assert offline.sent == []
+
+
+def test_an_exited_executor_is_not_a_lost_agent():
+    """FAILURE with an executor id reaches pymesos' executorLost; only one without it is
+    an agent lost (pymesos/scheduler.py `on_failure`)."""
+    inbox: queue.Queue = queue.Queue()
+    scheduler = QueueingScheduler(inbox)
+    scheduler.executorLost(None, {"value": "e"}, {"value": "a1"}, 0)
+    assert inbox.empty()
+    scheduler.slaveLost(None, {"value": "a1"})
+    assert inbox.get_nowait() == AgentUnreachable("a1")
 
 
 def test_task_ids_differ_across_engines_at_the_same_moment(tmp_path):
@@ -97,3 +136,21 @@ def test_agent_detail_lists_each_steps_tasks_oldest_first():
         (first.task_id, "TASK_FAILED", 1), (second.task_id, "TASK_RUNNING", 2)]
     assert step["history"][0]["message"] == "no <b>docker</b>"
     assert snapshot.agent_detail("nope") is None
+
+
+def test_agent_list_keeps_agents_still_recovering_after_a_master_failover(tmp_path):
+    from framework.engine import AgentInfo
+    from framework.master_api import MasterClient
+    from tests.devcluster.harness import MasterHarness, fast
+
+    harness = MasterHarness(tmp_path, fast("1.8", agent_reregister_delay_s=60.0))
+    try:
+        private, public = harness.add_agent(), harness.add_agent(public=True)
+        client = MasterClient(harness.address, load([], {}))
+        assert [a.recovering for a in client.agents()] == [False, False]
+        harness.master.fail_over()
+        assert client.agents() == [
+            AgentInfo(private.id, private.spec.hostname, "private", recovering=True),
+            AgentInfo(public.id, public.spec.hostname, "public", recovering=True)]
+    finally:
+        harness.close()
