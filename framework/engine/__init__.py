@@ -16,6 +16,7 @@ from framework.engine.actions import (
     Reconcile,
     Revive,
     Suppress,
+    Teardown,
 )
 from framework.engine.engine import Engine
 from framework.engine.errors import (
@@ -44,12 +45,14 @@ from framework.engine.events import (
     Subscribed,
     TaskStatus,
     Tick,
+    Uninstall,
 )
-from framework.engine.plan import STEP_ORDER, Plan, StepSpec
+from framework.engine.plan import STEP_ORDER, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
 from framework.engine.progress import AGENT_STATES
 from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
 from framework.engine.status import (
+    MODES,
     ROLLOUT_STATES,
     STEP_STATES,
     Observations,
@@ -59,6 +62,7 @@ from framework.engine.tasks import make_task_id, parse_task_id
 
 __all__ = [
     "AGENT_STATES",
+    "MODES",
     "ROLLOUT_STATES",
     "STEP_STATES",
     "Action",
@@ -95,14 +99,17 @@ __all__ = [
     "Revive",
     "RoleResources",
     "STEP_ORDER",
+    "STEP_UNINSTALL",
     "SkipAgent",
     "StepRecord",
     "StepSpec",
     "Subscribed",
     "Suppress",
+    "Teardown",
     "TaskIdError",
     "TaskStatus",
     "Tick",
+    "Uninstall",
     "UnknownAgentError",
     "make_task_id",
     "parse_task_id",
