@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from web import api, artifacts, pages
+from web import api, artifacts, pages, plans
 from web.context import EXTENSION_KEY, WebContext
 from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
 from web.errors import ApiError, WebConfigError
@@ -72,6 +72,7 @@ def create_app(
     app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(plans.bp)
     app.register_blueprint(artifacts.bp)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -103,6 +104,6 @@ def _http_error(err: HTTPException) -> Response | tuple[str, int]:
 
 def _secure(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
-    if request.blueprint in ("api", "pages"):
+    if request.blueprint in ("api", "pages", "plans"):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -262,4 +262,5 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         ),
         log_level=p["CALICO_LOG_LEVEL"],
         validate_only=validate_only,
+        uninstall=bool(p["SDK_UNINSTALL"]),
     )

@@ -158,6 +158,7 @@ class Config:
     web: WebSettings
     log_level: str
     validate_only: bool = False
+    uninstall: bool = False  # SDK_UNINSTALL: run the uninstall plan, then tear down
 
     def enabled_steps(self) -> tuple[str, ...]:
         """The plan: enabled steps in the order they run on each agent."""
