@@ -463,13 +463,13 @@ class Runtime:
 
     def health(self) -> HealthReport:
         """Readiness (leader, subscribed, etcd answers) with its reasons, and liveness."""
-        reasons = []
+        reasons = []  # the cause first: without etcd there is no lock, and no subscription
+        if not self.etcd_ok:
+            reasons.append("etcd is unreachable")
         if not self.store.leader.is_leader:
             reasons.append("not the leader (waiting for the leader lock)")
         if not self.subscribed and not self.torn_down:
             reasons.append("not subscribed to the Mesos master")
-        if not self.etcd_ok:
-            reasons.append("etcd is unreachable")
         stalled = self.heartbeat.stalled()
         return HealthReport(not reasons, tuple(reasons), live=stalled is None,
                             live_reason=stalled)

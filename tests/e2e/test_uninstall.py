@@ -30,7 +30,7 @@ OWN_DAEMON_JSON = b'{\n  "log-driver": "journald",\n  "debug": true\n}\n'
 def stack(tmp_path):
     work = tmp_path / "stack"
     options = StackOptions(cluster=ClusterOptions(
-        agents=2, public_agents=1, events_file=work / "events.jsonl", master=FAST_MASTER))
+        agents=1, public_agents=1, events_file=work / "events.jsonl", master=FAST_MASTER))
     stack = DevStack(work, options)
     work.mkdir(parents=True, exist_ok=True)
     stack.etcd.start()
