@@ -83,6 +83,8 @@ class Stage(IntEnum):
 # The step record each stage acts on (WAIT_INSTALL: found by `_live_install_task`).
 STAGE_STEPS = {Stage.STOP_NODE: STEP_CALICO_NODE, Stage.UNINSTALL: STEP_UNINSTALL,
                Stage.STOP_PROXY: STEP_ETCD_PROXY}
+# The status document's names for the stop stages, and the step records they show.
+STOPPED_STEPS = {STOP_NODE: STEP_CALICO_NODE, STOP_PROXY: STEP_ETCD_PROXY}
 STOP_STAGES = frozenset({Stage.STOP_NODE, Stage.STOP_PROXY})
 
 

@@ -97,3 +97,20 @@ def test_agent_detail_lists_each_steps_tasks_oldest_first():
         (first.task_id, "TASK_FAILED", 1), (second.task_id, "TASK_RUNNING", 2)]
     assert step["history"][0]["message"] == "no <b>docker</b>"
     assert snapshot.agent_detail("nope") is None
+
+
+def test_agent_detail_while_uninstalling_shows_the_stopped_tasks_history():
+    from framework.engine import Kill, Uninstall
+    from framework.snapshot import Snapshot
+    from tests.engine.kit import Driver, of_type
+
+    driver = Driver(agents=("a1",))
+    driver.complete_agent("a1")
+    node = driver.engine.agents["a1"].step("calico-node").task_id
+    driver.send(Uninstall("cosmos", "dcos package uninstall"))
+    assert [k.task_id for k in of_type(driver.offer("a1"), Kill)] == [node]
+    snapshot = Snapshot({})
+    snapshot.publish(driver.engine.status_document(driver.now), dict(driver.engine.agents))
+    stop = snapshot.agent_detail("a1")["steps"][0]
+    assert (stop["name"], stop["state"]) == ("stop-calico-node", "running")
+    assert [t["task_id"] for t in stop["history"]] == [node]
