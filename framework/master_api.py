@@ -61,6 +61,27 @@ class MasterClient:
                       for s in listing.get("recovered_slaves") or [] if "id" in s]
         return registered + recovering
 
+    def framework_registered(self, framework_id: str) -> bool | None:
+        """True while the master lists the framework as registered, False once it lists it
+        among the completed (torn down) ones, None when it cannot tell (an error, or a
+        framework it does not show us).
+
+        `/master/state` lists registered frameworks under `frameworks` and removed ones
+        under `completed_frameworks`, each only when the caller may see it (apache/mesos
+        1.4.0, src/master/http.cpp, the state endpoint's writer)."""
+        try:
+            resp = requests.get(f"{self.base}/master/state", auth=self.auth,
+                                timeout=REQUEST_TIMEOUT_S)
+            resp.raise_for_status()
+            state = resp.json()
+        except (requests.RequestException, ValueError, DcosAuthError) as err:
+            log.warning("could not read the master's state from %s: %s", self.base, err)
+            return None
+        for key, registered in (("frameworks", True), ("completed_frameworks", False)):
+            if any(fw.get("id") == framework_id for fw in state.get(key) or ()):
+                return registered
+        return None
+
 
 def _role(slave: dict) -> str:
     """Public when the agent's resources are reserved to slave_public (DC/OS runs public

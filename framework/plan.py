@@ -12,6 +12,7 @@ from framework.config import (
     Config,
 )
 from framework.engine import AgentRecord, Plan, Policy, RecordError, RetryPolicy, StepSpec
+from framework.engine.plan import uninstall_spec
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,11 @@ def engine_plan(config: Config) -> Plan:
         STEP_CNI: config.cni.resources,
         STEP_CALICO_NODE: config.calico_node.resources,
     }
+    # The uninstall task undoes what docker and cni did: it gets the larger of their shares.
+    one_shot = (config.docker.resources, config.cni.resources)
+    uninstall = uninstall_spec(max(r.cpus for r in one_shot), max(r.mem_mb for r in one_shot))
     return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb)
-                      for step in config.enabled_steps()))
+                      for step in config.enabled_steps()), uninstall)
 
 
 def engine_policy(config: Config) -> Policy:

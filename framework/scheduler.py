@@ -5,6 +5,10 @@ message at a time from the inbox (pymesos callbacks, operator actions, agent lis
 ticks), asks the engine, stores the decision in etcd, and only then applies its actions to
 the driver. Status updates are acknowledged after their record is stored, so an etcd outage
 loses nothing: unacknowledged updates come back from the agents.
+
+A scheduler that loses the leader lock stops its driver and stands by, serving the page,
+until it leads again. With SDK_UNINSTALL set it runs the uninstall plan, tears the framework
+down itself and removes its state; restarted after that, it only serves the finished plan.
 """
 
 from __future__ import annotations
@@ -42,9 +46,13 @@ from framework.engine import (
     SkipAgent,
     Subscribed,
     Suppress,
+    Teardown,
     Tick,
+    Uninstall,
 )
 from framework.engine import Control as EngineControl
+from framework.engine.records import OperatorNote
+from framework.liveness import Heartbeat
 from framework.master_api import MasterClient
 from framework.mesos import (
     FRAMEWORK_REMOVED,
@@ -85,7 +93,8 @@ SNAPSHOT_REFRESH_S = 5.0
 AGENT_LIST_EVERY_S = 30.0
 ETCD_PING_EVERY_S = 2.0
 ETCD_RETRY_S = 2.0
-EXIT_LOST_LEADERSHIP = 1
+UNINSTALL_BY = "cosmos"
+UNINSTALL_WHY = "SDK_UNINSTALL is set (dcos package uninstall)"
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,9 @@ class Runtime:
         self.urls = None
         self.web = None
         self._stop_reason: str | None = None
+        self._stopping = False
+        self.torn_down = False
+        self.heartbeat = Heartbeat()
         self._dirty = True
         self._last_snapshot = 0.0
         self._last_agent_list = 0.0
@@ -144,24 +156,28 @@ class Runtime:
         self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
         return self.web.port
 
-    def become_leader(self) -> None:
-        """Block until this scheduler holds the leader lock (etcd outages are waited out).
+    def become_leader(self) -> bool:
+        """Block until this scheduler holds the leader lock (etcd outages are waited out);
+        False when asked to stop meanwhile.
 
         A standby scheduler has nothing to clean up: SIGTERM simply ends it."""
-        while True:
+        while not self._stopping:
+            self.heartbeat.beat()
             try:
                 if self.store.leader.acquire(timeout_s=ETCD_RETRY_S):
                     log.info("leader lock acquired")
-                    return
+                    return True
                 log.info("another scheduler is leader (%s); waiting",
                          self.store.leader.holder())
             except StoreUnavailable as err:
                 self.etcd_ok = False
                 log.warning("etcd unavailable while taking the leader lock: %s", err)
                 time.sleep(ETCD_RETRY_S)
+        return False
 
     def load_state(self) -> None:
         while True:
+            self.heartbeat.beat()
             try:
                 self.framework_id = self.store.load_framework_id()
                 records = load_records(self.store.load_agents())
@@ -172,7 +188,9 @@ class Runtime:
                 log.warning("etcd unavailable while loading state: %s", err)
                 time.sleep(ETCD_RETRY_S)
         self.etcd_ok = True
-        control = EngineControl(stored.paused, stored.by, stored.at, stored.why)
+        uninstall = None if stored.uninstall is None else OperatorNote.from_dict(
+            stored.uninstall, "control.uninstall")
+        control = EngineControl(stored.paused, stored.by, stored.at, stored.why, uninstall)
         self.engine = self._engine(records, control)
         log.info("loaded %d agent records; framework id %s", len(records),
                  self.framework_id or "(none yet)")
@@ -193,9 +211,10 @@ class Runtime:
     # -- the worker --
 
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, lambda *_: self.inbox.put(Stop("SIGTERM")))
+        signal.signal(signal.SIGTERM, lambda *_: self._request_stop("SIGTERM"))
         threading.Thread(target=self._ping_etcd, daemon=True, name="etcd-ping").start()
         while self._stop_reason is None:
+            self.heartbeat.beat()
             try:
                 message = self.inbox.get(timeout=TICK_S)
             except queue.Empty:
@@ -208,6 +227,8 @@ class Runtime:
         return self.shutdown()
 
     def handle(self, message: object) -> None:
+        if self.torn_down and not isinstance(message, Stop | OperatorRequest):
+            return  # uninstalled: nothing is left to decide, and nothing may be stored
         match message:
             case Registered():
                 self._registered(message)
@@ -233,9 +254,7 @@ class Runtime:
             case Stop():
                 self._stop_reason = message.reason
             case LeadershipLost():
-                log.error("leadership lost (%s); stopping so another scheduler takes over",
-                          message.reason)
-                self._stop_reason = "leadership lost"
+                self._step_down(message.reason)
             case _:
                 self._decide(message)
 
@@ -268,6 +287,9 @@ class Runtime:
         if FRAMEWORK_REMOVED not in message:
             log.error("the master reported an error: %s", message)
             return
+        if self.engine.uninstalling:
+            self._removed_while_uninstalling(message)
+            return
         log.warning("the master removed framework %s; registering afresh", self.framework_id)
         self._stop_driver()
         self._store_call(self.store.clear_framework, f"master said: {message}")
@@ -280,6 +302,10 @@ class Runtime:
         if not request.claim():
             log.info("dropped an operator request whose caller was already told it failed: "
                      "%s", request.event)
+            return
+        if self.torn_down:
+            request.error = EngineError("Calico is uninstalled and the framework torn down")
+            request.done.set()
             return
         try:
             if self._decide(request.event, raise_store_errors=True) is None:
@@ -356,6 +382,8 @@ class Runtime:
                     self._call(reconcile_tasks, driver, action.tasks)
                 case Reconcile():
                     self._call(driver.reconcileTasks, [])
+                case Teardown():
+                    self._teardown()
 
     def _decline_leftovers(self, message: RawOffers) -> None:
         """Never hold an offer: anything the engine did not use or decline goes back now."""
@@ -378,6 +406,7 @@ class Runtime:
 
     def _store_call(self, fn, *args) -> None:
         while True:
+            self.heartbeat.beat()
             try:
                 fn(*args)
                 self.etcd_ok = True
@@ -397,9 +426,12 @@ class Runtime:
         # Rebuilding the document costs O(agents): only after a change, or now and then
         # for the fields that age (elapsed time, ETA, backoffs).
         if (self._dirty and stale >= SNAPSHOT_EVERY_S) or stale >= SNAPSHOT_REFRESH_S:
-            self.snapshot.publish(self._document(now), dict(self.engine.agents))
-            self._dirty = False
-            self._last_snapshot = now
+            self._publish(now)
+
+    def _publish(self, now: float) -> None:
+        self.snapshot.publish(self._document(now), dict(self.engine.agents))
+        self._dirty = False
+        self._last_snapshot = now
 
     def _locate_agent(self, agent_id: str) -> str | None:
         master = self.master
@@ -435,19 +467,23 @@ class Runtime:
     def _document(self, now: float) -> dict:
         return self.engine.status_document(now, framework={
             "name": self.config.framework.name, "id": self.framework_id,
-            "subscribed": self.subscribed, "leader": self.store.leader.is_leader})
+            "subscribed": self.subscribed, "leader": self.store.leader.is_leader,
+            "torn_down": self.torn_down})
 
     # -- web callbacks --
 
     def health(self) -> HealthReport:
-        reasons = []
-        if not self.store.leader.is_leader:
-            reasons.append("not the leader (waiting for the leader lock)")
-        if not self.subscribed:
-            reasons.append("not subscribed to the Mesos master")
+        """Readiness (leader, subscribed, etcd answers) with its reasons, and liveness."""
+        reasons = []  # the cause first: without etcd there is no lock, and no subscription
         if not self.etcd_ok:
             reasons.append("etcd is unreachable")
-        return HealthReport(not reasons, tuple(reasons))
+        if not self.store.leader.is_leader:
+            reasons.append("not the leader (waiting for the leader lock)")
+        if not self.subscribed and not self.torn_down:
+            reasons.append("not subscribed to the Mesos master")
+        stalled = self.heartbeat.stalled()
+        return HealthReport(not reasons, tuple(reasons), live=stalled is None,
+                            live_reason=stalled)
 
     def metrics(self) -> dict[str, float]:
         return {name: self.counters[name] for name in SCHEDULER_COUNTERS}
@@ -459,6 +495,27 @@ class Runtime:
         if driver is not None:
             driver.stop(failover=True)
             driver.join()
+
+    def _request_stop(self, reason: str) -> None:
+        self._stopping = True
+        self.inbox.put(Stop(reason))
+
+    def _step_down(self, reason: str) -> None:
+        """The leader lock is lost (etcd unreachable for longer than its lease, or another
+        scheduler took over): stop acting, keep serving the page, lead again when the lock
+        is free. Exiting instead would only have Marathon start a scheduler that waits the
+        same way, without a page meanwhile."""
+        if self.store.leader.is_leader:
+            return  # a stale report: this scheduler leads again already
+        log.error("leadership lost (%s); standing by until this scheduler leads again",
+                  reason)
+        self._stop_driver()
+        self.subscribed = False
+        self.raw_offers.clear()
+        self._publish(time.time())
+        if self.become_leader():
+            self.load_state()
+            self.begin()
 
     def shutdown(self) -> int:
         log.info("stopping: %s", self._stop_reason)
@@ -472,7 +529,77 @@ class Runtime:
                 log.warning("could not release the leader lock: %s", err)
         if self.web is not None:
             self.web.stop()
-        return EXIT_LOST_LEADERSHIP if self._stop_reason == "leadership lost" else 0
+        return 0
+
+    # -- uninstall --
+
+    def begin(self) -> None:
+        """After loading the state: record an uninstall Cosmos asked for before any offer can
+        start an install step, then register with the master, unless nothing is left to do."""
+        if self.config.uninstall or self.engine.uninstalling:
+            if self.framework_id is None and not self.engine.agents:
+                self._uninstalled("nothing is left to uninstall")
+                return
+            if not self.engine.uninstalling:
+                self._record_uninstall()
+            elif not self.config.uninstall:
+                log.warning("an uninstall was requested earlier: it continues (it cannot be "
+                            "withdrawn) although SDK_UNINSTALL is no longer set")
+        self.start_driver()
+
+    def _record_uninstall(self) -> None:
+        while self._decide(Uninstall(UNINSTALL_BY, UNINSTALL_WHY)) is None:
+            self.heartbeat.beat()  # etcd unavailable: nothing may start before it is stored
+            time.sleep(ETCD_RETRY_S)
+        log.info("uninstalling: Calico is removed from every agent, rolling, then the "
+                 "framework tears itself down")
+
+    def _teardown(self) -> None:
+        """The uninstall is complete on every agent: deregister from Mesos, then remove the
+        state. Cosmos's SDK uninstall path never tears the framework down (dcos/cosmos
+        9afd051e46, service/ServiceUninstaller.scala talks only to Marathon and Admin
+        Router): SDK schedulers do it with driver.stop(false) (mesosphere/dcos-commons
+        0.40.0, scheduler/uninstall/DeregisterStep.java), as here."""
+        driver, master, framework_id = self.driver, self.master, self.framework_id
+        if driver is None or not self.subscribed or framework_id is None:
+            return  # the engine asks again after the next subscription
+        log.info("uninstall complete on every agent; tearing down framework %s", framework_id)
+        self.driver, self.subscribed = None, False
+        driver.stop(failover=False)  # pymesos 0.3.15 sends TEARDOWN when not failing over
+        driver.join()
+        if master is None or master.framework_registered(framework_id) is not False:
+            log.warning("the master does not list framework %s as torn down; subscribing "
+                        "again to retry", framework_id)
+            self.start_driver()
+            return
+        self._uninstalled(f"framework {framework_id} torn down")
+
+    def _removed_while_uninstalling(self, message: str) -> None:
+        self._stop_driver()
+        if self.engine.uninstall_complete():
+            self._uninstalled(f"framework {self.framework_id} torn down ({message})")
+            return
+        # The tasks are gone, not what the installer changed on the agents: keep the
+        # records, which say where Calico still is, and finish under a new registration.
+        log.warning("the master removed framework %s before the uninstall finished; "
+                    "registering afresh to finish it", self.framework_id)
+        self._store_call(self.store.clear_framework, f"master said: {message}", True)
+        self.framework_id = None
+        self.raw_offers.clear()
+        self.start_driver()
+
+    def _uninstalled(self, why: str) -> None:
+        """Nothing of this framework is left: remove its state and serve the finished plan
+        (Cosmos deletes the app once `/v1/plans/deploy` answers 200)."""
+        self._store_call(self.store.remove_all)
+        note = self.engine.control.uninstall or OperatorNote(
+            "uninstall", UNINSTALL_BY, time.time(), UNINSTALL_WHY)
+        self.engine = self._engine(self.engine.agents.values(), EngineControl(uninstall=note))
+        self.framework_id = None
+        self.torn_down = True
+        self._dirty = True
+        log.info("uninstalled (%s): state removed from etcd; waiting for the app's removal",
+                 why)
 
 
 OPERATOR_EVENTS = {"pause": Pause, "resume": Resume, "retry": RetryAgent, "skip": SkipAgent}
@@ -483,7 +610,9 @@ def _operator_event(kind: str, *args: str):
 
 
 def _stored_control(control: EngineControl) -> StoredControl:
-    return StoredControl(paused=control.paused, by=control.by, at=control.at, why=control.why)
+    uninstall = None if control.uninstall is None else control.uninstall.to_dict()
+    return StoredControl(paused=control.paused, by=control.by, at=control.at, why=control.why,
+                         uninstall=uninstall)
 
 
 def _event_kind(notice) -> str:
@@ -510,6 +639,6 @@ def run(config: Config) -> int:
         runtime.start_web()
         runtime.become_leader()
         runtime.load_state()
-        runtime.start_driver()
+        runtime.begin()
         return runtime.run()
 

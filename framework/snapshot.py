@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from framework.engine import AgentRecord, Event, StepRecord, UnknownAgentError
+from framework.engine.uninstall import STOPPED_STEPS
 from framework.state import StateStore, StoreError
 from web import ControlUnavailableError, NotApplicableError
 from web import UnknownAgentError as WebUnknownAgent
@@ -43,7 +44,8 @@ class Snapshot:
             entry, record = self._by_id.get(agent_id), self._records.get(agent_id)
         if entry is None or record is None:
             return entry
-        steps = [{**step, "history": task_history(record.step(step["name"]))}
+        steps = [{**step, "history": task_history(
+                    record.step(STOPPED_STEPS.get(step["name"], step["name"])))}
                  for step in entry["steps"]]
         return {**entry, "steps": steps}
 

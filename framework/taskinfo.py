@@ -17,7 +17,7 @@ from framework.config import (
     STEP_ETCD_PROXY,
     Config,
 )
-from framework.engine import Launch
+from framework.engine import STEP_UNINSTALL, Launch
 
 INSTALLER_NAME = "calico-installer.pyz"
 CNI_CONFIG_NAME = "calico.conf"
@@ -80,6 +80,8 @@ def _step_command(config: Config, step: str, urls: ArtifactUrls,
             {"value": config.cni.ipam_url, "executable": True, "output_file": "calico-ipam"},
             {"value": urls.cni_config, "extract": False, "output_file": CNI_CONFIG_NAME},
         ]
+    if step == STEP_UNINSTALL:
+        return ["uninstall", *timing], []
     if step == STEP_CALICO_NODE:
         argv = ["node", "--image", config.calico_node.image,
                 "--etcd-endpoints", ",".join(config.agent_etcd_endpoints()),

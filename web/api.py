@@ -15,6 +15,7 @@ from web.contracts import (
     ControlError,
     ControlUnavailableError,
     Document,
+    HealthReport,
     NotApplicableError,
     UnknownAgentError,
 )
@@ -58,6 +59,24 @@ def agent_detail(agent_id: str) -> Document:
     return detail
 
 
+def health_report() -> HealthReport:
+    """The scheduler's health, now; a probe that raises reports neither ready nor live."""
+    try:
+        report = get_context().health()
+        if not isinstance(report, HealthReport):
+            raise TypeError(f"the probe answered {report!r}")
+        return report
+    except Exception as err:  # a broken probe means unhealthy, not a 500
+        log.exception("health check raised")
+        reason = f"health check failed: {err}"
+        return HealthReport(False, (reason,), live=False, live_reason=reason)
+
+
+def health_body(report: HealthReport) -> dict[str, Any]:
+    return {"ok": report.ok, "reasons": list(report.reasons), "ready": report.ok,
+            "live": report.live, "live_reason": report.live_reason}
+
+
 @bp.get("/v1/status")
 def status() -> Response:
     document = get_context().status.status()
@@ -65,7 +84,9 @@ def status() -> Response:
         query = parse_query(request.args)
     except BadQueryError as err:
         raise ApiError(400, str(err)) from None
-    return jsonify(apply_query(document, query) if query.is_filtered else dict(document))
+    body = dict(apply_query(document, query) if query.is_filtered else document)
+    body["health"] = health_body(health_report())  # live, not from the published snapshot
+    return jsonify(body)
 
 
 @bp.get("/v1/agents/<agent_id>")
@@ -87,13 +108,17 @@ def events() -> Response:
 
 @bp.get("/health")
 def health() -> tuple[Response, int]:
-    try:
-        report = get_context().health()
-    except Exception as err:  # a broken probe means unhealthy, not a 500
-        log.exception("health check raised")
-        return jsonify({"ok": False, "reasons": [f"health check failed: {err}"]}), HEALTH_FAILED
-    body = {"ok": report.ok, "reasons": list(report.reasons)}
-    return jsonify(body), 200 if report.ok else HEALTH_FAILED
+    """Readiness: 503 with the reasons while not leading, not subscribed or without etcd."""
+    report = health_report()
+    return jsonify(health_body(report)), 200 if report.ok else HEALTH_FAILED
+
+
+@bp.get("/health/live")
+def live() -> tuple[Response, int]:
+    """Liveness, for Marathon's health check: 503 only when a restart would help."""
+    report = health_report()
+    body = {"live": report.live, "reason": report.live_reason}
+    return jsonify(body), 200 if report.live else HEALTH_FAILED
 
 
 @bp.get("/metrics")

@@ -10,7 +10,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from operator_cli.wording import age, duration, last_message
-from web import api, artifacts, pages
+from web import api, artifacts, pages, plans
 from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
 from web.contracts import Control, DcosUsers, HealthCheck, MetricsSource, StatusSource
@@ -75,6 +75,7 @@ def create_app(
     app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(plans.bp)
     app.register_blueprint(artifacts.bp)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -106,6 +107,6 @@ def _http_error(err: HTTPException) -> Response | tuple[str, int]:
 
 def _secure(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
-    if request.blueprint in ("api", "pages"):
+    if request.blueprint in ("api", "pages", "plans"):
         response.headers["Cache-Control"] = "no-store"
     return response

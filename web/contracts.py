@@ -96,10 +96,14 @@ class DcosUsers(Protocol):
 
 @dataclass(frozen=True)
 class HealthReport:
-    """`ok` is true when subscribed to the master and etcd is reachable; `reasons` say why not."""
+    """Readiness: `ok` is true when this scheduler leads, is subscribed to the master and
+    reaches etcd; `reasons` say why not. Liveness: `live` is false only when restarting the
+    scheduler would help (its worker is stuck), `live_reason` says so."""
 
     ok: bool
     reasons: tuple[str, ...] = ()
+    live: bool = True
+    live_reason: str | None = None
 
 
 HealthCheck = Callable[[], HealthReport]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from web.api import agent_detail
+from web.api import agent_detail, health_body, health_report
 from web.context import get_context
 from web.contracts import AGENT_STATES
 from web.errors import ApiError
@@ -49,7 +49,7 @@ def index() -> str:
     return render_template(
         "index.html",
         doc=document,
-        summary=summarize(document, now),
+        summary=summarize(document, now, health_body(health_report())),
         agents=listed["agents"],
         page=listed["page"],
         query=query,

@@ -277,4 +277,5 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         log_level=p["CALICO_LOG_LEVEL"],
         dcos_ca_file=p["CALICO_DCOS_CA_FILE"],
         validate_only=validate_only,
+        uninstall=bool(p["SDK_UNINSTALL"]),
     )

@@ -173,6 +173,7 @@ class Config:
     log_level: str
     dcos_ca_file: str | None = None  # trust anchors for https to DC/OS (IAM, master, agents)
     validate_only: bool = False
+    uninstall: bool = False  # SDK_UNINSTALL: run the uninstall plan, then tear down
 
     def enabled_steps(self) -> tuple[str, ...]:
         """The plan: enabled steps in the order they run on each agent."""

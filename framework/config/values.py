@@ -66,6 +66,11 @@ def boolean(raw: str) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
+def present(raw: str) -> bool:
+    """True for any value: only whether the variable is set counts (SDK_UNINSTALL)."""
+    return True
+
+
 def integer(minimum: int, maximum: int | None = None) -> Parser[int]:
     def parse(raw: str) -> int:
         if not _INTEGER_RE.fullmatch(raw.strip()):

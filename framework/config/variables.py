@@ -152,6 +152,14 @@ VARIABLES: tuple[Variable, ...] = (
          "longest wait between retries, seconds"),
     _var("CALICO_MAX_FAILED_AGENTS", v.integer(1), "1",
          "the rollout halts once this many agents have failed"),
+    # lifecycle
+    # Cosmos's uninstall of a package whose app has the DCOS_COMMONS_UNINSTALL label sets
+    # SDK_UNINSTALL=true in the app's env and restarts it (dcos/cosmos v0.4.1,
+    # cosmos-server/.../handler/UninstallHandler.scala, SdkUninstallEnvvar); SDK schedulers
+    # test presence only (mesosphere/dcos-commons 0.40.0, SchedulerConfig.isUninstallEnabled).
+    _var("SDK_UNINSTALL", v.present, None,
+         "remove Calico from every agent, then tear the framework down (set by Cosmos on "
+         "`dcos package uninstall`; any value counts)", flag="--uninstall"),
     # web
     _var("CALICO_OPERATOR_TOKEN", v.token, None,
          "bearer token for pause/resume/retry/skip", secret=True),

@@ -16,6 +16,7 @@ from framework.engine.actions import (
     Reconcile,
     Revive,
     Suppress,
+    Teardown,
 )
 from framework.engine.engine import Engine
 from framework.engine.errors import (
@@ -45,13 +46,15 @@ from framework.engine.events import (
     TaskReported,
     TaskStatus,
     Tick,
+    Uninstall,
 )
-from framework.engine.plan import STEP_ORDER, Plan, StepSpec
+from framework.engine.plan import STEP_ORDER, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
 from framework.engine.progress import AGENT_STATES
 from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
 from framework.engine.reports import HostChange, TaskReport
 from framework.engine.status import (
+    MODES,
     ROLLOUT_STATES,
     STEP_STATES,
     Observations,
@@ -61,6 +64,7 @@ from framework.engine.tasks import make_task_id, parse_task_id
 
 __all__ = [
     "AGENT_STATES",
+    "MODES",
     "ROLLOUT_STATES",
     "STEP_STATES",
     "Action",
@@ -98,6 +102,7 @@ __all__ = [
     "Revive",
     "RoleResources",
     "STEP_ORDER",
+    "STEP_UNINSTALL",
     "SkipAgent",
     "StepRecord",
     "StepSpec",
@@ -105,9 +110,11 @@ __all__ = [
     "TaskReport",
     "TaskReported",
     "Suppress",
+    "Teardown",
     "TaskIdError",
     "TaskStatus",
     "Tick",
+    "Uninstall",
     "UnknownAgentError",
     "make_task_id",
     "parse_task_id",

@@ -50,7 +50,14 @@ class Reconcile:
     tasks: tuple[tuple[str, str], ...] = ()
 
 
-Action = Launch | Decline | Kill | Suppress | Revive | Reconcile
+@dataclass(frozen=True, slots=True)
+class Teardown:
+    """The uninstall is complete on every agent: deregister the framework (Mesos TEARDOWN,
+    which ends any task left) and remove the stored state. Asked again after every
+    (re)subscription until it is done."""
+
+
+Action = Launch | Decline | Kill | Suppress | Revive | Reconcile | Teardown
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,7 @@ class Decision:
     undo_control: Control | None = field(default=None, repr=False, compare=False)
     undo_suppressed: bool = field(default=False, repr=False, compare=False)
     undo_declined: set[str] | None = field(default=None, repr=False, compare=False)
+    undo_teardown_asked: bool = field(default=False, repr=False, compare=False)
 
     @property
     def needs_write(self) -> bool:

@@ -24,6 +24,7 @@ from framework.engine.actions import (
     Reconcile,
     Revive,
     Suppress,
+    Teardown,
 )
 from framework.engine.errors import TaskIdError, UnknownAgentError
 from framework.engine.events import (
@@ -43,10 +44,20 @@ from framework.engine.events import (
     TaskReported,
     TaskStatus,
     Tick,
+    Uninstall,
 )
-from framework.engine.plan import Plan, StepSpec
+from framework.engine.plan import STEP_CALICO_NODE, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy
-from framework.engine.progress import AgentFacts, Block, Gates, agent_facts, blocker
+from framework.engine.progress import (
+    AGENT_COMPLETE,
+    AGENT_GONE,
+    AgentFacts,
+    Block,
+    Blocker,
+    Gates,
+    agent_facts,
+    blocker,
+)
 from framework.engine.reasons import shortfall
 from framework.engine.records import (
     PRESENCE_ACTIVE,
@@ -57,7 +68,15 @@ from framework.engine.records import (
     OperatorNote,
 )
 from framework.engine.status import Observations, status_document
-from framework.engine.steps import SATISFIED, Phase, kill_requested, launched, retried, skipped
+from framework.engine.steps import (
+    SATISFIED,
+    Phase,
+    kill_requested,
+    launched,
+    retried,
+    skipped,
+    uninstall_began,
+)
 from framework.engine.steps import step_phase as phase_of
 from framework.engine.steps import updated as step_updated
 from framework.engine.tasks import (
@@ -74,6 +93,13 @@ from framework.engine.tasks import (
     make_task_id,
     parse_task_id,
     rank,
+)
+from framework.engine.uninstall import (
+    STAGE_STEPS,
+    Stage,
+    stage_record,
+    uninstall_blocker,
+    uninstall_facts,
 )
 
 # Offers are compared with this slack so 0.1 offered satisfies 0.1 needed.
@@ -122,6 +148,8 @@ class Engine:
         self._failed: set[str] = set()
         self._unfinished: set[str] = set()
         self._maintenance: set[str] = set()
+        self._incomplete: set[str] = set()
+        self._teardown_asked = False
         self._unconfirmed: dict[str, str] = {}
         self._reconcile_asked: dict[str, float] = {}
         self._suppressed = False
@@ -153,6 +181,14 @@ class Engine:
 
     def halted(self) -> bool:
         return self.policy.is_halted(len(self._failed))
+
+    @property
+    def uninstalling(self) -> bool:
+        return self._control.uninstalling
+
+    def uninstall_complete(self) -> bool:
+        """Uninstalling, and every agent that is not gone is uninstalled or skipped."""
+        return self._control.uninstalling and not self._incomplete
 
     def wants_offers(self) -> bool:
         if self._maintenance:
@@ -189,11 +225,13 @@ class Engine:
         """Apply one event; the returned decision is already reflected in the engine."""
         tx = _Txn()
         undo_control, undo_suppressed = self._control, self._suppressed
+        undo_teardown_asked = self._teardown_asked
         handler = _HANDLERS.get(type(event))
         if handler is None:
             raise TypeError(f"not an engine event: {event!r}")
         handler(self, tx, event, now)
         self._settle_offers(tx)
+        self._ask_teardown(tx)
         return Decision(
             records=tuple(tx.changed.values()),
             control=tx.control,
@@ -203,18 +241,23 @@ class Engine:
             undo_control=undo_control,
             undo_suppressed=undo_suppressed,
             undo_declined=tx.undo_declined,
+            undo_teardown_asked=undo_teardown_asked,
         )
 
     def rollback(self, decision: Decision) -> None:
         """Forget the latest decision (its records could not be stored)."""
+        mode = self._control.uninstalling
+        if decision.undo_control is not None:
+            self._control = decision.undo_control
         for agent_id, old in decision.undo.items():
             if old is None:
                 self._drop(agent_id)
             else:
                 self._set(old)
-        if decision.undo_control is not None:
-            self._control = decision.undo_control
+        if self._control.uninstalling != mode:
+            self._reindex()
         self._suppressed = decision.undo_suppressed
+        self._teardown_asked = decision.undo_teardown_asked
         if decision.undo_declined is not None:
             self._long_declined = set(decision.undo_declined)
 
@@ -226,10 +269,12 @@ class Engine:
         if old is not None:
             for task_id in old.unconfirmed:
                 self._unconfirmed.pop(task_id, None)
-        facts = agent_facts(self.plan, self.policy, agent)
+        facts_of = uninstall_facts if self._control.uninstalling else agent_facts
+        facts = facts_of(self.plan, self.policy, agent)
         self._agents[agent_id] = agent
         self._facts[agent_id] = facts
-        flags = (facts.holder, facts.in_flight, facts.failed, facts.unfinished, facts.maintenance)
+        flags = (facts.holder, facts.in_flight, facts.failed, facts.unfinished, facts.maintenance,
+                 facts.state not in (AGENT_COMPLETE, AGENT_GONE))
         for flag, index in zip(flags, self._indexes(), strict=True):
             if flag:
                 index.add(agent_id)
@@ -249,7 +294,13 @@ class Engine:
 
     def _indexes(self) -> tuple[set[str], ...]:
         """The agent-id sets kept per fact, in the order `_set` fills them."""
-        return (self._holders, self._in_flight, self._failed, self._unfinished, self._maintenance)
+        return (self._holders, self._in_flight, self._failed, self._unfinished, self._maintenance,
+                self._incomplete)
+
+    def _reindex(self) -> None:
+        """Derive every agent's facts afresh (the plan they follow changed)."""
+        for agent in list(self._agents.values()):
+            self._set(agent)
 
     def _put(self, tx: _Txn, agent: AgentRecord) -> AgentFacts:
         agent_id = agent.agent_id
@@ -283,6 +334,13 @@ class Engine:
             tx.actions.append(Suppress())
             self._suppressed = True
 
+    def _ask_teardown(self, tx: _Txn) -> None:
+        if self.uninstall_complete() and not self._teardown_asked:
+            self._teardown_asked = True
+            tx.actions.append(Teardown())
+            tx.notices.append(Notice("uninstall complete on every agent: tearing the "
+                                     "framework down"))
+
     # -- offers ------------------------------------------------------------------------
 
     def _on_offers(self, tx: _Txn, event: Offers, now: float) -> None:
@@ -308,19 +366,12 @@ class Engine:
             self._long_declined.add(agent_id)
             self._decline(tx, offers, self.policy.refuse_idle_s)
             return
+        if self._control.uninstalling:
+            self._offer_uninstall(tx, agent, facts, offers, gates, now)
+            return
         block = blocker(self.plan, self.policy, agent, facts, gates, now)
         if block is not None:
-            if block.kind is Block.KILLING and block.record.task_id is not None:
-                # A kill can be lost (the agent was unreachable); repeating it is harmless.
-                tx.actions.append(Kill(block.record.task_id, agent_id))
-            if block.kind is Block.BUDGET:
-                # Waiting for a slot can take long and concerns most agents at scale:
-                # decline for long and revive when a slot frees (see `_put`).
-                self._long_declined.add(agent_id)
-                self._decline(tx, offers, self.policy.refuse_idle_s)
-                return
-            until = block.record.backoff_until if block.kind is Block.BACKOFF else None
-            self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
+            self._wait(tx, block, agent_id, offers, now)
             return
         spec = self.plan.steps[facts.current]
         rec = agent.step(spec.name)
@@ -331,13 +382,57 @@ class Engine:
             tx.notices.append(Notice(f"kill {rec.task_id}: config changed", agent_id, spec.name))
             self._decline(tx, offers, self.policy.refuse_wait_s)
             return
+        self._launch_on(tx, agent, spec, offers, now)
+
+    def _launch_on(self, tx: _Txn, agent: AgentRecord, spec: StepSpec, offers: list[Offer],
+                   now: float) -> None:
+        """Launch `spec` on the first offer that fits it; decline the rest."""
         for index, offer in enumerate(offers):
             role = _fitting_role(offer, spec)
             if role is not None:
                 self._launch(tx, agent, spec, offer, role, now)
                 self._decline(tx, offers[:index] + offers[index + 1 :], self.policy.refuse_wait_s)
                 return
-        self._offer_notes[agent_id] = shortfall(spec, offers)
+        self._offer_notes[agent.agent_id] = shortfall(spec, offers)
+        self._decline(tx, offers, self.policy.refuse_wait_s)
+
+    def _wait(self, tx: _Txn, block: Blocker, agent_id: str, offers: list[Offer],
+              now: float) -> None:
+        """Decline the offers of an agent that must wait, for as long as it will wait."""
+        if block.kind is Block.KILLING and block.record.task_id is not None:
+            # A kill can be lost (the agent was unreachable); repeating it is harmless.
+            tx.actions.append(Kill(block.record.task_id, agent_id))
+        if block.kind is Block.BUDGET:
+            # Waiting for a slot can take long and concerns most agents at scale:
+            # decline for long and revive when a slot frees (see `_put`).
+            self._long_declined.add(agent_id)
+            self._decline(tx, offers, self.policy.refuse_idle_s)
+            return
+        until = block.record.backoff_until if block.kind is Block.BACKOFF else None
+        self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
+
+    def _offer_uninstall(self, tx: _Txn, agent: AgentRecord, facts: AgentFacts,
+                         offers: list[Offer], gates: Gates, now: float) -> None:
+        """The agent's next uninstall stage: stop a task, or launch the uninstall step."""
+        agent_id = agent.agent_id
+        block = uninstall_blocker(self.plan, self.policy, agent, facts, gates, now)
+        if block is not None:
+            self._wait(tx, block, agent_id, offers, now)
+            return
+        stage = Stage(facts.current)
+        if stage is Stage.UNINSTALL:
+            self._launch_on(tx, agent, self.plan.uninstall, offers, now)
+            return
+        name = STAGE_STEPS[stage]
+        rec = stage_record(agent, stage)
+        tx.actions.append(Kill(rec.task_id, agent_id))
+        agent = agent.with_step(name, kill_requested(rec, now, "stopped for the uninstall"))
+        if name == STEP_CALICO_NODE:
+            # The agent's uninstall begins here: it holds a restart slot from now on.
+            began = uninstall_began(agent.step(STEP_UNINSTALL), now)
+            agent = agent.with_step(STEP_UNINSTALL, began)
+        self._put(tx, agent)
+        tx.notices.append(Notice(f"kill {rec.task_id}: uninstalling", agent_id, name))
         self._decline(tx, offers, self.policy.refuse_wait_s)
 
     def _launch(
@@ -544,15 +639,27 @@ class Engine:
 
     def _on_pause(self, tx: _Txn, event: Pause, now: float) -> None:
         if not self._control.paused:
-            self._set_control(tx, Control(True, event.by, now, event.why), "paused")
+            self._set_control(tx, True, event, now)
 
     def _on_resume(self, tx: _Txn, event: Resume, now: float) -> None:
         if self._control.paused:
-            self._set_control(tx, Control(False, event.by, now, event.why), "resumed")
+            self._set_control(tx, False, event, now)
 
-    def _set_control(self, tx: _Txn, control: Control, verb: str) -> None:
-        self._control = tx.control = control
-        tx.notices.append(Notice(f"rollout {verb}: {control.why}", by=control.by))
+    def _set_control(self, tx: _Txn, paused: bool, event: Pause | Resume, now: float) -> None:
+        self._control = tx.control = dataclasses.replace(
+            self._control, paused=paused, by=event.by, at=now, why=event.why)
+        what = "uninstall" if self._control.uninstalling else "rollout"
+        verb = "paused" if paused else "resumed"
+        tx.notices.append(Notice(f"{what} {verb}: {event.why}", by=event.by))
+
+    def _on_uninstall(self, tx: _Txn, event: Uninstall, now: float) -> None:
+        if self._control.uninstalling:
+            return
+        note = OperatorNote("uninstall", event.by, now, event.why)
+        self._control = tx.control = dataclasses.replace(self._control, uninstall=note)
+        self._reindex()
+        tx.revive = True  # agents declined for long have uninstall work now
+        tx.notices.append(Notice(f"uninstall requested: {event.why}", by=event.by))
 
     def _operate(self, tx: _Txn, event: RetryAgent | SkipAgent, now: float) -> None:
         agent = self._agents.get(event.agent_id)
@@ -560,7 +667,8 @@ class Engine:
             raise UnknownAgentError(event.agent_id)
         retry = isinstance(event, RetryAgent)
         steps = dict(agent.steps)
-        for spec in self.plan.steps:
+        specs = (self.plan.uninstall,) if self._control.uninstalling else self.plan.steps
+        for spec in specs:
             rec = agent.step(spec.name)
             if phase_of(spec, rec, self.policy.retry) in SATISFIED:
                 continue
@@ -583,6 +691,7 @@ class Engine:
             tx.actions.append(Reconcile(live))
         tx.actions.append(Reconcile())
         self._suppressed = False
+        self._teardown_asked = False  # a teardown not yet done is asked again
         tx.revive = True
 
     def _on_tick(self, tx: _Txn, event: Tick, now: float) -> None:
@@ -610,6 +719,7 @@ _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
     Resume: Engine._on_resume,
     RetryAgent: Engine._operate,
     SkipAgent: Engine._operate,
+    Uninstall: Engine._on_uninstall,
     Subscribed: Engine._on_subscribed,
     Tick: Engine._on_tick,
 }

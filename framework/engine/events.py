@@ -129,6 +129,15 @@ class SkipAgent:
 
 
 @dataclass(frozen=True, slots=True)
+class Uninstall:
+    """Remove Calico from every agent, then tear the framework down (`dcos package
+    uninstall`). Recorded in the control and never withdrawn."""
+
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Subscribed:
     """The driver (re)subscribed: reconcile tasks and reset offer suppression."""
 
@@ -150,6 +159,7 @@ Event = (
     | Resume
     | RetryAgent
     | SkipAgent
+    | Uninstall
     | Subscribed
     | Tick
 )

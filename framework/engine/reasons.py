@@ -45,17 +45,17 @@ def shortfall(spec: StepSpec, offers: Iterable[Offer]) -> str:
     return f"offer has {' and '.join(best)} for {spec.name}"
 
 
-def halt_reason(policy: Policy, failed_hostnames: Iterable[str]) -> str:
+def halt_reason(policy: Policy, failed_hostnames: Iterable[str], what: str = "rollout") -> str:
     names = list(failed_hostnames)
     return (
-        f"rollout halted: {len(names)} failed agent(s) ({name_agents(names)}) exceed the "
+        f"{what} halted: {len(names)} failed agent(s) ({name_agents(names)}) exceed the "
         f"failure budget of {policy.max_failed}; retry or skip them to continue"
     )
 
 
-def pause_reason(control: Control) -> str:
+def pause_reason(control: Control, what: str = "rollout") -> str:
     when = "" if control.at is None else f" at {timestamp(control.at)}"
-    return f"rollout paused by {control.by}{when}: {control.why}"
+    return f"{what} paused by {control.by}{when}: {control.why}"
 
 
 def waiting_reason(

@@ -283,15 +283,22 @@ class AgentRecord:
 
 @dataclass(frozen=True, slots=True)
 class Control:
-    """Rollout-wide operator control: paused or not, by whom, when and why."""
+    """Rollout-wide operator control: paused or not, by whom, when and why; and the uninstall
+    request (who, when, why), which is never withdrawn once made."""
 
     paused: bool = False
     by: str | None = None
     at: float | None = None
     why: str | None = None
+    uninstall: OperatorNote | None = None
+
+    @property
+    def uninstalling(self) -> bool:
+        return self.uninstall is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"paused": self.paused, "by": self.by, "at": self.at, "why": self.why}
+        return {"paused": self.paused, "by": self.by, "at": self.at, "why": self.why,
+                "uninstall": None if self.uninstall is None else self.uninstall.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Any) -> Control:
@@ -302,4 +309,7 @@ class Control:
             raise RecordError("control: 'by' and 'why' must be strings or null")
         if at is not None and (isinstance(at, bool) or not isinstance(at, int | float)):
             raise RecordError("control.at: expected unix seconds or null")
-        return cls(data["paused"], by, None if at is None else float(at), why)
+        uninstall = data.get("uninstall")
+        return cls(data["paused"], by, None if at is None else float(at), why,
+                   None if uninstall is None
+                   else OperatorNote.from_dict(uninstall, "control.uninstall"))

@@ -1,5 +1,6 @@
 """The status document of docs/status-api.md, derived from the records alone (plus what the
-scheduler observed about offers since it started)."""
+scheduler observed about offers since it started). While uninstalling, the same document
+describes the uninstall plan (`rollout.mode` says which)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from framework.engine.plan import Plan, StepSpec
+from framework.engine.plan import STEP_CALICO_NODE, STEP_ETCD_PROXY, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy
 from framework.engine.progress import (
     AGENT_COMPLETE,
@@ -24,11 +25,21 @@ from framework.engine.reasons import halt_reason, pause_reason, waiting_reason
 from framework.engine.records import AgentRecord, Control, StepRecord
 from framework.engine.steps import Phase, step_phase
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, TASK_STARTING, is_live
+from framework.engine.uninstall import (
+    STOP_NODE,
+    STOP_PROXY,
+    needs_uninstall,
+    uninstall_facts,
+    uninstall_waiting_reason,
+)
 
 ROLLOUT_IN_PROGRESS = "in_progress"
 ROLLOUT_COMPLETE = "complete"
 ROLLOUT_PAUSED = "paused"
 ROLLOUT_HALTED = "halted"
+
+MODE_INSTALL = "install"
+MODE_UNINSTALL = "uninstall"
 
 STEP_PENDING = "pending"
 STEP_STAGING = "staging"
@@ -40,6 +51,7 @@ STEP_BACKOFF = "backoff"
 
 # The document's vocabulary (docs/status-api.md); web/ takes it from here.
 ROLLOUT_STATES = (ROLLOUT_IN_PROGRESS, ROLLOUT_COMPLETE, ROLLOUT_PAUSED, ROLLOUT_HALTED)
+MODES = (MODE_INSTALL, MODE_UNINSTALL)
 STEP_STATES = (STEP_PENDING, STEP_STAGING, STEP_RUNNING, STEP_COMPLETE, STEP_FAILED,
                STEP_SKIPPED, STEP_BACKOFF)
 
@@ -49,7 +61,8 @@ _PHASE_STATES = {
     Phase.SKIPPED: STEP_SKIPPED,
     Phase.FAILED: STEP_FAILED,
 }
-_DEFAULT_FRAMEWORK = {"name": None, "id": None, "subscribed": False, "leader": False}
+_DEFAULT_FRAMEWORK = {"name": None, "id": None, "subscribed": False, "leader": False,
+                      "torn_down": False}
 
 
 @dataclass(frozen=True)
@@ -82,8 +95,11 @@ def status_document(
 ) -> dict[str, Any]:
     """The whole `GET /v1/status` document (without paging), as plain JSON-ready data."""
     seen = observations or Observations()
+    uninstalling = control.uninstalling
+    what = MODE_UNINSTALL if uninstalling else "rollout"
+    facts_of = uninstall_facts if uninstalling else agent_facts
     records = sorted(agents, key=lambda a: (a.hostname, a.agent_id))
-    facts = {a.agent_id: agent_facts(plan, policy, a) for a in records}
+    facts = {a.agent_id: facts_of(plan, policy, a) for a in records}
     hostnames = {a.agent_id: a.hostname for a in records}
     holders = sorted(a for a, f in facts.items() if f.holder)
     failed = [a.hostname for a in records if facts[a.agent_id].failed]
@@ -102,15 +118,16 @@ def status_document(
             counts[f.state] += 1
     total = sum(counts.values())
     if gates.halted:
-        state, reason = ROLLOUT_HALTED, halt_reason(policy, failed)
+        state, reason = ROLLOUT_HALTED, halt_reason(policy, failed, what)
     elif control.paused:
-        state, reason = ROLLOUT_PAUSED, pause_reason(control)
-    elif total and counts[AGENT_COMPLETE] == total:
+        state, reason = ROLLOUT_PAUSED, pause_reason(control, what)
+    elif (total or uninstalling) and counts[AGENT_COMPLETE] == total:
         state, reason = ROLLOUT_COMPLETE, None
     else:
         state, reason = ROLLOUT_IN_PROGRESS, None
     live = [a for a in records if facts[a.agent_id].state != AGENT_GONE]
-    started_at, completed_at, eta_s = _timing(plan, policy, live, facts, state, counts)
+    specs = (plan.uninstall,) if uninstalling else plan.steps
+    started_at, completed_at, eta_s = _timing(specs, policy, live, facts, state, counts)
     agent_docs = [
         _agent_doc(plan, policy, a, facts[a.agent_id], gates, now, hostnames, control, seen)
         for a in records
@@ -118,6 +135,7 @@ def status_document(
     return {
         "framework": {**_DEFAULT_FRAMEWORK, **(framework or {})},
         "rollout": {
+            "mode": MODE_UNINSTALL if uninstalling else MODE_INSTALL,
             "state": state,
             "reason": reason,
             "control": control.to_dict(),
@@ -133,10 +151,25 @@ def status_document(
             "completed_at": completed_at,
             "eta_s": eta_s,
             "config_hash": plan.config_hash,
+            "uninstall": _uninstall_doc(plan, policy, control, live),
         },
         "agents": agent_docs,
         "generated_at": now,
     }
+
+
+def _uninstall_doc(plan: Plan, policy: Policy, control: Control,
+                   agents: Iterable[AgentRecord]) -> dict[str, Any] | None:
+    """Who asked for the uninstall, and the agents an operator skipped (Calico stays there)."""
+    if control.uninstall is None:
+        return None
+    skipped = [
+        {"id": a.agent_id, "hostname": a.hostname} for a in agents
+        if step_phase(plan.uninstall, a.step(STEP_UNINSTALL), policy.retry) is Phase.SKIPPED
+    ]
+    note = control.uninstall
+    return {"requested_by": note.by, "requested_at": note.at, "why": note.why,
+            "skipped": skipped}
 
 
 def _agent_doc(
@@ -150,23 +183,13 @@ def _agent_doc(
     control: Control,
     seen: Observations,
 ) -> dict[str, Any]:
-    steps = []
-    for spec in plan.steps:
-        rec = agent.step(spec.name)
-        phase = step_phase(spec, rec, policy.retry)
-        steps.append(
-            {
-                "name": spec.name,
-                "state": step_state(spec, rec, phase, now),
-                "task_id": rec.task_id,
-                "attempts": rec.attempts,
-                "message": rec.message,
-                "updated_at": rec.updated_at,
-                "disruptive": spec.disruptive,
-                "target_hash": spec.target_hash,
-            }
-        )
-    reason = waiting_reason(
+    uninstalling = control.uninstalling
+    if uninstalling:
+        steps = _uninstall_steps(plan, policy, agent, now)
+    else:
+        steps = [_step_doc(spec, agent.step(spec.name), policy, now) for spec in plan.steps]
+    reasons = uninstall_waiting_reason if uninstalling else waiting_reason
+    reason = reasons(
         plan,
         policy,
         agent,
@@ -189,8 +212,50 @@ def _agent_doc(
     }
 
 
+def _step_doc(spec: StepSpec, rec: StepRecord, policy: Policy, now: float) -> dict[str, Any]:
+    phase = step_phase(spec, rec, policy.retry)
+    return {
+        "name": spec.name,
+        "state": step_state(spec, rec, phase, now),
+        "task_id": rec.task_id,
+        "attempts": rec.attempts,
+        "message": rec.message,
+        "updated_at": rec.updated_at,
+        "disruptive": spec.disruptive,
+        "target_hash": spec.target_hash,
+    }
+
+
+def _uninstall_steps(plan: Plan, policy: Policy, agent: AgentRecord,
+                     now: float) -> list[dict[str, Any]]:
+    """While uninstalling: the uninstall step between stop-calico-node and stop-etcd-proxy
+    (each listed where that task ever ran, `complete` once it stopped)."""
+    entries = []
+    for name, stop in ((STEP_CALICO_NODE, STOP_NODE), (STEP_UNINSTALL, None),
+                       (STEP_ETCD_PROXY, STOP_PROXY)):
+        rec = agent.step(name)
+        if stop is None:
+            entry = _step_doc(plan.uninstall, rec, policy, now)
+            if not needs_uninstall(agent):
+                entry["state"] = STEP_COMPLETE
+                entry["message"] = "nothing to remove: no task of this framework ran here"
+            entries.append(entry)
+            continue
+        if rec.task_id is None:
+            continue
+        state = STEP_COMPLETE
+        if is_live(rec.task_state):
+            state = STEP_RUNNING if rec.kill_requested else STEP_PENDING
+        entries.append({
+            "name": stop, "state": state, "task_id": rec.task_id, "attempts": 0,
+            "message": rec.message, "updated_at": rec.updated_at,
+            "disruptive": stop == STOP_NODE, "target_hash": None,
+        })
+    return entries
+
+
 def _timing(
-    plan: Plan,
+    specs: Iterable[StepSpec],
     policy: Policy,
     agents: list[AgentRecord],
     facts: Mapping[str, AgentFacts],
@@ -202,7 +267,7 @@ def _timing(
     durations: list[float] = []
     last_update: float | None = None
     for agent in agents:
-        current = [(spec, agent.step(spec.name)) for spec in plan.steps]
+        current = [(spec, agent.step(spec.name)) for spec in specs]
         launched = [
             rec.launched_at
             for spec, rec in current

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from framework.engine.plan import StepSpec
+from framework.engine.plan import UNINSTALL_TARGET, StepSpec
 from framework.engine.policy import RetryPolicy
 from framework.engine.records import HISTORY_KEPT, StepRecord
 from framework.engine.tasks import (
@@ -197,6 +197,14 @@ def retried(rec: StepRecord, now: float) -> StepRecord:
         updated_at=now,
         backoff_until=None,
     )
+
+
+def uninstall_began(rec: StepRecord, now: float) -> StepRecord:
+    """The uninstall record once the agent's uninstall began with the calico/node kill: it
+    is marked as started with the uninstall target, so the agent holds a restart slot from
+    now on (see budget.py), before the uninstall task itself is launched."""
+    return dataclasses.replace(rec, task_hash=UNINSTALL_TARGET, released=False,
+                               message="stopping calico-node first", updated_at=now)
 
 
 def skipped(spec: StepSpec, rec: StepRecord, now: float) -> StepRecord:

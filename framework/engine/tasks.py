@@ -7,7 +7,7 @@ can be recovered from any task id, so reconciliation can attribute tasks no reco
 from __future__ import annotations
 
 from framework.engine.errors import TaskIdError
-from framework.engine.plan import STEP_ORDER
+from framework.engine.plan import TASK_STEPS
 
 TASK_ID_PREFIX = "calico-"
 
@@ -106,6 +106,6 @@ def parse_task_id(task_id: str) -> tuple[str, str]:
     agent_id, dot2, unique = rest.rpartition(".")
     if not dot or not dot2 or not agent_id or not unique:
         raise TaskIdError(f"{task_id!r} is not of the form calico-<step>.<agent-id>.<unique>")
-    if step not in STEP_ORDER:
+    if step not in TASK_STEPS:
         raise TaskIdError(f"{task_id!r} names unknown step {step!r}")
     return step, agent_id

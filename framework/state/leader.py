@@ -57,6 +57,7 @@ class LeaderLock:
         self._fence: int | None = None
         self._lease: int | None = None
         self._valid_until = 0.0
+        self._unrevoked: int | None = None  # the lease of a lost acquisition etcd kept
         self._stop = threading.Event()
         self._keepalive: threading.Thread | None = None
 
@@ -89,6 +90,11 @@ class LeaderLock:
         stale = self._fence
         if stale is not None:
             self.mark_lost(stale, "the lease ran out before it could be refreshed")
+        if self._unrevoked is not None:
+            # Lost while etcd was unreachable: our own key would linger for up to a TTL
+            # after etcd returns and keep us waiting for ourselves. Nobody else uses it.
+            self.conn.revoke_lease(self._unrevoked)
+            self._unrevoked = None
         if self.conn.get(self.key) is not None:
             return False
         requested_at = time.monotonic()
@@ -166,8 +172,8 @@ class LeaderLock:
             self._stop.set()
             self._keepalive = None
         log.warning("leader: %s lost %s: %s", self.identity, self.key, reason)
-        if lease is not None:
-            self._revoke_quietly(lease)
+        if lease is not None and not self._revoke_quietly(lease):
+            self._unrevoked = lease
         if self.on_lost is not None:
             try:
                 self.on_lost(reason)
@@ -200,8 +206,10 @@ class LeaderLock:
                 if self._fence == fence:
                     self._valid_until = requested_at + remaining
 
-    def _revoke_quietly(self, lease: int) -> None:
+    def _revoke_quietly(self, lease: int) -> bool:
         try:
             self.conn.revoke_lease(lease)
+            return True
         except StoreError as err:
             log.info("leader: lease %x left to expire: %s", lease, err)
+            return False

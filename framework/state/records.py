@@ -51,13 +51,15 @@ class AgentRequest:
 
 @dataclass(frozen=True)
 class Control:
-    """Operator intent that outlives a scheduler: pause state and per-agent requests."""
+    """Operator intent that outlives a scheduler: pause state, per-agent requests, and the
+    uninstall request (an object: who asked, when and why; the engine's to read)."""
 
     paused: bool = False
     by: str | None = None
     at: float | None = None
     why: str | None = None
     agent_requests: Mapping[str, AgentRequest] = field(default_factory=dict)
+    uninstall: Mapping[str, Any] | None = None
 
     def paused_by(self, by: str, at: float, why: str) -> Control:
         return replace(self, paused=True, by=by, at=at, why=why)

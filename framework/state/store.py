@@ -197,22 +197,39 @@ class StateStore:
             raise InvalidRecord(f"framework id must be a non-empty string: {framework_id!r}")
         self._commit([_Write(self.keys.framework_id, framework_id.encode())], [])
 
-    def clear_framework(self, why: str) -> Event:
-        """Forget the Mesos registration: delete the framework id and every agent record.
+    def clear_framework(self, why: str, keep_agents: bool = False) -> Event:
+        """Forget the Mesos registration: delete the framework id and every agent record
+        (unless `keep_agents`: an uninstall still needs to know where Calico is).
 
         For "Framework has been removed": the scheduler registers afresh afterwards. One
         fenced transaction; it deletes nothing outside this framework's prefix and keeps
         the operator's control settings, the event log (which records this) and the lock.
         """
         agents = self.keys.agents_prefix
-        deletes = [delete_range(self.keys.framework_id), delete_range(agents, range_end(agents))]
+        deletes = [delete_range(self.keys.framework_id)]
+        if not keep_agents:
+            deletes.append(delete_range(agents, range_end(agents)))
         [event] = self._commit([], [NewEvent("framework-cleared", why)], deletes)
         with self._lock:
-            self._seen = {k: v for k, v in self._seen.items()
-                          if k != self.keys.framework_id and not k.startswith(agents)}
-        log.info("state: cleared framework id and agent records of %s: %s",
-                 self.keys.prefix, why)
+            self._seen = {k: v for k, v in self._seen.items() if k != self.keys.framework_id
+                          and (keep_agents or not k.startswith(agents))}
+        log.info("state: cleared the framework id%s of %s: %s",
+                 "" if keep_agents else " and agent records", self.keys.prefix, why)
         return event
+
+    def remove_all(self) -> None:
+        """Delete everything this framework keeps but the leader lock: framework id, agent
+        records, control and event log. For the end of an uninstall, so the name can be
+        reused from a clean slate. One fenced transaction, within this framework's prefix."""
+        agents, events = self.keys.agents_prefix, self.keys.events_prefix
+        deletes = [delete_range(self.keys.framework_id), delete_range(self.keys.control),
+                   delete_range(agents, range_end(agents)),
+                   delete_range(events, range_end(events))]
+        self._commit([], [], deletes)
+        with self._lock:
+            self._seen = {k: v for k, v in self._seen.items() if k == self.keys.leader}
+            self._next_seq = None
+        log.info("state: removed every key of %s but the leader lock", self.keys.prefix)
 
     # -- internals ----------------------------------------------------------------------
 

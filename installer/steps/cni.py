@@ -33,10 +33,10 @@ log = logging.getLogger("calico-installer")
 
 
 class Placement(NamedTuple):
-    """One file the step owns: its host path, wanted bytes and mode."""
+    """One file the step owns: its host path, wanted bytes (None: absent) and mode."""
 
     dest: str
-    data: bytes
+    data: Optional[bytes]
     mode: int
 
 
@@ -95,8 +95,32 @@ class CniSteps:
     def _differs(self, dest: str, data: Optional[bytes]) -> bool:
         return fsutil.read_bytes(self.host.path(dest)) != data
 
+    def _shadowing(self, options: Any, config: bytes) -> List[Placement]:
+        """Other configs in the config dir that declare our network's name, such as the
+        `calico.cni` calico-dcos 0.4.0 wrote: Mesos loads one config per network name and
+        skips the others with an error (apache/mesos 1.4.0, src/slave/containerizer/mesos/
+        isolators/network/cni/cni.cpp, loadNetworkConfigs), so either might be used. They
+        are moved aside like a replaced file: backed up, and put back by uninstall."""
+        name = json.loads(config.decode("utf-8"))["name"]
+        directory = self.host.path(options.config_dir)
+        found = []
+        for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
+            path = os.path.join(directory, entry)
+            if entry == options.config_name or not os.path.isfile(path):
+                continue
+            try:
+                declared = json.loads((fsutil.read_bytes(path) or b"").decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                continue
+            if isinstance(declared, dict) and declared.get("name") == name:
+                log.info("%s also declares network %r: moving it aside", entry, name)
+                found.append(Placement(os.path.join(options.config_dir, entry), None,
+                                       fsutil.file_mode(path, CONFIG_MODE)))
+        return found
+
     def install(self, options: Any) -> Outcome:
         wanted = placements(options)
+        wanted += self._shadowing(options, wanted[-1].data)
         unit = self._unit()
         phase = self.record.get("phase")
         if phase == "rolling-back":
@@ -104,8 +128,11 @@ class CniSteps:
         changed = [p for p in wanted if self._differs(p.dest, p.data)]
         if changed:
             self._write(changed, unit.name)
-            return self._restart(unit, "restarting", "installed {}".format(
-                ", ".join(p.dest for p in changed)))
+            placed = [p.dest for p in changed if p.data is not None]
+            aside = [p.dest for p in changed if p.data is None]
+            what = ["installed " + ", ".join(placed)] if placed else []
+            what += ["moved aside " + ", ".join(aside)] if aside else []
+            return self._restart(unit, "restarting", "; ".join(what))
         if phase == "writing":
             return self._restart(unit, "restarting", "CNI files in place")
         if phase == "restarting":
@@ -142,11 +169,15 @@ class CniSteps:
         for directory in dirs:
             created += [d for d in fsutil.missing_dirs(directory) if d not in created]
         files = dict(self.record.get("files", {}))
-        files.update((p.dest, fsutil.sha256(p.data)) for p in changed)
+        files.update((p.dest, fsutil.sha256(p.data)) for p in changed if p.data is not None)
         self._save("writing", unit=unit_name, originals=originals, created_dirs=created,
                    files=files)
         for placement in changed:
             path = self.host.path(placement.dest)
+            if placement.data is None:
+                fsutil.remove_file(path)
+                log.info("moved aside %s", placement.dest)
+                continue
             fsutil.ensure_dir(os.path.dirname(path))
             fsutil.atomic_write(path, placement.data, placement.mode)
             self.host.changes.record(WROTE, placement.dest)

@@ -163,6 +163,7 @@ def _cases(files):
                                 (("127.0.0.1", "10.0.0.5"), "10.0.0.5")),
         "PORT0": ("8123", lambda c: c.web.port, 8123),
         "CALICO_LOG_LEVEL": ("debug", lambda c: c.log_level, "DEBUG"),
+        "SDK_UNINSTALL": ("true", lambda c: c.uninstall, True),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +53,25 @@ def max_agents_disrupted_at_once(events_file: Path) -> int:
 def restarts_per_agent(events_file: Path) -> collections.Counter:
     """(agent id, unit) -> number of restarts begun."""
     return collections.Counter((w.agent_id, w.unit) for w in restart_windows(events_file))
+
+
+HOST_STATE = "var/lib/devcluster"  # the stand-ins' own state, not part of the host
+
+
+def host_files(root: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every file, link and dir of a simulated host: mode and content (link target)."""
+    tree = {}
+    for directory, dirs, files in os.walk(root):
+        rel_dir = os.path.relpath(directory, root)
+        dirs[:] = [d for d in dirs if os.path.normpath(os.path.join(rel_dir, d)) != HOST_STATE]
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            mode = os.lstat(path).st_mode
+            if os.path.islink(path):
+                content = os.readlink(path).encode()
+            elif os.path.isfile(path):
+                content = Path(path).read_bytes()
+            else:
+                content = None
+            tree[os.path.relpath(path, root)] = (mode, content)
+    return tree

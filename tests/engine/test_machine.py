@@ -4,6 +4,11 @@ Checked after every step: never more than k agents inside disruptive steps (and 
 disruptive task belongs to a slot holder unless an operator released it); never two live
 tasks for one agent and step; no finished one-shot step is launched again for the same
 target; the engine's indexes match a recount. At the end, benign events make it converge.
+
+An operator may ask for the uninstall at any point; from then on: no install step starts,
+an agent whose calico-node the uninstall stopped holds a restart slot until its uninstall
+step finished (or an operator released it), and Teardown comes only when every agent that
+is not gone is uninstalled or skipped. Converged then means: torn down.
 """
 
 from __future__ import annotations
@@ -41,12 +46,15 @@ from framework.engine import (
     RetryPolicy,
     SkipAgent,
     Subscribed,
+    Teardown,
     Tick,
+    Uninstall,
 )
-from framework.engine.plan import LONG_RUNNING_STEPS, STEP_ORDER
+from framework.engine.plan import DISRUPTIVE_STEPS, LONG_RUNNING_STEPS, STEP_ORDER
 from framework.engine.progress import agent_facts
-from framework.engine.steps import Phase, step_phase
+from framework.engine.steps import SATISFIED, Phase, step_phase
 from framework.engine.tasks import parse_task_id
+from framework.engine.uninstall import uninstall_facts
 from tests.engine.kit import make_plan
 from tests.engine.sim import InvariantBroken, SimCluster
 
@@ -78,6 +86,8 @@ class RolloutMachine(RuleBasedStateMachine):
             refuse_wait_s=SETTLE_STEP_S,
         )
         self.sim = SimCluster(now=1000.0)
+        self.node_stopped: set[str] = set()  # agents whose calico-node the uninstall killed
+        self.torn_down = False
         launches = itertools.count()
         self.new_unique = lambda now: f"{int(now * 1000)}-{next(launches)}"  # across restarts
         self.engine = Engine(self._plan(), self.policy, new_unique=self.new_unique)
@@ -99,8 +109,17 @@ class RolloutMachine(RuleBasedStateMachine):
         for kill in decision.actions:
             if isinstance(kill, Kill):
                 self.check_kill(kill, decision)
+        if Teardown() in decision.actions:
+            self.check_teardown()
         self.sim.apply(decision.actions, self.check_launch)
         return decision
+
+    def check_teardown(self) -> None:
+        """Only when uninstalling and every agent not gone is uninstalled or skipped."""
+        assert self.engine.uninstalling
+        for agent_id in self.engine.agents:
+            assert self.engine.facts(agent_id).state in ("complete", "gone"), agent_id
+        self.torn_down = True
 
     def check_kill(self, kill: Kill, decision: Decision) -> None:
         """A complete long-running task is never killed without a config change."""
@@ -110,12 +129,19 @@ class RolloutMachine(RuleBasedStateMachine):
         step = parse_task_id(kill.task_id)[0]
         spec = self.engine.plan.spec(step)
         record = before.step(step)
+        if self.engine.uninstalling:
+            if step == "calico-node" and record.task_id == kill.task_id:
+                self.node_stopped.add(kill.agent_id)
+            return
         if spec is not None and record.task_id == kill.task_id and spec.long_running:
             complete = step_phase(spec, record, self.policy.retry) is Phase.COMPLETE
             if complete and not record.kill_requested:
                 raise InvariantBroken(f"complete long-running task killed: {kill}")
 
     def check_launch(self, launch: Launch) -> None:
+        if (launch.step == "uninstall") != self.engine.uninstalling:
+            raise InvariantBroken(f"{launch.step} launched while uninstalling="
+                                  f"{self.engine.uninstalling}")
         for task in self.sim.live_tasks():
             if (task.agent_id, task.step) == (launch.agent_id, launch.step):
                 raise InvariantBroken(f"second live task for {launch.agent_id}/{launch.step}")
@@ -245,6 +271,12 @@ class RolloutMachine(RuleBasedStateMachine):
     def scheduler_restarts(self):
         self.restart_scheduler()
 
+    @precondition(lambda self: not self.engine.uninstalling and len(self.sim.tasks) >= 3)
+    @rule(now=st.booleans())
+    def operator_uninstalls(self, now):
+        if now:  # only once the rollout did something, and then half the chances
+            self.send(Uninstall("cosmos", "dcos package uninstall"))
+
     def deliver_all(self):
         while self.sim.pending:
             self.send(self.sim.pending.pop(0))
@@ -273,9 +305,22 @@ class RolloutMachine(RuleBasedStateMachine):
         holders = self.engine.restart_slot_holders()
         assert len(holders) <= self.policy.max_concurrent_restarts, holders
         for task in self.sim.live_tasks():
-            if task.step in ("docker", "cni"):
+            if task.step in DISRUPTIVE_STEPS:
                 record = self.engine.agents[task.agent_id].step(task.step)
                 assert task.agent_id in holders or record.released, (task, holders)
+
+    @invariant()
+    def an_agent_whose_uninstall_began_holds_its_slot(self):
+        if not self.engine.uninstalling:
+            return
+        spec, retry = self.engine.plan.uninstall, self.policy.retry
+        holders = self.engine.restart_slot_holders()
+        for agent_id in self.node_stopped:
+            agent = self.engine.agents.get(agent_id)
+            record = agent.step("uninstall")
+            done = step_phase(spec, record, retry) in SATISFIED
+            if agent.presence != "gone" and not done and not record.released:
+                assert agent_id in holders, (agent_id, holders)
 
     @invariant()
     def agents_with_work_are_not_refused_for_long(self):
@@ -301,7 +346,8 @@ class RolloutMachine(RuleBasedStateMachine):
     @invariant()
     def indexes_match_a_recount(self):
         plan, policy = self.engine.plan, self.engine.policy
-        recount = {a: agent_facts(plan, policy, r) for a, r in self.engine.agents.items()}
+        facts_of = uninstall_facts if self.engine.uninstalling else agent_facts
+        recount = {a: facts_of(plan, policy, r) for a, r in self.engine.agents.items()}
         for agent_id, facts in recount.items():
             assert self.engine.facts(agent_id) == facts
         assert self.engine.restart_slot_holders() == {a for a, f in recount.items() if f.holder}
@@ -330,6 +376,7 @@ class RolloutMachine(RuleBasedStateMachine):
                     self.send(RetryAgent(agent_id, "ops", "settle"))
             self.benign_round()
             self.budget_holds()
+            self.an_agent_whose_uninstall_began_holds_its_slot()
             self.one_live_task_per_agent_and_step()
             if self._converged():
                 return
@@ -337,6 +384,8 @@ class RolloutMachine(RuleBasedStateMachine):
         raise AssertionError(f"no convergence: {json.dumps(doc, indent=1)}")
 
     def _converged(self) -> bool:
+        if self.engine.uninstalling:
+            return self.torn_down and self.engine.uninstall_complete()
         doc = self.engine.status_document(self.sim.now)
         return doc["rollout"]["counts"]["total"] > 0 and doc["rollout"]["state"] == "complete"
 

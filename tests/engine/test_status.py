@@ -21,7 +21,7 @@ from tests.engine.kit import Driver, launch_step, make_plan
 DOC_KEYS = {"framework", "rollout", "agents", "generated_at"}
 ROLLOUT_KEYS = {
     "state", "reason", "control", "counts", "gone", "budget", "failure_budget",
-    "started_at", "completed_at", "eta_s", "config_hash",
+    "started_at", "completed_at", "eta_s", "config_hash", "mode", "uninstall",
 }
 COUNT_KEYS = {"total", "complete", "in_progress", "pending", "failed"}
 AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot", "steps"}
@@ -38,7 +38,9 @@ def test_the_document_has_exactly_the_documented_shape_and_is_json():
     assert set(doc) == DOC_KEYS
     assert set(doc["rollout"]) == ROLLOUT_KEYS
     assert set(doc["rollout"]["counts"]) == COUNT_KEYS
-    assert doc["framework"] == {"name": "calico", "id": "f-1", "subscribed": False, "leader": False}
+    assert doc["framework"] == {"name": "calico", "id": "f-1", "subscribed": False,
+                                "leader": False, "torn_down": False}
+    assert (doc["rollout"]["mode"], doc["rollout"]["uninstall"]) == ("install", None)
     for agent in doc["agents"]:
         assert set(agent) == AGENT_KEYS
         for step in agent["steps"]:

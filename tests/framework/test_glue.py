@@ -38,7 +38,7 @@ def test_offers_keep_roles_apart():
         ("*", 2.0, 512.0), ("slave_public", 1.0, 256.0)}
 
 
-@pytest.mark.parametrize("step", ["etcd-proxy", "docker", "cni", "calico-node"])
+@pytest.mark.parametrize("step", ["etcd-proxy", "docker", "cni", "calico-node", "uninstall"])
 def test_tasks_run_the_installer_with_argv_only(step):
     config = load([], {})
     launch = Launch("o1", "a1", f"calico-{step}.a1.1", step, "slave_public", 0.1, 64.0, "h")
@@ -154,3 +154,20 @@ def test_agent_list_keeps_agents_still_recovering_after_a_master_failover(tmp_pa
             AgentInfo(public.id, public.spec.hostname, "public", recovering=True)]
     finally:
         harness.close()
+
+
+def test_agent_detail_while_uninstalling_shows_the_stopped_tasks_history():
+    from framework.engine import Kill, Uninstall
+    from framework.snapshot import Snapshot
+    from tests.engine.kit import Driver, of_type
+
+    driver = Driver(agents=("a1",))
+    driver.complete_agent("a1")
+    node = driver.engine.agents["a1"].step("calico-node").task_id
+    driver.send(Uninstall("cosmos", "dcos package uninstall"))
+    assert [k.task_id for k in of_type(driver.offer("a1"), Kill)] == [node]
+    snapshot = Snapshot({})
+    snapshot.publish(driver.engine.status_document(driver.now), dict(driver.engine.agents))
+    stop = snapshot.agent_detail("a1")["steps"][0]
+    assert (stop["name"], stop["state"]) == ("stop-calico-node", "running")
+    assert [t["task_id"] for t in stop["history"]] == [node]

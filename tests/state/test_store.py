@@ -204,6 +204,34 @@ def test_clear_framework_touches_only_its_own_registration(make_store, etcd_pref
     assert mine.load_agents() == {"a-S0": {"v": "fresh"}}
 
 
+def test_clear_framework_can_keep_the_agent_records(leader_store):
+    leader_store.save_framework_id("fw-1")
+    leader_store.put_agent("a-S0", {"v": 1})
+    leader_store.clear_framework("removed while uninstalling", keep_agents=True)
+    assert leader_store.load_framework_id() is None
+    assert leader_store.load_agents() == {"a-S0": {"v": 1}}
+    leader_store.put_agent("a-S0", {"v": 2})  # the records' revisions are still known
+
+
+def test_remove_all_leaves_only_the_leader_lock_and_nothing_of_its_siblings(
+        make_store, etcd_prefix):
+    mine, sibling = make_store("calico"), make_store("calico-2")
+    for store in (mine, sibling):
+        assert store.leader.acquire(timeout_s=10)
+        store.save_framework_id("fw")
+        store.commit(Batch(agents={"a-S0": {"v": 1}}, events=[NewEvent("k", "m")],
+                           control=Control(uninstall={"by": "cosmos"})))
+    mine.remove_all()
+    keys = [kv.key for kv in mine.conn.range(mine.keys.prefix, mine.keys.prefix + "\xff").kvs]
+    assert keys == [mine.keys.leader] and mine.leader.is_leader
+    assert (mine.load_framework_id(), mine.load_agents(), mine.recent_events()) == (None, {}, [])
+    assert mine.load_control() == Control()
+    assert sibling.load_control() == Control(uninstall={"by": "cosmos"})
+    assert sibling.load_agents() == {"a-S0": {"v": 1}} and sibling.recent_events()
+    mine.append_events(NewEvent("k", "again"))  # the event log starts afresh
+    assert [e.seq for e in mine.recent_events()] == [1]
+
+
 def test_clear_framework_needs_leadership(make_store):
     with pytest.raises(NotLeader):
         make_store().clear_framework("no")

@@ -165,9 +165,17 @@ def test_defaults_render_a_valid_app_with_service_link(package, schemas):
         assert not list(validator.iter_errors(app)), release
     assert app["labels"] == {"DCOS_PACKAGE_FRAMEWORK_NAME": "calico",
                              "DCOS_SERVICE_NAME": "calico", "DCOS_SERVICE_PORT_INDEX": "0",
-                             "DCOS_SERVICE_SCHEME": "http"}
+                             "DCOS_SERVICE_SCHEME": "http", "DCOS_COMMONS_API_VERSION": "v1",
+                             "DCOS_COMMONS_UNINSTALL": "true",
+                             "MARATHON_SINGLE_INSTANCE_APP": "true"}
+    # A single-instance app must replace its task without overlap (Marathon's validation:
+    # marathon v1.5.12, state/UpgradeStrategy.scala, validForSingleInstanceApps).
+    assert app["instances"] == 1
+    assert app["upgradeStrategy"] == {"minimumHealthCapacity": 0, "maximumOverCapacity": 0}
     (check,) = app["healthChecks"]
-    assert (check["path"], check["portIndex"]) == ("/health", 0)
+    assert (check["protocol"], check["path"], check["portIndex"]) == (
+        "MESOS_HTTP", "/health/live", 0)
+    assert check["maxConsecutiveFailures"] > 0  # 0 would kill at the first failed check
     assert app["ports"] == [0] and app["networks"] == [{"mode": "host"}]
     assert app["container"]["docker"]["image"] == package.resource["assets"]["container"][
         "docker"]["calico-dcos"]
@@ -205,7 +213,8 @@ def test_env_names_are_exactly_what_the_scheduler_reads(package):
                                   "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY",
                                   "CALICO_SERVICE_ACCOUNT_PRIVATE_KEY_FILE",
                                   "CALICO_OPERATOR_TOKEN_FILE", "CALICO_ETCD_PASSWORD",
-                                  "CALICO_ETCD_PASSWORD_FILE", "CALICO_FRAMEWORK_HOSTNAME"}
+                                  "CALICO_ETCD_PASSWORD_FILE", "CALICO_FRAMEWORK_HOSTNAME",
+                                  "SDK_UNINSTALL"}  # Cosmos adds it to uninstall
 
 
 def _validate_config(env):

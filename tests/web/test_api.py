@@ -25,6 +25,8 @@ def _advance(rollout, times: int) -> None:
 def test_status_without_query_is_the_whole_document(client, rollout):
     _advance(rollout, 3)
     body = client.get("/v1/status").get_json()
+    assert body.pop("health") == {"ok": True, "reasons": [], "ready": True, "live": True,
+                                  "live_reason": None}
     assert body == rollout.status()
     assert "page" not in body
     assert [a["hostname"] for a in body["agents"]] == sorted(a.hostname for a in rollout.agents)
@@ -100,22 +102,33 @@ def test_events_reject_bad_queries(client, query):
 # ---------- /health and /metrics ----------
 
 
-def test_health_reports_ok_and_failure(client, health):
-    assert client.get("/health").get_json() == {"ok": True, "reasons": []}
-    health.report = HealthReport(ok=False, reasons=("not subscribed to the master",))
+def test_health_reports_readiness_and_liveness(client, health):
+    assert client.get("/health").get_json() == {
+        "ok": True, "reasons": [], "ready": True, "live": True, "live_reason": None}
+    health.report = HealthReport(ok=False, reasons=("etcd is unreachable",))
     response = client.get("/health")
     assert response.status_code == 503
-    assert response.get_json()["reasons"] == ["not subscribed to the master"]
+    assert response.get_json()["reasons"] == ["etcd is unreachable"]
+    # Not ready is not a reason to restart: liveness stays 200.
+    live = client.get("/health/live")
+    assert (live.status_code, live.get_json()) == (200, {"live": True, "reason": None})
+    assert client.get("/v1/status").get_json()["health"]["reasons"] == ["etcd is unreachable"]
+    health.report = HealthReport(ok=False, reasons=("etcd is unreachable",), live=False,
+                                 live_reason="the worker is stuck")
+    live = client.get("/health/live")
+    assert (live.status_code, live.get_json()) == (503, {"live": False,
+                                                         "reason": "the worker is stuck"})
 
 
-def test_health_probe_that_raises_is_unhealthy(rollout):
+@pytest.mark.parametrize("path", ["/health", "/health/live"])
+def test_health_probe_that_raises_is_neither_ready_nor_live(rollout, path):
     def broken() -> HealthReport:
         raise ConnectionError("etcd unreachable")
 
     app = create_app(rollout, rollout, token=TOKEN, health=broken, metrics=dict)
-    response = app.test_client().get("/health")
+    response = app.test_client().get(path)
     assert response.status_code == 503
-    assert "etcd unreachable" in response.get_json()["reasons"][0]
+    assert "etcd unreachable" in str(response.get_json())
 
 
 def test_metrics_cover_agents_steps_budget_and_scheduler_counters(client, rollout):

@@ -319,3 +319,34 @@ def test_with_no_way_to_authenticate_the_page_says_how_to_enable_actions(page, l
         assert page.locator("button[data-action]").count() == 0
     finally:
         handle.stop()
+
+
+def test_readiness_and_uninstall_banners_follow_the_scheduler_live(page):
+    """The page's script words readiness and the uninstall as the server does."""
+    source = FixedStatus(3)
+    health = {"report": HealthReport(ok=True)}
+    app = create_app(source, source, token=TOKEN, health=lambda: health["report"],
+                     metrics=dict)
+    app.config["REFRESH_MS"] = REFRESH_MS
+    handle = serve(app)
+    try:
+        page.goto(handle.url)
+        expect(page.locator("#readiness")).to_be_hidden()
+        mark_document(page)
+        health["report"] = HealthReport(ok=False, reasons=("etcd is unreachable",))
+        expect(page.locator("#readiness-text")).to_have_text(
+            "Not ready: etcd is unreachable. Nothing new is decided or launched until this "
+            "clears; tasks already running go on, and this page shows the last recorded state.")
+        source.document["rollout"].update(mode="uninstall", uninstall={
+            "requested_by": "cosmos", "requested_at": time.time(), "why": "SDK_UNINSTALL",
+            "skipped": [{"id": "c0ffee-S0", "hostname": "<b>host-00000</b>"}]})
+        expect(page.locator("#headline")).to_have_text("0 of 3 agents uninstalled")
+        expect(page.locator("#uninstall-text")).to_contain_text(
+            "Skipped by an operator, Calico stays on: <b>host-00000</b>.")
+        source.document["framework"]["torn_down"] = True
+        health["report"] = HealthReport(ok=True)
+        expect(page.locator("#uninstall-text")).to_contain_text("Calico is uninstalled")
+        expect(page.locator("#readiness")).to_be_hidden()
+        assert_same_document(page)
+    finally:
+        handle.stop()

@@ -164,3 +164,29 @@ def test_halted_rollout_shows_its_reason():
     assert '<span class="badge state-halted">halted</span>' in html
     assert 'id="banner" hidden' not in html
     assert "2 agents failed &lt;max 1&gt;" in html
+
+
+def test_readiness_reasons_show_on_the_page_and_clear(client, health):
+    assert 'id="readiness" role="status" hidden' in client.get("/").get_data(as_text=True)
+    health.report = HealthReport(ok=False, reasons=("etcd is unreachable <x>",))
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="readiness" role="status" hidden' not in html
+    assert ("Not ready: etcd is unreachable &lt;x&gt;. Nothing new is decided or launched "
+            "until this clears") in html
+
+
+def test_an_uninstall_says_who_asked_what_happens_and_which_agents_keep_calico():
+    source = FixedStatus(3)
+    source.document["rollout"].update(mode="uninstall", uninstall={
+        "requested_by": "cosmos", "requested_at": None, "why": "SDK_UNINSTALL is set",
+        "skipped": [{"id": "c0ffee-S0", "hostname": "host-00000.example"}]})
+    app = create_app(
+        source, source, token=None, health=lambda: HealthReport(ok=True), metrics=dict
+    )
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "0 of 3 agents uninstalled" in html
+    assert "Uninstalling Calico (requested by cosmos" in html
+    assert "Skipped by an operator, Calico stays on: host-00000.example." in html
+    source.document["framework"]["torn_down"] = True
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "Calico is uninstalled: the framework is torn down" in html

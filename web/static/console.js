@@ -28,6 +28,27 @@
     return at === null || at === undefined ? "—" : duration(Math.max(0, nowSeconds() - at)) + " ago";
   }
 
+  function readinessText(health) {
+    if (!health || health.ok !== false) return "";
+    const reasons = (health.reasons || []).join("; ") || "unknown";
+    return "Not ready: " + reasons + ". Nothing new is decided or launched until this clears; " +
+      "tasks already running go on, and this page shows the last recorded state.";
+  }
+
+  function uninstallText(doc) {
+    const uninstall = (doc.rollout || {}).uninstall;
+    if (!uninstall) return "";
+    const skipped = (uninstall.skipped || []).map((a) => a.hostname || a.id);
+    const stays = skipped.length ? " Skipped by an operator, Calico stays on: " + skipped.join(", ") + "." : "";
+    if ((doc.framework || {}).torn_down) {
+      return "Calico is uninstalled: the framework is torn down and its state removed " +
+        "from etcd; DC/OS removes this service next." + stays;
+    }
+    return "Uninstalling Calico (requested by " + uninstall.requested_by + " " + age(uninstall.requested_at) +
+      ": " + uninstall.why + "): agents are put back as restart slots allow, and the framework " +
+      "tears itself down once every agent is uninstalled or skipped." + stays;
+  }
+
   function label(state) {
     return String(state || "").replace(/_/g, " ");
   }
@@ -155,7 +176,8 @@
       const counts = rollout.counts || {};
       const control = rollout.control || {};
       const budget = rollout.budget || {};
-      const headline = (counts.complete || 0) + " of " + (counts.total || 0) + " agents complete";
+      const done = rollout.mode === "uninstall" ? " agents uninstalled" : " agents complete";
+      const headline = (counts.complete || 0) + " of " + (counts.total || 0) + done;
       setText("headline", headline);
       document.title = headline + " · Calico for DC/OS";
       const progress = byId("progress");
@@ -184,6 +206,12 @@
       }
       setText("banner-text", banner);
       byId("banner").hidden = !banner;
+      const readiness = readinessText(doc.health);
+      setText("readiness-text", readiness);
+      byId("readiness").hidden = !readiness;
+      const uninstall = uninstallText(doc);
+      setText("uninstall-text", uninstall);
+      byId("uninstall-banner").hidden = !uninstall;
     }
 
     function renderRow(agent) {
