@@ -29,7 +29,10 @@ def engine_plan(config: Config) -> Plan:
         STEP_CNI: config.cni.resources,
         STEP_CALICO_NODE: config.calico_node.resources,
     }
-    return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb)
+    # The etcd proxy's task is health-checked through the v2 API (framework/taskinfo.py):
+    # nothing that depends on it runs before that check passes.
+    return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb,
+                               ready_when_healthy=step == STEP_ETCD_PROXY)
                       for step in config.enabled_steps()))
 
 
