@@ -107,6 +107,10 @@ def run_stack(argv: list[str]) -> int:
     stack = DevStack(work_dir, options)
     try:
         stack.start()
+        if not stack.isolated:
+            print("note: not root, so the simulated hosts share this machine's network: the "
+                  "per-agent etcd proxy is off and agents use etcd directly "
+                  "(see devcluster/README.md)", flush=True)
         print(f"master: {stack.cluster.url}", flush=True)
         print(f"etcd: {stack.etcd.endpoint}", flush=True)
         print(f"status: {stack.status_url}", flush=True)

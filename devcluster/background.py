@@ -1,5 +1,5 @@
-"""An HTTP server on 127.0.0.1 served from a background thread, with a stop that is safe
-even when it never started."""
+"""An HTTP server (on 127.0.0.1 unless told otherwise) served from a background thread, with
+a stop that is safe even when it never started."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ SHUTDOWN_POLL_S = 0.05
 
 class BackgroundServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler] | object, name: str,
-                 port: int = 0) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+                 port: int = 0, host: str = "127.0.0.1") -> None:
+        self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever,
                                         kwargs={"poll_interval": SHUTDOWN_POLL_S},

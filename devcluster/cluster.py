@@ -11,6 +11,7 @@ from devcluster.agent import AgentSpec, SimulatedAgent
 from devcluster.control import Control
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
+from devcluster.netns import ClusterNetwork
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ class ClusterOptions:
     port: int = 0
     events_file: Path | None = None
     master: MasterOptions = field(default_factory=MasterOptions)
+    # Each host in its own network namespace (its own 127.0.0.1; needs root), and the
+    # master on the gateway address the namespaces reach (devcluster/netns.py).
+    host_netns: bool = False
 
 
 def agent_ip(index: int) -> str:
@@ -45,8 +49,20 @@ class LocalCluster:
                                               "agent_restart_s": self.options.agent_restart_s})
         self.master = Master(self.work_dir, master_options, self.options.events_file)
         self.control = Control(self)
-        self.server = MasterServer(self.master, self.options.port, self.control)
+        self.network = (ClusterNetwork(self.options.agents + self.options.public_agents)
+                        if self.options.host_netns else None)
+        try:
+            self.server = MasterServer(self.master, self.options.port, self.control,
+                                       host=self.address)
+        except BaseException:
+            self._stop_network()
+            raise
         self._count = 0
+
+    @property
+    def address(self) -> str:
+        """Where the cluster's servers listen: an address every host reaches."""
+        return self.network.gateway if self.network is not None else "127.0.0.1"
 
     @property
     def url(self) -> str:
@@ -64,6 +80,12 @@ class LocalCluster:
     def stop(self) -> None:
         self.master.stop()
         self.server.stop()
+        self._stop_network()
+
+    def _stop_network(self) -> None:
+        network, self.network = self.network, None
+        if network is not None:
+            network.stop()
 
     def add_agent(self, public: bool = False, hostname: str | None = None,
                   docker_version: str | None = None) -> SimulatedAgent:
@@ -80,7 +102,11 @@ class LocalCluster:
                 hostname = f"{'public-' if public else ''}agent-{index + 1}.devcluster"
         agent_id = self.master.next_agent_id()
         root = self.work_dir / "hosts" / f"{index + 1:04d}"
-        ip = agent_ip(index)
+        namespace = None
+        if self.network is not None:
+            namespace, ip = self.network.add_host(index)
+        else:
+            ip = agent_ip(index)
         host_spec = HostSpec(
             agent_id=agent_id,
             # Mesos reports any host name; the host's own files use a plain one.
@@ -92,10 +118,11 @@ class LocalCluster:
             control_url=f"{self.url}/devcluster/agents/{agent_id}/unit",
             docker_restart_s=self.options.docker_restart_s,
             agent_restart_s=self.options.agent_restart_s,
+            netns=namespace,
         )
         host_env = prepare_host(root, host_spec)
         spec = AgentSpec(id=agent_id, hostname=hostname, ip=ip, public=public, root=root,
-                         work_dir=self.work_dir / "agents" / agent_id)
+                         work_dir=self.work_dir / "agents" / agent_id, netns=namespace)
         agent = self.master.add_agent(spec, host_env)
         log.info("agent %s (%s) at %s, host root %s", hostname, agent_id, ip, root)
         return agent
