@@ -69,12 +69,13 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
         # Mesos sends HTTP health checks to 127.0.0.1:<port> in the task's network
         # namespace (apache/mesos 1.4.0 src/checks/health_checker.cpp, DEFAULT_DOMAIN); a
         # 2xx/3xx answer to a v2 read proves the v2 path, and the step counts as done
-        # only once it is healthy. The grace period outlasts the installer's own readiness
-        # wait, whose exit status names the reason when the proxy never gets there.
+        # only once it is healthy (checks are frequent: the next step waits for one). The
+        # grace period outlasts the installer's own readiness wait, whose exit status names
+        # the reason when the proxy never gets there.
         task["health_check"] = {
             "type": "HTTP",
             "http": {"scheme": "http", "port": PROXY_PORT, "path": PROXY_HEALTH_PATH},
-            "delay_seconds": 1.0, "interval_seconds": 10.0, "timeout_seconds": 5.0,
+            "delay_seconds": 1.0, "interval_seconds": 3.0, "timeout_seconds": 2.0,
             "consecutive_failures": 3, "grace_period_seconds": 90.0,
         }
     return task

@@ -7,7 +7,8 @@ libcalico-go 3655574dc (the version its glide.lock pins): keys and values as
 1. Read the node (`getNode`): GET /calico/v1/host/<node>/metadata; "key not found" means a
    new node, any other error: "Unable to access datastore to query node configuration".
 2. Apply it (`Nodes().Apply`, which first runs `EnsureInitialized`: the Ready flag and a
-   cluster GUID, created once); the node's metadata and BGP addresses
+   cluster GUID, created once; then the validator, which refuses a node name that is not
+   letters, digits, '_', '.' or '-'); the node's metadata and BGP addresses
    (`compat.toNodeComponents`).
 3. The default IPv4 pool when there is none (`configureIPPools`; CALICO_IPV4POOL_CIDR,
    default 192.168.0.0/16), the version in the global Felix config and the per-node
@@ -18,11 +19,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 
 from devcluster.host.etcdv2 import KEY_NOT_FOUND, Client, Tls, V2Error
 
 DEFAULT_IPV4_POOL = "192.168.0.0/16"
+# libcalico-go 3655574dc lib/validator/validator.go `nameRegex` (the `name` tag on
+# api.NodeMetadata.Name), checked by client.apply before anything is written.
+NODE_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 SECRETS_ENV = {"ETCD_CA_CERT_FILE": "ca_file", "ETCD_CERT_FILE": "cert_file",
                "ETCD_KEY_FILE": "key_file"}
 EXIT_TERMINATED = 1
@@ -59,6 +64,10 @@ def start(env: dict[str, str], binds: list[str], host_ip: str, hostname: str) ->
         if err.error_code != KEY_NOT_FOUND:
             raise StartupFailed(f"Unable to access datastore to query node configuration: "
                                 f"{err}") from None
+    if not NODE_NAME.match(node):  # libcalico-go's validator, run by Nodes().Apply
+        raise StartupFailed(f"Unable to set node resource configuration: error with field "
+                            f"Name = '{node}' (Reason: failed to validate Field: Name "
+                            "because of Tag: name )")
     try:
         client.create("/calico/v1/Ready", "true")
         client.create("/calico/v1/config/ClusterGUID", secrets.token_hex(16))

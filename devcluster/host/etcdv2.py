@@ -56,6 +56,7 @@ class Client:
 
     def request(self, method: str, path: str, params: dict | None = None,
                 form: dict | None = None) -> dict:
+        path = urllib.parse.quote(path)  # keys are escaped as the Go client's URL does
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         body = urllib.parse.urlencode(form).encode() if form is not None else None
         failures = []
