@@ -352,7 +352,10 @@ class SimulatedAgent:
         ok = _health_check_passes(check, task, self)
         with self.master.lock:
             task.health_checks_run += 1
-            if task.terminal or task.killing or not self.connected:
+            # The executor keeps checking while its agent is cut off or restarting (the
+            # checker lives in the executor: apache/mesos 1.4.0 src/launcher/executor.cpp);
+            # the updates wait in the agent's queue until it is connected again.
+            if task.terminal or task.killing:
                 return
             grace = float(check.get("grace_period_seconds", 10.0))
             if ok:

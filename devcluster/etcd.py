@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from devcluster.ports import free_port, wait_for_port
+from devcluster.ports import free_port, port_free, wait_for_port
 
 START_DEADLINE_S = 30.0
 
@@ -49,9 +49,25 @@ class EtcdServer:
         self.data_dir = Path(data_dir)
         self.host = host
         self.enable_v2 = enable_v2
-        self.client_port = free_port(host)
-        self.peer_port = free_port(host)
+        self.client_port, self.peer_port = self._ports()
         self._proc: subprocess.Popen | None = None
+
+    def _ports(self) -> tuple[int, int]:
+        """The ports of an existing data dir when they are free again (its member's peer URL
+        is stored with its data), else new ones and a fresh member."""
+        saved = self.data_dir / "ports.json"
+        try:
+            ports = json.loads(saved.read_text())
+            if ports["host"] == self.host and all(port_free(self.host, p)
+                                                   for p in (ports["client"], ports["peer"])):
+                return ports["client"], ports["peer"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        shutil.rmtree(self.data_dir / "data", ignore_errors=True)
+        client, peer = free_port(self.host), free_port(self.host)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"host": self.host, "client": client, "peer": peer}))
+        return client, peer
 
     @property
     def endpoint(self) -> str:
