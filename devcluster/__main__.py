@@ -108,13 +108,21 @@ def run_stack(argv: list[str]) -> int:
     parser.add_argument("--timeout", type=float, default=0.0,
                         help="with --exit-on-complete: give up after this many seconds (exit 3)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
+    parser.add_argument("--shared-network", action="store_true",
+                        help="keep the hosts in this machine's network even as root (what a "
+                             "run without root does: no per-agent etcd proxy)")
     args = parser.parse_args(argv)
     work_dir, temporary = _work_dir(args)
     options = StackOptions(cluster=_cluster_options(args),
-                           max_concurrent_restarts=args.max_concurrent_restarts)
+                           max_concurrent_restarts=args.max_concurrent_restarts,
+                           host_netns=False if args.shared_network else None)
     stack = DevStack(work_dir, options)
     try:
         stack.start()
+        if not stack.isolated:
+            print("note: the simulated hosts share this machine's network (no root, or "
+                  "--shared-network): the per-agent etcd proxy is off and agents use etcd "
+                  "directly (see devcluster/README.md)", flush=True)
         print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version})",
               flush=True)
         print(f"etcd: {stack.etcd.endpoint}", flush=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devcluster import cni, netns
 from devcluster.errors import FetchError
 from devcluster.fetcher import fetch_all
 from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_KILL_GRACE_S = 3.0
 HEALTH_CHECK_TIMEOUT_S = 20.0
 STATUS_RETRY_MAX_S = 600.0
+CHECK_ADDRESS = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class AgentSpec:
     public: bool
     root: Path
     work_dir: Path
+    netns: str | None = None  # the host's network namespace (None: this machine's network)
     cpus: float = 4.0
     mem: float = 14021.0
     http_port: int = 5051  # where its /flags and /files/read answer (devcluster.agent_http)
@@ -104,6 +107,7 @@ class AgentTask:
     # devcluster.versions `command_executor_exit_is_failure`).
     executor_known: bool = False
     container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    networks: list[cni.Attached] = field(default_factory=list)  # CNI networks joined
 
     @property
     def terminal(self) -> bool:
@@ -154,7 +158,12 @@ class SimulatedAgent:
                          daemon=True).start()
 
     def _start_task(self, task: AgentTask) -> None:
-        """Sandbox, fetch (outside the lock: it may be slow), then spawn."""
+        """Sandbox, fetch (outside the lock: it may be slow), then spawn, all from the
+        host's network namespace, as the agent's fetcher and executor run on the host."""
+        with netns.entered(self.spec.netns):
+            self._fetch_and_spawn(task)
+
+    def _fetch_and_spawn(self, task: AgentTask) -> None:
         command = task.info.get("command") or {}
         try:
             task.sandbox.mkdir(parents=True, exist_ok=True)
@@ -166,6 +175,11 @@ class SimulatedAgent:
             return
         except FetchError as err:
             self._fail_launch(task, f"Failed to fetch all URIs for container: {err}")
+            return
+        try:
+            task.networks = cni.attach(self.spec.root, task.container_id, task.info)
+        except (cni.CniError, OSError, subprocess.SubprocessError) as err:
+            self._fail_launch(task, f"Failed to launch container: {err}")
             return
         with self.master.lock:
             if task.kill_pending or task.terminal or not self._task_still_wanted(task):
@@ -224,6 +238,9 @@ class SimulatedAgent:
 
     def _wait_task(self, task: AgentTask, proc: subprocess.Popen) -> None:
         code = proc.wait()
+        if task.networks:
+            with netns.entered(self.spec.netns):
+                cni.detach(self.spec.root, task.container_id, task.networks)
         with self.master.lock:
             if task.terminal or task.lost_with_agent:
                 return
@@ -293,10 +310,17 @@ class SimulatedAgent:
             self._send_head(task)
 
     def _container_status(self, task: AgentTask) -> dict:
-        """Command tasks share the host network: Mesos reports the agent's address."""
+        """Command tasks share the host network: Mesos reports the agent's address; a task
+        on CNI networks gets each network's address, when its plugin reported one."""
+        if not task.networks:
+            return {"container_id": {"value": task.container_id},
+                    "network_infos": [{"ip_addresses": [{"protocol": "IPv4",
+                                                          "ip_address": self.spec.ip}]}]}
         return {"container_id": {"value": task.container_id},
-                "network_infos": [{"ip_addresses": [{"protocol": "IPv4",
-                                                      "ip_address": self.spec.ip}]}]}
+                "network_infos": [
+                    {"name": n.network,
+                     "ip_addresses": [{"protocol": "IPv4", "ip_address": n.ip}] if n.ip else []}
+                    for n in task.networks]}
 
     def _release(self, task: AgentTask) -> None:
         self.free.setdefault(task.role, Resources()).add(task.resources)
@@ -359,6 +383,9 @@ class SimulatedAgent:
         ok = _health_check_passes(check, task, self)
         with self.master.lock:
             task.health_checks_run += 1
+            # The executor keeps checking while its agent is cut off or restarting (the
+            # checker lives in the executor: apache/mesos 1.4.0 src/launcher/executor.cpp);
+            # the updates wait in the agent's queue until it is connected again.
             if task.terminal or task.killing:
                 return
             grace = float(check.get("grace_period_seconds", 10.0))
@@ -438,6 +465,14 @@ class SimulatedAgent:
 
 
 def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:
+    """The check as the executor runs it: inside the task's network namespace, HTTP and
+    TCP checks aimed at 127.0.0.1 (apache/mesos 1.4.0 src/checks/health_checker.cpp,
+    `DEFAULT_DOMAIN`)."""
+    with netns.entered(agent.spec.netns):
+        return _run_check(check, task, agent)
+
+
+def _run_check(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:
     kind = check.get("type", "COMMAND")
     timeout = float(check.get("timeout_seconds", HEALTH_CHECK_TIMEOUT_S))
     try:
@@ -449,13 +484,13 @@ def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) ->
             return result.returncode == 0
         if kind == "HTTP":
             http = check.get("http") or {}
-            url = f"{http.get('scheme', 'http')}://{agent.spec.ip}:{http.get('port')}" \
+            url = f"{http.get('scheme', 'http')}://{CHECK_ADDRESS}:{http.get('port')}" \
                   f"{http.get('path', '/')}"
             with urllib.request.urlopen(url, timeout=timeout) as resp:
                 return 200 <= resp.status < 400
         if kind == "TCP":
             port = (check.get("tcp") or {}).get("port")
-            with socket.create_connection((agent.spec.ip, port), timeout=timeout):
+            with socket.create_connection((CHECK_ADDRESS, port), timeout=timeout):
                 return True
     except (OSError, ValueError, subprocess.SubprocessError):
         return False

@@ -1,5 +1,5 @@
-"""An HTTP server on a loopback address (127.0.0.1 unless given) served from a background
-thread, with a stop that is safe even when it never started."""
+"""An HTTP server (on 127.0.0.1 unless told otherwise) served from a background thread, with
+a stop that is safe even when it never started."""
 
 from __future__ import annotations
 

@@ -7,11 +7,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devcluster import netns
 from devcluster.agent import AgentSpec, SimulatedAgent
 from devcluster.agent_http import AgentServer
 from devcluster.control import Control
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
+from devcluster.netns import ClusterNetwork
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ class ClusterOptions:
     port: int = 0
     events_file: Path | None = None
     master: MasterOptions = field(default_factory=MasterOptions)
+    # Each host in its own network namespace (its own 127.0.0.1; needs root), and the
+    # master on the gateway address the namespaces reach (devcluster/netns.py).
+    host_netns: bool = False
 
 
 def agent_ip(index: int) -> str:
@@ -46,9 +51,21 @@ class LocalCluster:
                                               "agent_restart_s": self.options.agent_restart_s})
         self.master = Master(self.work_dir, master_options, self.options.events_file)
         self.control = Control(self)
-        self.server = MasterServer(self.master, self.options.port, self.control)
+        self.network = (ClusterNetwork(self.options.agents + self.options.public_agents)
+                        if self.options.host_netns else None)
+        try:
+            self.server = MasterServer(self.master, self.options.port, self.control,
+                                       host=self.address)
+        except BaseException:
+            self._stop_network()
+            raise
         self.agent_servers: list[AgentServer] = []
         self._count = 0
+
+    @property
+    def address(self) -> str:
+        """Where the cluster's servers listen: an address every host reaches."""
+        return self.network.gateway if self.network is not None else "127.0.0.1"
 
     @property
     def url(self) -> str:
@@ -68,6 +85,12 @@ class LocalCluster:
         self.server.stop()
         for server in self.agent_servers:
             server.stop()
+        self._stop_network()
+
+    def _stop_network(self) -> None:
+        network, self.network = self.network, None
+        if network is not None:
+            network.stop()
 
     def add_agent(self, public: bool = False, hostname: str | None = None,
                   docker_version: str | None = None) -> SimulatedAgent:
@@ -84,7 +107,11 @@ class LocalCluster:
                 hostname = f"{'public-' if public else ''}agent-{index + 1}.devcluster"
         agent_id = self.master.next_agent_id()
         root = self.work_dir / "hosts" / f"{index + 1:04d}"
-        ip = agent_ip(index)
+        namespace = None
+        if self.network is not None:
+            namespace, ip = self.network.add_host(index)
+        else:
+            ip = agent_ip(index)
         host_spec = HostSpec(
             agent_id=agent_id,
             # Mesos reports any host name; the host's own files use a plain one.
@@ -96,12 +123,15 @@ class LocalCluster:
             control_url=f"{self.url}/devcluster/agents/{agent_id}/unit",
             docker_restart_s=self.options.docker_restart_s,
             agent_restart_s=self.options.agent_restart_s,
+            netns=namespace,
         )
         host_env = prepare_host(root, host_spec)
-        http = AgentServer(self.master, agent_id, ip)
+        with netns.entered(namespace):  # its endpoints answer on the host's own address
+            http = AgentServer(self.master, agent_id, ip)
         self.agent_servers.append(http)
         spec = AgentSpec(id=agent_id, hostname=hostname, ip=ip, public=public, root=root,
-                         work_dir=self.work_dir / "agents" / agent_id, http_port=http.port)
+                         work_dir=self.work_dir / "agents" / agent_id, netns=namespace,
+                         http_port=http.port)
         agent = self.master.add_agent(spec, host_env)
         http.start()
         log.info("agent %s (%s) at %s, host root %s", hostname, agent_id, ip, root)

@@ -37,14 +37,15 @@ TOKEN_CHALLENGE = "acsjwt"  # what DC/OS answers a request without a valid token
 
 
 class MasterServer:
-    """The master's HTTP server on 127.0.0.1, in a background thread."""
+    """The master's HTTP server on `host` (127.0.0.1 by default), in a background thread."""
 
-    def __init__(self, master: Master, port: int = 0, control=None) -> None:
+    def __init__(self, master: Master, port: int = 0, control=None,
+                 host: str = "127.0.0.1") -> None:
         self.master = master
         self.control = control
         handler = type("Handler", (_Handler,), {"master": master, "control": control})
-        self._server = BackgroundServer(handler, "devcluster-master-http", port)
-        master.address = ("127.0.0.1", self._server.port)
+        self._server = BackgroundServer(handler, "devcluster-master-http", port, host)
+        master.address = (host, self._server.port)
 
     @property
     def url(self) -> str:

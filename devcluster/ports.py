@@ -12,6 +12,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether a server may listen on host:port (as Go's listeners do, despite TIME_WAIT)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def wait_for_port(host: str, port: int, deadline_s: float) -> bool:
     """True once something accepts connections on host:port, False at the deadline."""
     end = time.monotonic() + deadline_s

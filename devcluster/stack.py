@@ -1,8 +1,19 @@
 """The whole product on one machine: real etcd, the master emulator with simulated hosts,
-stand-in release artifacts, and the real scheduler process (`python -m framework`)."""
+a local mirror of the release artifacts, and the real scheduler process
+(`python -m framework`) with the package's default options.
+
+Only what an air-gapped operator would set differs from the defaults: the hosts of the
+artifact URLs (and the digest of the mirror's own etcd archive), the etcd and master
+addresses, and the dev cluster's short timings. As root each simulated host has its own
+network namespace (devcluster/netns.py); without root the hosts share this machine's
+127.0.0.1, where only one etcd proxy could listen, so the per-agent proxy is turned off
+(`CALICO_ETCD_PROXY_ENABLED=false`, Docker's cluster store on the cluster etcd) and the
+agents talk to etcd directly.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devcluster.artifacts import ArtifactServer
+from devcluster import netns
+from devcluster.artifacts import ArtifactMirror
 from devcluster.cluster import ClusterOptions, LocalCluster
 from devcluster.etcd import EtcdServer
 from devcluster.ports import free_port
@@ -38,22 +50,39 @@ class StackOptions:
     max_concurrent_restarts: int = 1
     scheduler_env: tuple[tuple[str, str], ...] = ()
     operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    host_netns: bool | None = None  # None: whenever this process may create namespaces
+    etcd_v2: bool = True  # whether the cluster etcd serves the v2 API (--enable-v2)
 
 
 class DevStack:
     def __init__(self, work_dir: Path, options: StackOptions | None = None) -> None:
         self.work_dir = Path(work_dir)
         self.options = options or StackOptions()
-        self.etcd = EtcdServer(self.work_dir / "etcd")
-        self.cluster = LocalCluster(self.work_dir, self.options.cluster)
-        self.artifacts = ArtifactServer(self.work_dir / "artifacts")
-        self.scheduler_port = free_port()
+        isolate = self.options.host_netns
+        self.isolated = netns.available() if isolate is None else isolate
+        self.cluster = LocalCluster(self.work_dir, dataclasses.replace(
+            self.options.cluster, host_netns=self.isolated))
+        address = self.cluster.address
+        try:
+            self.etcd = EtcdServer(self.work_dir / "etcd", host=address,
+                                   enable_v2=self.options.etcd_v2)
+            self.artifacts = ArtifactMirror(self.work_dir / "artifacts", host=address)
+            self.scheduler_port = free_port(address)
+        except BaseException:
+            self.cluster.stop()
+            raise
+        _bypass_proxies(address)
         self.scheduler: subprocess.Popen | None = None
         self.scheduler_log = self.work_dir / "scheduler.log"
 
     @property
+    def address(self) -> str:
+        """Where etcd, the master, the mirror and the scheduler listen."""
+        return self.cluster.address
+
+    @property
     def status_url(self) -> str:
-        return f"http://127.0.0.1:{self.scheduler_port}/"
+        return f"http://{self.address}:{self.scheduler_port}/"
 
     def start(self) -> DevStack:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -69,13 +98,11 @@ class DevStack:
         env.update({
             "MESOS_MASTER": self.cluster.url.removeprefix("http://"),
             "CALICO_FRAMEWORK_NAME": self.options.framework_name,
-            "CALICO_FRAMEWORK_HOSTNAME": "127.0.0.1",
-            "CALICO_BIND_ADDRESS": "127.0.0.1",
+            "CALICO_FRAMEWORK_HOSTNAME": self.address,
+            "CALICO_BIND_ADDRESS": self.address,
             "PORT0": str(self.scheduler_port),
             "CALICO_ETCD_ENDPOINTS": self.etcd.endpoint,
-            "CALICO_ETCD_PROXY_BINARY_URL": self.artifacts.url("etcd"),
-            "CALICO_CNI_PLUGIN_URL": self.artifacts.url("calico"),
-            "CALICO_CNI_IPAM_URL": self.artifacts.url("calico-ipam"),
+            **self.artifacts.scheduler_env(),
             "CALICO_OPERATOR_TOKEN": self.options.operator_token,
             "CALICO_MAX_CONCURRENT_RESTARTS": str(self.options.max_concurrent_restarts),
             "CALICO_RETRY_BACKOFF_BASE": "1",
@@ -84,6 +111,10 @@ class DevStack:
             "CALICO_RESTART_TIMEOUT": "60",
             "PYTHONUNBUFFERED": "1",
         })
+        if not self.isolated:
+            env.update({"CALICO_ETCD_PROXY_ENABLED": "false",
+                        "CALICO_DOCKER_CLUSTER_STORE":
+                            f"etcd://{self.etcd.endpoint.removeprefix('http://')}"})
         env.update(dict(self.options.scheduler_env))
         return env
 
@@ -145,3 +176,14 @@ class DevStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _bypass_proxies(address: str) -> None:
+    """Keep an HTTP proxy from the environment (meant for downloads) off the cluster's own
+    address, for this process and the processes it starts."""
+    if not any(os.environ.get(name) for name in ("http_proxy", "HTTP_PROXY")):
+        return
+    for name in ("no_proxy", "NO_PROXY"):
+        entries = [e for e in os.environ.get(name, "").split(",") if e]
+        if address not in entries:
+            os.environ[name] = ",".join([*entries, address])

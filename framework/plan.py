@@ -33,7 +33,10 @@ def engine_plan(config: Config) -> Plan:
     # The uninstall task undoes what docker and cni did: it gets the larger of their shares.
     one_shot = (config.docker.resources, config.cni.resources)
     uninstall = uninstall_spec(max(r.cpus for r in one_shot), max(r.mem_mb for r in one_shot))
-    return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb)
+    # The etcd proxy's task is health-checked through the v2 API (framework/taskinfo.py):
+    # nothing that depends on it runs before that check passes.
+    return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb,
+                               ready_when_healthy=step == STEP_ETCD_PROXY)
                       for step in config.enabled_steps()), uninstall)
 
 

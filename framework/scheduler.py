@@ -27,6 +27,7 @@ from pathlib import Path
 from pymesos import MesosSchedulerDriver
 
 from framework import artifacts as artifact_files
+from framework import etcd_check
 from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
 from framework.dcos_users import DcosUserTokens
@@ -95,6 +96,7 @@ ETCD_PING_EVERY_S = 2.0
 ETCD_RETRY_S = 2.0
 UNINSTALL_BY = "cosmos"
 UNINSTALL_WHY = "SDK_UNINSTALL is set (dcos package uninstall)"
+CLUSTER_RECHECK_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class Runtime:
         self.master: MasterClient | None = None
         self.sandbox: SandboxReader | None = None
         self.urls = None
+        self.etcd_peers: tuple[str, ...] = ()
+        self.blocked: str | None = None  # why the cluster cannot be served, until it can
         self.web = None
         self._stop_reason: str | None = None
         self._stopping = False
@@ -155,6 +159,37 @@ class Runtime:
         # The artifacts' URLs name the port the web server got.
         self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
         return self.web.port
+
+    def check_etcd(self) -> None:
+        """Block until the etcd cluster serves what the scheduler and Calico need.
+
+        A cluster that cannot (no v3 API, no v2 API) is reported in the log, on /health and
+        on the page, and checked again now and then: the scheduler stays up instead of
+        exiting into a Marathon restart loop."""
+        while True:
+            self.heartbeat.beat()
+            try:
+                facts = etcd_check.probe(self.config)
+            except etcd_check.EtcdUnreachable as err:
+                self.etcd_ok = False
+                log.warning("etcd unreachable while checking the cluster: %s", err)
+                time.sleep(ETCD_RETRY_S)
+                continue
+            self.etcd_ok = True
+            problem = etcd_check.problem(facts, self.config)
+            if problem is None:
+                log.info("%s", facts.summary())
+                self.etcd_peers = facts.peer_urls
+                self._set_blocked(None)
+                return
+            if problem != self.blocked:
+                log.error("%s", problem)
+            self._set_blocked(problem)
+            time.sleep(CLUSTER_RECHECK_S)
+
+    def _set_blocked(self, reason: str | None) -> None:
+        self.blocked = reason
+        self.snapshot.publish(self._document(time.time()), dict(self.engine.agents))
 
     def become_leader(self) -> bool:
         """Block until this scheduler holds the leader lock (etcd outages are waited out);
@@ -357,7 +392,7 @@ class Runtime:
                     if offer is None:
                         continue
                     task = task_info(self.config, action, offer, self.urls,
-                                     offer.get("hostname", ""))
+                                     offer.get("hostname", ""), self.etcd_peers)
                     log.info("launching %s on %s", action.task_id, offer.get("hostname"))
                     self.counters["calico_dcos_offers_accepted_total"] += 1
                     # What the task leaves of the offer comes back soon: this agent's
@@ -465,16 +500,25 @@ class Runtime:
             time.sleep(ETCD_PING_EVERY_S)
 
     def _document(self, now: float) -> dict:
-        return self.engine.status_document(now, framework={
+        document = self.engine.status_document(now, framework={
             "name": self.config.framework.name, "id": self.framework_id,
             "subscribed": self.subscribed, "leader": self.store.leader.is_leader,
             "torn_down": self.torn_down})
+        document["downloads"] = [
+            {"name": d.name, "step": d.step, "url": d.url, "sha256": d.sha256,
+             "pinned": d.pinned} for d in self.config.downloads()]
+        if self.blocked:
+            document["rollout"] = {**document["rollout"], "state": "halted",
+                                   "reason": self.blocked}
+        return document
 
     # -- web callbacks --
 
     def health(self) -> HealthReport:
         """Readiness (leader, subscribed, etcd answers) with its reasons, and liveness."""
         reasons = []  # the cause first: without etcd there is no lock, and no subscription
+        if self.blocked:
+            reasons.append(self.blocked)
         if not self.etcd_ok:
             reasons.append("etcd is unreachable")
         if not self.store.leader.is_leader:
@@ -624,6 +668,10 @@ def run(config: Config) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pymesos").setLevel(logging.WARNING)
     log.info("starting with %s", config.redacted())
+    for download in config.downloads():
+        if not download.pinned:
+            log.warning("%s (%s) is not pinned to a sha256: agents run it unverified",
+                        download.name, download.url)
     tls = None
     if config.etcd.ca_file:
         tls = TLSFiles(config.etcd.ca_file, config.etcd.cert_file, config.etcd.key_file)
@@ -637,6 +685,7 @@ def run(config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="calico-dcos-artifacts-") as tmp:
         runtime = Runtime(config, store, Path(tmp), inbox)
         runtime.start_web()
+        runtime.check_etcd()
         runtime.become_leader()
         runtime.load_state()
         runtime.begin()

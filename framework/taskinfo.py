@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from framework.config import (
     STEP_CALICO_NODE,
@@ -20,6 +21,10 @@ from framework.config import (
 from framework.engine import STEP_UNINSTALL, Launch
 
 INSTALLER_NAME = "calico-installer.pyz"
+DEFAULT_ARCHIVE_NAME = "etcd.tar.gz"
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+PROXY_PORT = 2379  # the agent-local proxy listens on 127.0.0.1:2379
+PROXY_HEALTH_PATH = "/v2/keys/"
 CNI_CONFIG_NAME = "calico.conf"
 KILL_GRACE_NANOS = 20 * 1_000_000_000
 NODE_HEALTH_COMMAND = "docker inspect --format '{{.State.Running}}' calico-node | grep -qx true"
@@ -32,8 +37,10 @@ class ArtifactUrls:
 
 
 def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
-              hostname: str) -> dict:
-    argv, uris = _step_command(config, launch.step, urls, hostname)
+              hostname: str, etcd_peers: tuple[str, ...] = ()) -> dict:
+    """`etcd_peers`: the cluster's peer URLs, which the agents' proxies start from unless
+    they find the members by DNS SRV."""
+    argv, uris = _step_command(config, launch.step, urls, hostname, etcd_peers)
     command = {
         "shell": False,
         "value": config.installer.python,
@@ -58,22 +65,51 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
             "delay_seconds": 5.0, "interval_seconds": 10.0, "timeout_seconds": 10.0,
             "consecutive_failures": 3, "grace_period_seconds": 60.0,
         }
+    if launch.step == STEP_ETCD_PROXY:
+        # Mesos sends HTTP health checks to 127.0.0.1:<port> in the task's network
+        # namespace (apache/mesos 1.4.0 src/checks/health_checker.cpp, DEFAULT_DOMAIN); a
+        # 2xx/3xx answer to a v2 read proves the v2 path, and the step counts as done
+        # only once it is healthy (checks are frequent: the next step waits for one). The
+        # grace period outlasts the installer's own readiness wait, whose exit status names
+        # the reason when the proxy never gets there.
+        task["health_check"] = {
+            "type": "HTTP",
+            "http": {"scheme": "http", "port": PROXY_PORT, "path": PROXY_HEALTH_PATH},
+            "delay_seconds": 1.0, "interval_seconds": 3.0, "timeout_seconds": 2.0,
+            "consecutive_failures": 3, "grace_period_seconds": 90.0,
+        }
     return task
 
 
-def _step_command(config: Config, step: str, urls: ArtifactUrls,
-                  hostname: str) -> tuple[list[str], list[dict]]:
+def _step_command(config: Config, step: str, urls: ArtifactUrls, hostname: str,
+                  etcd_peers: tuple[str, ...]) -> tuple[list[str], list[dict]]:
     timing = ["--restart-timeout", str(config.installer.restart_timeout_s),
               "--stable-for", str(config.installer.restart_stable_s)]
     if step == STEP_ETCD_PROXY:
-        argv = ["etcd-proxy", "--etcd-binary", "./etcd",
-                "--endpoints", ",".join(config.etcd.endpoints), *_tls_args(config)]
-        return argv, [{"value": config.etcd_proxy.binary_url, "executable": True,
-                       "extract": False, "output_file": "etcd"}]
+        # The fetcher never unpacks an executable URI (apache/mesos 1.4.0 and 1.8.0
+        # src/launcher/fetcher.cpp, fetchBypassingCache: `if (uri.executable())` comes
+        # before `else if (uri.extract())`), and must not unpack this one either: the
+        # installer checks the archive's sha256 first, then takes etcd out of it. The
+        # archive may come from the agent's fetcher cache: the digest check still holds.
+        archive = archive_name(config.etcd_proxy.binary_url)
+        argv = ["etcd-proxy", "--archive", archive,
+                *_sha256_arg("--sha256", config.etcd_proxy.binary_sha256)]
+        if config.etcd.discovery_srv:
+            argv += ["--discovery-srv", config.etcd.discovery_srv]
+        elif etcd_peers:
+            argv += ["--peer-urls", ",".join(etcd_peers)]
+        else:
+            raise ValueError("the etcd proxy needs the cluster's peer URLs or an SRV domain")
+        return [*argv, *_tls_args(config)], [
+            {"value": config.etcd_proxy.binary_url, "extract": False, "cache": True,
+             "output_file": archive}]
     if step == STEP_DOCKER:
         return ["docker", "--cluster-store", config.docker.cluster_store, *timing], []
     if step == STEP_CNI:
-        argv = ["cni", "--calico-binary", "./calico", "--ipam-binary", "./calico-ipam",
+        argv = ["cni", "--calico-binary", "./calico",
+                *_sha256_arg("--calico-sha256", config.cni.plugin_sha256),
+                "--ipam-binary", "./calico-ipam",
+                *_sha256_arg("--ipam-sha256", config.cni.ipam_sha256),
                 "--network-config", f"./{CNI_CONFIG_NAME}", *timing]
         return argv, [
             {"value": config.cni.plugin_url, "executable": True, "output_file": "calico"},
@@ -93,6 +129,16 @@ def _step_command(config: Config, step: str, urls: ArtifactUrls,
             argv.append(f"--env={name}={value}")
         return argv, []
     raise ValueError(f"unknown step {step!r}")
+
+
+def archive_name(url: str) -> str:
+    """The sandbox name of a fetched archive: its URL's file name (the suffix matters)."""
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    return name if name.endswith(ARCHIVE_SUFFIXES) else DEFAULT_ARCHIVE_NAME
+
+
+def _sha256_arg(flag: str, digest: str | None) -> list[str]:
+    return [flag, digest] if digest else []
 
 
 def _tls_args(config: Config) -> list[str]:

@@ -28,6 +28,7 @@ RUNNERS = {
 }
 QUIET_STEPS = ("ip", "check")
 CHANGING_STEPS = ("docker", "cni", "uninstall")  # serialised by the host lock
+INSTALL_STEPS = ("docker", "cni", "etcd-proxy", "node")  # refused on DC/OS's own Calico
 
 log = logging.getLogger("calico-installer")
 
@@ -52,6 +53,8 @@ def run_step(argv: List[str]) -> int:
         if not os.path.isdir(options.root):
             raise BadInput("--root {} is not an accessible directory".format(options.root))
         host = Host(options.root)
+        if options.step in INSTALL_STEPS:
+            host.refuse_dcos_calico()
         if options.step in CHANGING_STEPS:
             with host.exclusive(options.restart_timeout):
                 outcome = RUNNERS[options.step](host, options)

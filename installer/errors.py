@@ -24,3 +24,31 @@ class HostError(InstallerError):
 
 class ServiceError(InstallerError):
     """A systemd unit did not reach or keep the active state in time."""
+
+
+# Failures with a documented exit status: the Mesos command executor reports only the status
+# ("Command exited with status 81"), so the scheduler words the reason from it.
+
+
+class ChecksumMismatch(InstallerError):
+    """A fetched file is not the one configured (sha256); nothing was installed or run."""
+
+    exit_code = 80
+
+
+class NoEtcdV2(InstallerError):
+    """The etcd the local proxy forwards to does not serve the v2 API Calico v2.6 uses."""
+
+    exit_code = 81
+
+
+class NoEtcdMember(InstallerError):
+    """The local proxy reaches no etcd member."""
+
+    exit_code = 82
+
+
+class DcosCalico(InstallerError):
+    """This agent runs DC/OS's own Calico and etcd (DC/OS 2.1+); nothing may change here."""
+
+    exit_code = 83

@@ -4,9 +4,9 @@ import logging
 import signal
 import subprocess
 import time
-from typing import Callable, List, NamedTuple
+from typing import Callable, List, NamedTuple, Optional
 
-from installer.errors import HostError
+from installer.errors import HostError, InstallerError
 
 STOP_GRACE_S = 30.0
 WAIT_SLICE_S = 0.2
@@ -19,10 +19,16 @@ class Finished(NamedTuple):
     stopped: bool  # True when the run ended because we were asked to stop
 
 
+Watch = Callable[[], Optional[InstallerError]]
+
+
 def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], None],
-                   grace: float = STOP_GRACE_S) -> Finished:
+                   grace: float = STOP_GRACE_S, watch: Optional[Watch] = None) -> Finished:
     """Run argv with inherited stdout/stderr; on SIGTERM call stop(child), then wait for it
-    up to `grace` seconds before killing it."""
+    up to `grace` seconds before killing it.
+
+    `watch` is called between waits while the child runs: once it returns an error, the
+    child is stopped the same way and that error is raised."""
     try:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
     except OSError as err:
@@ -38,6 +44,7 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     deadline = None
+    failed = None  # type: Optional[InstallerError]
     try:
         while True:
             try:
@@ -45,6 +52,12 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
                 break
             except subprocess.TimeoutExpired:
                 pass
+            if watch is not None and not requested and failed is None:
+                failed = watch()
+                if failed is not None:
+                    requested.append(0)
+                    log.info("stopping %s: %s", argv[0], failed.reason)
+                    stop(child)
             if requested and deadline is None:
                 deadline = time.monotonic() + grace
             if deadline is not None and time.monotonic() >= deadline:
@@ -54,4 +67,6 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if failed is not None:
+        raise failed
     return Finished(returncode, bool(requested))

@@ -11,10 +11,15 @@ import time
 from typing import Iterator, List, NamedTuple, Optional
 
 from installer.changes import Changes
-from installer.errors import HostError
+from installer.errors import DcosCalico, HostError
 from installer.journal import STATE_DIR, Journal
 
 ROOT_ENV = "CALICO_HOST_ROOT"
+# DC/OS 2.1 and later install their own Calico v3 (and run etcd on the masters): the package
+# is active at this path (dcos/dcos 2.1.0 `packages/calico`; `gen/dcos-config.yaml` puts
+# /opt/mesosphere/active/calico/cni on the agent's CNI plugin path and writes its own
+# network config to /opt/mesosphere/etc/dcos/network/cni/calico.conf).
+DCOS_CALICO_PACKAGE = "/opt/mesosphere/active/calico"
 COMMAND_TIMEOUT_S = 120.0
 LOCK_POLL_S = 0.1
 MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS: more links in a row is ELOOP
@@ -98,6 +103,13 @@ class Host:
             yield
         finally:
             os.close(fd)
+
+    def refuse_dcos_calico(self) -> None:
+        """Stop before changing anything on an agent that runs DC/OS's own Calico."""
+        if os.path.lexists(self.path(DCOS_CALICO_PACKAGE)):
+            raise DcosCalico("this agent runs DC/OS's own Calico ({} exists: DC/OS 2.1 or "
+                             "later); installing Calico v2.6 over it would break its "
+                             "networking, so nothing was changed".format(DCOS_CALICO_PACKAGE))
 
     def which(self, command: str) -> Optional[str]:
         return shutil.which(command)

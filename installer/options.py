@@ -7,13 +7,14 @@ from typing import Dict, List
 from installer import services
 from installer.host import default_root
 from installer.result import EXIT_USAGE
-from installer.steps import agent_unit, cni, docker, node
+from installer.steps import agent_unit, cni, docker, etcd_proxy, node
 
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
 # Matched whole (fullmatch): `$` would also accept a trailing newline.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _STORE_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/]+\S*")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 HOST_PATHS = ("daemon_json", "plugins_dir", "config_dir")
 
 
@@ -47,6 +48,12 @@ def seconds(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("seconds must be >= 0, not {}".format(value))
     return value
+
+
+def sha256_digest(text: str) -> str:
+    if not _SHA256.fullmatch(text):
+        raise argparse.ArgumentTypeError("not a sha256 (64 hex digits): {!r}".format(text))
+    return text.lower()
 
 
 def pairs(items: List[tuple]) -> Dict[str, str]:
@@ -105,20 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     _timing(sub)
     _add_unit_options(sub)
     sub.add_argument("--calico-binary", required=True, help="the calico plugin (sandbox path)")
+    sub.add_argument("--calico-sha256", type=sha256_digest, help="its sha256 (checked)")
     sub.add_argument("--ipam-binary", required=True, help="the calico-ipam plugin")
+    sub.add_argument("--ipam-sha256", type=sha256_digest, help="its sha256 (checked)")
     sub.add_argument("--network-config", required=True, help="rendered CNI network config")
     sub.add_argument("--plugins-dir", default=cni.PLUGINS_DIR, help="host CNI plugin dir")
     sub.add_argument("--config-dir", default=cni.CONFIG_DIR, help="host CNI config dir")
     sub.add_argument("--config-name", default=cni.CONFIG_NAME)
 
-    sub = steps.add_parser("etcd-proxy", help="run the etcd v3 gRPC proxy in the foreground")
+    sub = steps.add_parser("etcd-proxy", help="run etcd's v2 API proxy in the foreground")
     _common(sub)
     _etcd_tls(sub)
-    sub.add_argument("--etcd-binary", default="etcd", help="etcd binary (path or PATH name)")
+    sub.add_argument("--archive", required=True,
+                     help="etcd release archive (sandbox path) holding the etcd binary")
+    sub.add_argument("--sha256", type=sha256_digest, help="the archive's sha256 (checked)")
     where = sub.add_mutually_exclusive_group(required=True)
-    where.add_argument("--endpoints", help="comma-separated etcd client URLs")
-    where.add_argument("--discovery-srv", help="DNS domain with etcd SRV records")
-    sub.add_argument("--listen", default="127.0.0.1:2379", help="host:port to serve on")
+    where.add_argument("--peer-urls", help="comma-separated peer URLs of etcd members")
+    where.add_argument("--discovery-srv", help="DNS domain with _etcd-server(-ssl)._tcp SRV "
+                                               "records")
+    sub.add_argument("--listen", default=etcd_proxy.LISTEN, help="host:port to serve on")
+    sub.add_argument("--ready-timeout", type=seconds, default=etcd_proxy.READY_TIMEOUT_S,
+                     help="seconds the proxy may take to reach the etcd v2 API")
 
     sub = steps.add_parser("node", help="run calico/node in the foreground")
     _common(sub)
@@ -143,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sub)
     _add_unit_options(sub)
     sub.add_argument("--container-name", default=node.CONTAINER_NAME)
-    sub.add_argument("--listen", default="127.0.0.1:2379", help="etcd proxy address")
+    sub.add_argument("--listen", default=etcd_proxy.LISTEN, help="etcd proxy address")
 
     sub = steps.add_parser("uninstall", help="undo every step")
     _common(sub)

@@ -5,6 +5,7 @@ Messages and exit codes follow the real CLI: every command that needs the daemon
 `run`, 1 otherwise). A foreground `run` is a real process that lasts as long as the
 container: it exits with the container's status when it is stopped, killed, removed or the
 daemon stops, and SIGTERM/SIGINT to it stop the container (docker's signal proxy).
+A `calico/node` container runs that image's startup first (devcluster/host/calico_node.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import signal
 import sys
 import time
 
-from devcluster.host import containers, dockerd, faults, gotemplate, units
+from devcluster import netns
+from devcluster.host import calico_node, containers, dockerd, faults, gotemplate, units
 from devcluster.host.errors import HostError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
@@ -239,10 +241,29 @@ def cmd_run(host: HostDir, args: list[str]) -> int:
             hostname=_last(values, "h", "hostname", default=host.spec["hostname"]),
             pid=0 if detach else os.getpid(), now=time.time())
         containers.save(host, state)
+    if calico_node.is_calico_node(image):
+        _start_calico_node(host, record)
     if detach:
         print(record["Id"])
         return EXIT_OK
     return follow(host, record["Id"], proxy_signals=True)
+
+
+def _start_calico_node(host: HostDir, record: dict) -> None:
+    """The image's startup, from the host's network namespace; when it terminates, the
+    container exits with its status and its log line is what `docker run` prints."""
+    env = dict(item.split("=", 1) for item in record["Config"]["Env"])
+    try:
+        with netns.entered(host.spec.get("netns")):
+            calico_node.start(env, record["HostConfig"]["Binds"], host.spec["ip"],
+                              host.spec["hostname"])
+    except calico_node.StartupFailed as err:
+        print(f"calico/node startup: {err}\nTerminating", file=sys.stderr, flush=True)
+        with host.locked():
+            state = containers.load(host)
+            if record["Id"] in state["containers"]:
+                containers.stop(state, record["Id"], calico_node.EXIT_TERMINATED, time.time())
+                containers.save(host, state)
 
 
 def follow(host: HostDir, cid: str, proxy_signals: bool) -> int:

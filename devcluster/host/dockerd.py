@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from devcluster import netns
+from devcluster.host import etcdv2
 from devcluster.host.errors import HostError
 
 DAEMON_JSON_HOST_PATH = "/etc/docker/daemon.json"
@@ -35,6 +37,38 @@ KNOWN_DIRECTIVES = REMOVED_IN_23 | frozenset({
     "userland-proxy", "userland-proxy-path", "userns-remap",
 })
 STRING_DIRECTIVES = frozenset({"cluster-store", "cluster-advertise", "data-root", "log-driver"})
+
+
+def open_cluster_store(store: str | None, namespace: str | None) -> dict | None:
+    """What a starting dockerd does with an `etcd://` cluster store, from the host's network
+    namespace; the outcome ({"url", "ok", "endpoints" or "error"}), None without one.
+
+    Docker's libkv etcd store (moby v18.09.9 `vendor/github.com/docker/libkv/store/etcd/
+    etcd.go` `New`) starts the v2 client's `AutoSync`, whose first `Sync` lists the members
+    (GET /v2/members) and from then on talks to their client URLs; libnetwork then reads its
+    networks under `[<store path>/]docker/network/v1.0/network/` (`vendor/github.com/docker/
+    libnetwork/datastore/datastore.go` `newClient`, `store.go` `getNetworksFromStore`). A
+    failure does not stop dockerd (AutoSync just ends, the listing is logged): Docker runs
+    without a usable cluster store, which is what the outcome records."""
+    if not store or not store.startswith("etcd://"):
+        return None
+    addresses, _, prefix = store.removeprefix("etcd://").partition("/")
+    endpoints = [f"http://{address}" for address in addresses.split(",")]
+    chain = [part for part in prefix.split("/") if part] + ["docker", "network", "v1.0"]
+    try:
+        with netns.entered(namespace):
+            members = etcdv2.Client(endpoints).members()
+            synced = [url for member in members for url in member.get("clientURLs") or []]
+            try:
+                etcdv2.Client(synced or endpoints).get(
+                    "/" + "/".join([*chain, "network"]) + "/", quorum="true",
+                    recursive="true", sorted="true")
+            except etcdv2.V2Error as err:
+                if err.error_code != etcdv2.KEY_NOT_FOUND:
+                    raise
+    except etcdv2.V2Error as err:
+        return {"url": store, "ok": False, "error": str(err)}
+    return {"url": store, "ok": True, "endpoints": synced or endpoints}
 
 
 class DaemonConfigError(HostError):

@@ -25,6 +25,8 @@ class HostSpec:
     `docker_flags` are extra dockerd arguments on the unit's ExecStart line (for example
     `--cluster-store=etcd://...` to reproduce a flag/daemon.json conflict).
     `daemon_json` is the initial /etc/docker/daemon.json text (None: no file).
+    `netns` names the host's network namespace: stand-ins that talk to the network (the
+    docker daemon opening its cluster store, calico/node starting) do it from there.
     """
 
     agent_id: str
@@ -38,6 +40,7 @@ class HostSpec:
     agent_restart_s: float = DEFAULT_AGENT_RESTART_S
     docker_flags: tuple[str, ...] = ()
     daemon_json: str | None = None
+    netns: str | None = None  # the host's network namespace (devcluster/netns.py)
 
     def __post_init__(self) -> None:
         problems = []

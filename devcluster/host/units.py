@@ -46,6 +46,7 @@ def fresh_record(state: str, now: float) -> dict:
         "job": None,
         "last_job": None,
         "next_job_id": 1,
+        "store": None,  # docker: how opening its cluster store went (dockerd.py)
     }
 
 
@@ -106,6 +107,9 @@ def initial_record(host: HostDir, unit: str, now: float) -> dict:
     record.update(reason=reason, config=config, result="success" if reason is None else "exit-code")
     if state == ACTIVE:
         record["crash_at"] = _crash_at(host, unit, now)
+        if unit == DOCKER_UNIT:
+            record["store"] = dockerd.open_cluster_store(
+                (config or {}).get("cluster-store"), host.spec.get("netns"))
     return record
 
 
@@ -135,6 +139,8 @@ def _finish_job(host: HostDir, unit: str, record: dict) -> None:
         record["crash_at"] = _crash_at(host, unit, end)
         if unit == DOCKER_UNIT:
             containers.daemon_started(host, end)
+            record["store"] = dockerd.open_cluster_store(
+                (job["config"] or {}).get("cluster-store"), host.spec.get("netns"))
     extra = {"job": job["id"], "time": end}
     if job["reason"]:
         extra["reason"] = job["reason"]
@@ -152,7 +158,7 @@ def settle(host: HostDir, unit: str, now: float) -> dict:
     if record["job"] is None and record["state"] == ACTIVE and crash_at is not None \
             and now >= crash_at:
         record.update(state=FAILED, since=crash_at, result="signal", config=None, crash_at=None,
-                      reason=f"{unit} exited unexpectedly (injected fault)")
+                      store=None, reason=f"{unit} exited unexpectedly (injected fault)")
         if unit == DOCKER_UNIT:
             containers.daemon_stopped(host, crash_at, CRASH_EXIT_CODE)
         changed = True
@@ -195,7 +201,8 @@ def request(host: HostDir, unit: str, action: str, now: float) -> dict | None:
     }
     if unit == DOCKER_UNIT and record["state"] == ACTIVE:
         containers.daemon_stopped(host, now, containers.STOP_EXIT_CODE)
-    record.update(job=job, next_job_id=job["id"] + 1, crash_at=None, state=INACTIVE, config=None)
+    record.update(job=job, next_job_id=job["id"] + 1, crash_at=None, state=INACTIVE, config=None,
+                  store=None)
     save(host, unit, record)
     host.log(unit, action, "begin", True, job=job["id"], time=now)
     return job

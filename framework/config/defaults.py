@@ -22,10 +22,17 @@ CALICO_IPAM_URL = (
     f"https://github.com/projectcalico/cni-plugin/releases/download/{CALICO_CNI_VERSION}"
     "/calico-ipam")
 
-ETCD_VERSION = "v3.3.25"
+# The agents' etcd proxy: etcd's v2 API proxy (`etcd --proxy on`), still in the 3.5 line
+# (etcd-io/etcd v3.5.33 `server/etcdmain/etcd.go` `startProxy`; removed in 3.6).
+ETCD_VERSION = "v3.5.33"
+ETCD_ARCHIVE_NAME = f"etcd-{ETCD_VERSION}-linux-amd64.tar.gz"
 ETCD_BINARY_URL = (
-    f"https://github.com/etcd-io/etcd/releases/download/{ETCD_VERSION}"
-    f"/etcd-{ETCD_VERSION}-linux-amd64.tar.gz")
+    f"https://github.com/etcd-io/etcd/releases/download/{ETCD_VERSION}/{ETCD_ARCHIVE_NAME}")
+# From the release's SHA256SUMS, as kubernetes-sigs/kubespray records it
+# (`roles/kubespray_defaults/vars/main/checksums.yml`, generated from that file by
+# `scripts/component_hash_update`). The CNI plugin v1.11 releases publish no digests
+# (projectcalico/cni-plugin v1.11.8 `RELEASING.md`: only the two binaries are attached).
+ETCD_ARCHIVE_SHA256 = "5025b5b24d81a9616b6e284ccd439b9a3df055ef8fdcdc142af3ec8f6a3b3c95"
 
 MESOS_MASTER = "zk://zk-1.zk:2181,zk-2.zk:2181,zk-3.zk:2181,zk-4.zk:2181,zk-5.zk:2181/mesos"
 ETCD_ENDPOINTS = "http://etcd.mesos:2379"

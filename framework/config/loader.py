@@ -12,7 +12,9 @@ import ipaddress
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from framework.config import defaults
 from framework.config.model import (
     LOCAL_ETCD_PROXY,
     CalicoNodeStep,
@@ -170,6 +172,16 @@ def _dcos_ca_for_etcd(p: Mapping[str, Any]) -> str | None:
     return p["CALICO_DCOS_CA_FILE"] if secure or p["CALICO_ETCD_CERT_FILE"] else None
 
 
+def _archive_sha256(url: str, given: str | None) -> str | None:
+    """The given digest, else the published one when the URL names the default release
+    archive (on any host: a mirror keeps the file), else None (not verified)."""
+    if given is not None:
+        return given
+    if urlsplit(url).path.rsplit("/", 1)[-1] == defaults.ETCD_ARCHIVE_NAME:
+        return defaults.ETCD_ARCHIVE_SHA256
+    return None
+
+
 def _points_at_local_proxy(store: str) -> bool:
     host_port = store.split("://", 1)[1].split("/", 1)[0]
     local = LOCAL_ETCD_PROXY.split("://", 1)[1]
@@ -216,6 +228,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         ),
         etcd=EtcdSettings(
             endpoints=p["CALICO_ETCD_ENDPOINTS"],
+            discovery_srv=p["CALICO_ETCD_DISCOVERY_SRV"],
             ca_file=p["CALICO_ETCD_CA_FILE"] or _dcos_ca_for_etcd(p),
             cert_file=p["CALICO_ETCD_CERT_FILE"],
             key_file=p["CALICO_ETCD_KEY_FILE"],
@@ -225,8 +238,8 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
         etcd_proxy=EtcdProxyStep(
             enabled=p["CALICO_ETCD_PROXY_ENABLED"],
             binary_url=p["CALICO_ETCD_PROXY_BINARY_URL"],
-            binary_sha256=p["CALICO_ETCD_PROXY_BINARY_SHA256"],
-            image=p["CALICO_ETCD_PROXY_IMAGE"],
+            binary_sha256=_archive_sha256(p["CALICO_ETCD_PROXY_BINARY_URL"],
+                                          p["CALICO_ETCD_PROXY_BINARY_SHA256"]),
             resources=resources("ETCD_PROXY"),
         ),
         docker=DockerStep(

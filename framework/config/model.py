@@ -25,6 +25,12 @@ from framework.engine.plan import (  # the steps are the engine's; config only n
 )
 
 LOCAL_ETCD_PROXY = "http://127.0.0.1:2379"
+# The CNI spec version of the network config: Mesos 1.4 to 1.9 read a plugin's result as CNI
+# 0.2.0 (`ip4`/`ip6`: apache/mesos 1.4.0 and 1.8.0 src/slave/containerizer/mesos/isolators/
+# network/cni/spec.proto `NetworkInfo`) and ignore a 0.3 `ips` list, and the Calico CNI
+# plugin v1.11 prints its result in the config's version (projectcalico/cni-plugin v1.11.8
+# calico.go: `types.PrintResult(result, cniVersion)`).
+CNI_SPEC_VERSION = "0.2.0"
 ETCD_PREFIX_ROOT = "/calico-dcos"
 
 
@@ -65,7 +71,8 @@ class FrameworkSettings:
 
 @dataclass(frozen=True)
 class EtcdSettings:
-    endpoints: tuple[str, ...]
+    endpoints: tuple[str, ...]  # client URLs: the scheduler's own v3 connection
+    discovery_srv: str | None  # SRV domain the agents' proxies find the members by
     ca_file: str | None
     cert_file: str | None
     key_file: str | None
@@ -82,10 +89,23 @@ class Resources:
 @dataclass(frozen=True)
 class EtcdProxyStep:
     enabled: bool
-    binary_url: str
-    binary_sha256: str | None
-    image: str | None  # when set, the proxy runs from this image instead of the binary
+    binary_url: str  # an etcd release archive; the installer verifies, then unpacks it
+    binary_sha256: str | None  # None: not verified (shown as unpinned)
     resources: Resources
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file the agents fetch and run as root, with the digest it is checked against."""
+
+    name: str
+    step: str
+    url: str
+    sha256: str | None  # None: not verified
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
 
 
 @dataclass(frozen=True)
@@ -185,6 +205,17 @@ class Config:
         }
         return tuple(step for step in STEP_ORDER if enabled[step])
 
+    def downloads(self) -> tuple[Download, ...]:
+        """The binaries the enabled steps fetch, each with the sha256 it must match."""
+        found = []
+        if self.etcd_proxy.enabled:
+            found.append(Download("etcd", STEP_ETCD_PROXY, self.etcd_proxy.binary_url,
+                                  self.etcd_proxy.binary_sha256))
+        if self.cni.enabled:
+            found += [Download("calico", STEP_CNI, self.cni.plugin_url, self.cni.plugin_sha256),
+                      Download("calico-ipam", STEP_CNI, self.cni.ipam_url, self.cni.ipam_sha256)]
+        return tuple(found)
+
     def agent_etcd_endpoints(self) -> tuple[str, ...]:
         """Where calico/node and the CNI plugin reach etcd on an agent."""
         return (LOCAL_ETCD_PROXY,) if self.etcd_proxy.enabled else self.etcd.endpoints
@@ -196,8 +227,8 @@ class Config:
             STEP_ETCD_PROXY: {
                 "binary_url": self.etcd_proxy.binary_url,
                 "binary_sha256": self.etcd_proxy.binary_sha256,
-                "image": self.etcd_proxy.image,
                 "upstream": list(self.etcd.endpoints),
+                "discovery_srv": self.etcd.discovery_srv,
                 "tls": tls,
                 "resources": dataclasses.asdict(self.etcd_proxy.resources),
             },
@@ -207,6 +238,7 @@ class Config:
                 "plugin_sha256": self.cni.plugin_sha256,
                 "ipam_url": self.cni.ipam_url,
                 "ipam_sha256": self.cni.ipam_sha256,
+                "cni_version": CNI_SPEC_VERSION,
                 "network_name": self.cni.network_name,
                 "subnet": self.cni.subnet,
                 "mtu": self.cni.mtu,

@@ -166,6 +166,22 @@ def hostname(raw: str) -> str:
     return value
 
 
+def domain(raw: str) -> str:
+    """A DNS domain to look SRV records up in, such as etcd.mesos (not an IP address)."""
+    value = raw.strip().rstrip(".")
+    if not _HOSTNAME_RE.fullmatch(value) or _is_ip(value):
+        raise ValueError(f"expected a DNS domain such as etcd.mesos, got {raw!r}")
+    return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 def service_name(raw: str) -> str:
     value = raw.strip()
     if not _NAME_RE.fullmatch(value):

@@ -36,6 +36,9 @@ class StepSpec:
     target_hash: str
     cpus: float
     mem: float
+    # A long-running step whose task carries a health check that proves it works: done
+    # only once reported healthy (not merely running).
+    ready_when_healthy: bool = False
 
     @property
     def long_running(self) -> bool:

@@ -20,6 +20,7 @@ from framework.engine.tasks import (
     TASK_FINISHED,
     TASK_RUNNING,
     TERMINAL_STATES,
+    explained,
     is_live,
 )
 
@@ -55,7 +56,7 @@ def step_phase(spec: StepSpec, rec: StepRecord, retry: RetryPolicy) -> Phase:
         return Phase.KILLING
     if spec.long_running:
         if live and rec.task_hash == target:
-            if rec.task_state == TASK_RUNNING and rec.healthy is not False:
+            if rec.task_state == TASK_RUNNING and _healthy_enough(spec, rec.healthy):
                 return Phase.COMPLETE
             return Phase.BUSY
     elif rec.done_hash == target:
@@ -67,6 +68,12 @@ def step_phase(spec: StepSpec, rec: StepRecord, retry: RetryPolicy) -> Phase:
     if rec.task_hash == target and retry.is_exhausted(rec.failures):
         return Phase.FAILED
     return Phase.READY
+
+
+def _healthy_enough(spec: StepSpec, healthy: bool | None) -> bool:
+    """Running counts unless reported unhealthy; steps that must prove themselves need an
+    explicit healthy report."""
+    return healthy is True if spec.ready_when_healthy else healthy is not False
 
 
 def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepRecord:
@@ -124,7 +131,7 @@ def updated(
     now: float,
 ) -> tuple[StepRecord, Outcome | None]:
     """Apply a status update for the record's own task (the caller checked id and order)."""
-    text = message or None
+    text = explained(message) if message else None
     if state not in TERMINAL_STATES:
         running_since = rec.running_since
         if state == TASK_RUNNING and running_since is None:
@@ -141,7 +148,7 @@ def updated(
         if (
             spec.long_running
             and state == TASK_RUNNING
-            and health is not False
+            and _healthy_enough(spec, health)
             and not rec.kill_requested
         ):
             new = dataclasses.replace(new, done_hash=rec.task_hash)

@@ -6,6 +6,8 @@ can be recovered from any task id, so reconciliation can attribute tasks no reco
 
 from __future__ import annotations
 
+import re
+
 from framework.engine.errors import TaskIdError
 from framework.engine.plan import TASK_STEPS
 
@@ -64,6 +66,25 @@ AGENT_RESTART_REASONS = frozenset(
 # The Mesos command executor words the installer's "run again" exit as
 # "Command exited with status 75".
 RERUN_EXIT_MARKER = "status 75"
+# The installer's failures with a documented status (installer/errors.py, README.md), worded
+# for the page: the executor's message carries only the status.
+INSTALLER_EXIT_REASONS = {
+    80: "a downloaded file does not match its configured sha256; nothing was installed",
+    81: "the etcd behind this agent's proxy does not serve the v2 API that Calico v2.6 "
+        "needs (etcd 3.4 and later: start it with --enable-v2)",
+    82: "this agent's etcd proxy reaches no etcd member (check the members' peer URLs, or "
+        "the SRV records of etcd.discovery_srv)",
+    83: "this agent runs DC/OS's own Calico (DC/OS 2.1 or later): refused, nothing was "
+        "changed",
+}
+_EXIT_STATUS = re.compile(r"exited with status (\d+)$")
+
+
+def explained(message: str) -> str:
+    """The executor's message, with the installer's documented reason for its status."""
+    found = _EXIT_STATUS.search(message)
+    reason = INSTALLER_EXIT_REASONS.get(int(found.group(1))) if found else None
+    return f"{message}: {reason}" if reason else message
 
 REASON_RECONCILIATION = "REASON_RECONCILIATION"
 # The unique part of a task id no task carries, reconciled to learn what the master

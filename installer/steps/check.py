@@ -9,7 +9,7 @@ from installer import addresses, dockerconf, fsutil
 from installer.errors import InstallerError
 from installer.host import Host
 from installer.result import OK, Outcome
-from installer.steps import agent_unit, cni
+from installer.steps import agent_unit, cni, etcd_proxy
 
 CONNECT_TIMEOUT_S = 1.0
 
@@ -53,7 +53,13 @@ def proxy_state(options: Any) -> Dict[str, Any]:
             listening = True
     except OSError:
         listening = False
-    return {"listen": options.listen, "listening": listening}
+    state = {"listen": options.listen, "listening": listening}  # type: Dict[str, Any]
+    if listening:
+        serves_v2, status, body = etcd_proxy.v2_status(options.listen)
+        state["v2_api"] = serves_v2
+        if not serves_v2:
+            state["v2_answer"] = body if status is None else "{} {}".format(status, body)
+    return state
 
 
 def node_state(host: Host, options: Any) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional
 
-from installer import fsutil
+from installer import downloads, fsutil
 from installer.changes import REMOVED, RESTORED, WROTE
 from installer.errors import BadInput, HostError, ServiceError
 from installer.host import Host
@@ -51,10 +51,19 @@ def _read_input(path: str, what: str) -> bytes:
     return data
 
 
+def _verified(data: bytes, expected: Optional[str], path: str) -> bytes:
+    """The plugin's bytes once they match the configured sha256 (None: not pinned)."""
+    downloads.check(fsutil.sha256(data), expected, "plugin " + os.path.basename(path))
+    return data
+
+
 def placements(options: Any) -> List[Placement]:
-    """The validated files to place; BadInput before anything is touched."""
-    calico = _read_input(options.calico_binary, "plugin binary")
-    ipam = _read_input(options.ipam_binary, "plugin binary")
+    """The validated files to place; BadInput or ChecksumMismatch before anything is
+    touched."""
+    calico = _verified(_read_input(options.calico_binary, "plugin binary"),
+                       options.calico_sha256, options.calico_binary)
+    ipam = _verified(_read_input(options.ipam_binary, "plugin binary"),
+                     options.ipam_sha256, options.ipam_binary)
     config = _read_input(options.network_config, "network config")
     try:
         network = json.loads(config.decode("utf-8"))

@@ -47,8 +47,9 @@ def next_of(runtime: Runtime, kind: type) -> object:
 
 
 def subscribe_and_list(runtime: Runtime) -> tuple[Registered, AgentsListed]:
-    """Start the runtime's web server first, then this: lock, state, driver, until the
-    framework is registered and the agents are listed."""
+    """Start the runtime's web server first, then this: etcd check, lock, state, driver,
+    until the framework is registered and the agents are listed."""
+    runtime.check_etcd()
     runtime.become_leader()
     runtime.load_state()
     runtime.start_driver()

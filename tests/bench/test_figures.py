@@ -61,13 +61,15 @@ class OneAgent:
         self.decide(TaskStatus(task_id, "TASK_RUNNING"), launch_at + 0.2)
         if state != "TASK_RUNNING":
             self.decide(TaskStatus(task_id, state, message), end_at)
+        else:  # a long-running step's first health check passes
+            self.decide(TaskStatus(task_id, state, message, healthy=True), end_at)
         return task_id
 
 
 @pytest.fixture
 def rolled_out() -> OneAgent:
     agent = OneAgent()
-    agent.run(1.0, 1.2, "TASK_RUNNING")                       # etcd-proxy, done when running
+    agent.run(1.0, 1.2, "TASK_RUNNING")                       # etcd-proxy, done when healthy
     agent.run(2.0, 4.0, "TASK_FINISHED")                      # docker
     agent.run(5.0, 6.0, "TASK_FAILED", f"Command exited with {RERUN_EXIT_MARKER}")
     agent.run(8.0, 9.5, "TASK_FINISHED")                      # cni again

@@ -50,6 +50,7 @@ class Action:
 @dataclass
 class SchedulerProcess:
     name: str
+    host: str
     port: int
     proc: subprocess.Popen
     log_path: Path
@@ -60,7 +61,7 @@ class SchedulerProcess:
 
     def status(self) -> dict | None:
         """Its /v1/status, or None while it does not answer."""
-        url = f"http://127.0.0.1:{self.port}/v1/status"
+        url = f"http://{self.host}:{self.port}/v1/status"
         try:
             with urllib.request.urlopen(url, timeout=STATUS_TIMEOUT_S) as resp:
                 return json.loads(resp.read())
@@ -88,13 +89,13 @@ class Schedulers:
 
     def start(self) -> SchedulerProcess:
         name = f"s{len(self.started) + 1}"
-        port = free_port()
+        port = free_port(self.stack.address)
         env = {**self.stack.scheduler_env(), **self.env, "PORT0": str(port)}
         log_path = self.log_dir / f"scheduler-{name}.log"
         with open(log_path, "ab") as out:
             proc = subprocess.Popen([sys.executable, "-m", "framework"], env=env, stdout=out,
                                     stderr=subprocess.STDOUT, cwd=REPO)
-        process = SchedulerProcess(name, port, proc, log_path)
+        process = SchedulerProcess(name, self.stack.address, port, proc, log_path)
         self.started.append(process)
         return process
 

@@ -12,7 +12,7 @@ BASE = load([], {}).step_hashes()
 @pytest.mark.parametrize("env, changed", [
     ({"CALICO_ETCD_PROXY_BINARY_URL": "https://mirror/etcd.tgz"}, {"etcd-proxy"}),
     ({"CALICO_ETCD_PROXY_BINARY_SHA256": "a" * 64}, {"etcd-proxy"}),
-    ({"CALICO_ETCD_PROXY_IMAGE": "quay.io/coreos/etcd:v3.3.25"}, {"etcd-proxy"}),
+    ({"CALICO_ETCD_DISCOVERY_SRV": "etcd.mesos"}, {"etcd-proxy"}),
     ({"CALICO_ETCD_PROXY_MEM": "256"}, {"etcd-proxy"}),
     ({"CALICO_DOCKER_CLUSTER_STORE": "etcd://e1:2379"}, {"docker"}),
     ({"CALICO_CNI_PLUGIN_URL": "https://mirror/calico"}, {"cni"}),

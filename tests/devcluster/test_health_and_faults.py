@@ -114,3 +114,19 @@ def test_delayed_updates_arrive_late_but_in_order(harness, sched):
         if state not in seen:
             seen.append(state)
     assert seen == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+
+
+def test_checks_go_on_while_the_agent_is_cut_off(harness, sched):
+    """The checker lives in the executor: a check due while the agent is unreachable still
+    runs, and its result reaches the framework once the agent is back."""
+    agent = harness.add_agent()
+    driver = harness.driver(sched)
+    sched.registered_id()
+    check = {**FAST_CHECK, "command": {"value": "test -f ok"}, "grace_period_seconds": 600}
+    task = launch(driver, sched, agent, "t-cut", "exec sleep 600", health_check=check)
+    harness.master.lose_agent(agent.id)
+    (task.sandbox / "ok").touch()
+    wait_until(lambda: task.healthy is True, what="a passing check while cut off")
+    harness.master.restore_agent(agent.id)
+    healthy = wait_until(lambda: _health_updates(sched, "t-cut"), what="the health update")
+    assert healthy[0]["healthy"] is True

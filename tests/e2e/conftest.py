@@ -17,7 +17,9 @@ def make_stack(tmp_path):
     stacks = []
 
     def make(agents: int = 3, public_agents: int = 0, k: int = 1, env: dict | None = None,
-             mesos_version: str = "1.8", master: dict | None = None, **cluster) -> DevStack:
+             mesos_version: str = "1.8", master: dict | None = None, etcd_v2: bool = True,
+             prepare=None, **cluster) -> DevStack:
+        """`prepare(stack)` runs before anything starts (to change the mirror's files)."""
         work = tmp_path / f"stack{len(stacks)}"
         master_options = dataclasses.replace(FAST_MASTER, version=mesos_version,
                                              **(master or {}))
@@ -27,9 +29,12 @@ def make_stack(tmp_path):
                                    **cluster),
             max_concurrent_restarts=k,
             scheduler_env=tuple((env or {}).items()),
+            etcd_v2=etcd_v2,
         )
         stack = DevStack(work, options)
         stacks.append(stack)
+        if prepare is not None:
+            prepare(stack)
         return stack.start()
 
     yield make

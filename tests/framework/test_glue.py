@@ -42,7 +42,7 @@ def test_offers_keep_roles_apart():
 def test_tasks_run_the_installer_with_argv_only(step):
     config = load([], {})
     launch = Launch("o1", "a1", f"calico-{step}.a1.1", step, "slave_public", 0.1, 64.0, "h")
-    task = task_info(config, launch, OFFER, URLS, "h1; rm -rf / #")
+    task = task_info(config, launch, OFFER, URLS, "h1; rm -rf / #", ("http://e1:2380",))
     command = task["command"]
     assert command["shell"] is False
     assert command["arguments"][:3] == ["python3", "calico-installer.pyz", step.replace(

@@ -80,5 +80,6 @@ def test_result_file_names_follow_the_installer_command_of_each_task(step):
                             "role": "*"}, {"name": "mem", "type": "SCALAR",
                                            "scalar": {"value": 512.0}, "role": "*"}]}
     launch_ = Launch("o", "a1", f"calico-{step}.a1.1", step, "*", 0.1, 64.0, "h")
-    task = task_info(load([], {}), launch_, offer, ArtifactUrls("http://s/i", "http://s/c"), "h")
+    task = task_info(load([], {}), launch_, offer, ArtifactUrls("http://s/i", "http://s/c"), "h",
+                     ("http://10.0.0.5:2380",))
     assert task["command"]["arguments"][2] == INSTALLER_COMMANDS[step]

@@ -52,13 +52,13 @@ def test_info_on_23_has_no_cluster_store_field(make_host):
 def test_detached_run_records_the_container_as_inspect_shows_it(host):
     run = host.run("docker", "run", "-d", "--name", "calico-node", "--restart=always",
                    "--net=host", "--privileged", "-e", "IP=127.0.1.1", "--env=NODENAME=n1",
-                   "-v", "/var/run/calico:/var/run/calico", "calico/node:v3.5.0",
+                   "-v", "/var/run/calico:/var/run/calico", "example/app:v3.5.0",
                    "start", "--flag")
     assert run.returncode == 0 and len(run.stdout.strip()) == 64
     [record] = json.loads(host.run("docker", "inspect", "calico-node").stdout)
     assert record["Id"] == run.stdout.strip() and record["Name"] == "/calico-node"
     assert record["State"]["Running"] is True and record["State"]["Status"] == "running"
-    assert record["Config"]["Image"] == "calico/node:v3.5.0"
+    assert record["Config"]["Image"] == "example/app:v3.5.0"
     assert record["Config"]["Env"] == ["IP=127.0.1.1", "NODENAME=n1"]
     assert (record["Path"], record["Args"]) == ("start", ["--flag"])
     assert record["HostConfig"]["RestartPolicy"]["Name"] == "always"
@@ -68,11 +68,11 @@ def test_detached_run_records_the_container_as_inspect_shows_it(host):
     assert "_devcluster" not in record
     fmt = host.run("docker", "inspect", "--format", "{{.State.Running}} {{.Config.Image}}",
                    run.stdout.strip()[:12])
-    assert fmt.stdout == "true calico/node:v3.5.0\n"
+    assert fmt.stdout == "true example/app:v3.5.0\n"
 
 
 def test_ps_lists_filters_and_formats(host):
-    host.run("docker", "run", "-d", "--name", "calico-node", "calico/node")
+    host.run("docker", "run", "-d", "--name", "calico-node", "example/app")
     host.run("docker", "run", "-d", "--name", "other", "busybox")
     host.run("docker", "stop", "other")
     assert host.run("docker", "ps", "--format", "{{.Names}}").stdout == "calico-node\n"
@@ -141,11 +141,11 @@ def test_unknown_command_and_unsupported_template(host):
 
 
 def test_images_that_cannot_be_pulled(host):
-    set_fault(host.root, "missing_images", ["calico/node:v9"])
-    run = host.run("docker", "run", "-d", "calico/node:v9")
-    assert run.returncode == 125 and "pull access denied for calico/node:v9" in run.stderr
-    assert host.run("docker", "pull", "calico/node:v9").returncode == 1
-    assert host.run("docker", "pull", "calico/node:v3").returncode == 0
+    set_fault(host.root, "missing_images", ["example/app:v9"])
+    run = host.run("docker", "run", "-d", "example/app:v9")
+    assert run.returncode == 125 and "pull access denied for example/app:v9" in run.stderr
+    assert host.run("docker", "pull", "example/app:v9").returncode == 1
+    assert host.run("docker", "pull", "example/app:v3").returncode == 0
 
 
 def test_injected_container_exit_is_seen_once(host):

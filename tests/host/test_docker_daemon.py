@@ -87,7 +87,7 @@ def test_crashing_docker_fails_after_the_configured_time(host):
 
 
 def start_foreground(host, *args):
-    proc = host.popen("docker", "run", "--name", "fg", *args, "calico/node:v3")
+    proc = host.popen("docker", "run", "--name", "fg", *args, "example/app:v3")
     wait_until(lambda: host.container_state("fg") == "running" or proc.poll() is not None,
              what="the foreground container to run")
     assert proc.poll() is None, proc.stderr.read()

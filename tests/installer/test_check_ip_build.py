@@ -146,10 +146,10 @@ def test_build_runs_under_the_oldest_python(tmp_path):
 
 
 @pytest.mark.skipif(OLDEST is None, reason="no python3.x interpreter found")
-def test_foreground_node_under_the_oldest_python(make_host):
+def test_foreground_node_under_the_oldest_python(make_host, etcd_server):
     host = make_host()
-    proc = host.popen("node", "--image", "calico/node:v3", "--etcd-endpoints",
-                      "http://127.0.0.1:2379", python=OLDEST)
+    proc = host.popen("node", "--image", "calico/node:v2.6.12", "--etcd-endpoints",
+                      etcd_server.endpoint, python=OLDEST)
     wait_running(host, proc)
     code, _, err = stop_gracefully(proc)
     assert code == 0, err

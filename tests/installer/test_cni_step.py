@@ -14,7 +14,7 @@ from tests.installer.conftest import FAST_TIMING, last_line
 
 PLUGINS = "/opt/mesosphere/active/cni"
 CONFIGS = "/opt/mesosphere/etc/dcos/network/cni"
-NETWORK = {"name": "calico", "cniVersion": "0.3.1", "type": "calico",
+NETWORK = {"name": "calico", "cniVersion": "0.2.0", "type": "calico",
            "ipam": {"type": "calico-ipam"}, "etcd_endpoints": "http://127.0.0.1:2379"}
 
 
@@ -217,3 +217,32 @@ def test_kill_during_rollback_resumes_it(make_host):
                                            "is active")
     assert not host.file(PLUGINS + "/calico").exists()
     assert host.restarts("dcos-mesos-slave") == 2
+
+
+def test_plugins_are_checked_against_their_configured_sha256(make_host):
+    import hashlib
+
+    host = make_host()
+    calico, ipam = b"#!/bin/sh\necho calico v1\n", b"#!/bin/sh\necho ipam v1\n"
+    args = inputs(host, calico, ipam)
+    good = ["--calico-sha256", hashlib.sha256(calico).hexdigest(),
+            "--ipam-sha256", hashlib.sha256(ipam).hexdigest()]
+    tampered = cni_step(host, [*args, "--calico-sha256", "0" * 64,
+                               "--ipam-sha256", hashlib.sha256(ipam).hexdigest()])
+    assert tampered.returncode == 80, tampered.stderr
+    assert last_line(tampered.stderr).startswith("plugin calico has sha256 ")
+    assert last_line(tampered.stderr).endswith("nothing was installed")
+    assert not host.file(PLUGINS + "/calico").exists()
+    assert not host.file(CONFIGS + "/calico.conf").exists()
+    assert host.restarts("dcos-mesos-slave") == 0
+    assert converge(host, [*args, *good]) == [75, 0]
+
+
+def test_refused_on_an_agent_with_dcos_own_calico(make_host):
+    host = make_host()
+    (host.root / "opt/mesosphere/active/calico/cni").mkdir(parents=True)
+    done = cni_step(host, inputs(host))
+    assert done.returncode == 83
+    assert "installing Calico v2.6 over it would break its networking" in last_line(done.stderr)
+    assert not host.file(PLUGINS + "/calico").exists()
+    assert host.restarts("dcos-mesos-slave") == 0

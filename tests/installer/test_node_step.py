@@ -1,12 +1,23 @@
-"""`node` on simulated hosts: stale container removed, foreground run, SIGTERM stops it."""
+"""`node` on simulated hosts: stale container removed, foreground run, SIGTERM stops it.
+
+The calico/node stand-in registers the node through the etcd v2 API as the image does, so
+these run against the session's real etcd (v2 on)."""
 
 import json
 
+import pytest
+
 from tests.installer.conftest import last_line, stop_gracefully
+from tests.state.tls import have_openssl, make_certs
 from tests.wait import wait_until
 
-IMAGE = "calico/node:v3.8.0"
-ETCD = "http://127.0.0.1:2379"
+IMAGE = "calico/node:v2.6.12"
+ETCD = "http://127.0.0.1:2379"  # replaced by the session etcd's endpoint
+
+
+@pytest.fixture(autouse=True)
+def _etcd(etcd_server, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.ETCD", etcd_server.endpoint)
 
 
 def node_args(*extra):
@@ -61,16 +72,41 @@ def test_stale_container_is_replaced(make_host):
     stop_gracefully(proc)
 
 
-def test_tls_files_are_mounted(make_host):
+@pytest.mark.skipif(not have_openssl(), reason="needs the openssl CLI")
+def test_tls_files_are_mounted(make_host, tmp_path):
+    certs = make_certs(tmp_path / "certs")
     host = make_host()
-    proc = host.popen("node", *node_args("--etcd-ca-file", "/etc/calico/ca.pem",
-                                         "--etcd-cert-file", "/etc/calico/cert.pem",
-                                         "--etcd-key-file", "/etc/calico/key.pem"))
+    proc = host.popen("node", *node_args("--etcd-ca-file", str(certs.ca),
+                                         "--etcd-cert-file", str(certs.client_cert),
+                                         "--etcd-key-file", str(certs.client_key)))
     record = wait_running(host, proc)
     env = env_of(record)
     assert env["ETCD_CA_CERT_FILE"] == "/calico-secrets/etcd-ca.pem"
-    assert "/etc/calico/key.pem:/calico-secrets/etcd-key.pem:ro" in record["HostConfig"]["Binds"]
+    assert f"{certs.client_key}:/calico-secrets/etcd-key.pem:ro" in record["HostConfig"]["Binds"]
     stop_gracefully(proc)
+
+
+def test_node_registers_through_the_v2_api_as_calico_node_does(make_host, etcd_server):
+    from devcluster.host.etcdv2 import Client
+
+    host = make_host()
+    proc = host.popen("node", *node_args("--hostname", "registered.example", "--ip", "10.9.9.9"))
+    wait_running(host, proc)
+    stop_gracefully(proc)
+    v2 = Client([etcd_server.endpoint])
+    assert v2.get("/calico/bgp/v1/host/registered.example/ip_addr_v4")["node"]["value"] == \
+        "10.9.9.9"
+    assert v2.get("/calico/v1/Ready")["node"]["value"] == "true"
+    assert v2.get("/calico/v1/ipam/v4/pool/192.168.0.0-16")["node"]["value"]
+
+
+def test_unreachable_etcd_ends_the_container_as_calico_node_does(make_host, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.ETCD", "http://127.0.0.1:9")
+    host = make_host()
+    done = host.run("node", *node_args())
+    assert done.returncode == 1
+    assert "Unable to access datastore to query node configuration" in done.stderr
+    assert last_line(done.stderr) == "calico-node exited with status 1"
 
 
 def test_container_exit_is_reported(make_host):

@@ -61,3 +61,16 @@ def test_plain_http_to_a_tls_server_fails_cleanly(tls_etcd, etcd_prefix):
     with pytest.raises(StoreUnavailable):
         store.load_agents()
     store.conn.close()
+
+
+def test_the_cluster_check_reads_a_tls_cluster_with_the_client_certificate(tls_etcd):
+    from framework import etcd_check
+    from framework.config import load
+
+    certs = tls_etcd.certs
+    config = load([], {"CALICO_ETCD_ENDPOINTS": tls_etcd.endpoint,
+                       "CALICO_ETCD_CA_FILE": str(certs.ca),
+                       "CALICO_ETCD_CERT_FILE": str(certs.client_cert),
+                       "CALICO_ETCD_KEY_FILE": str(certs.client_key)})
+    facts = etcd_check.probe(config, timeout_s=5.0)
+    assert facts.serves_v3 and not facts.serves_v2  # this member runs without --enable-v2

@@ -64,9 +64,10 @@ def make_certs(directory: Path) -> Certs:
 class TLSEtcd:
     """One etcd member serving clients over https and requiring client certificates."""
 
-    def __init__(self, data_dir: Path, certs: Certs) -> None:
+    def __init__(self, data_dir: Path, certs: Certs, enable_v2: bool = False) -> None:
         self.data_dir = data_dir
         self.certs = certs
+        self.enable_v2 = enable_v2
         self.port = free_port(HOST)
         self.peer_port = free_port(HOST)
         self._proc: subprocess.Popen | None = None
@@ -88,7 +89,7 @@ class TLSEtcd:
                  "--cert-file", str(self.certs.server_cert),
                  "--key-file", str(self.certs.server_key),
                  "--trusted-ca-file", str(self.certs.ca), "--client-cert-auth",
-                 "--log-level", "error"],
+                 "--log-level", "error", *(["--enable-v2"] if self.enable_v2 else [])],
                 stdout=log, stderr=subprocess.STDOUT)
         if not wait_for_port(HOST, self.port, START_DEADLINE_S):
             self.__exit__()

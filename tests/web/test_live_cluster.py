@@ -33,9 +33,12 @@ STARTUP_DEADLINE_S = 60.0
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[DevStack]:
+    # calico/node v2.6 refuses the hostile host name as a node name, so that agent fails
+    # (without halting the rollout) until an operator skips it.
     options = StackOptions(
         cluster=ClusterOptions(agents=4, public_agents=1, hostnames=LIVE_HOSTNAMES),
         max_concurrent_restarts=3,
+        scheduler_env=(("CALICO_MAX_FAILED_AGENTS", "2"), ("CALICO_RETRY_MAX_ATTEMPTS", "2")),
     )
     with DevStack(tmp_path / "cluster", options) as running:
         running.wait_status(lambda status: len(status["agents"]) == 5, STARTUP_DEADLINE_S)
@@ -80,6 +83,15 @@ def test_live_rollout_on_the_status_page(page, browser, stack, proxied_url, tmp_
         page.screenshot(path=str(screenshot), full_page=True)
         SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(screenshot, SCREENSHOT_COPY)
+
+        hostile = page.locator("#agent-rows tr", has=page.locator("td.host a",
+                                                                  has_text=HOSTILE_HOST))
+        expect(hostile.locator("td.state")).to_contain_text("failed", timeout=ROLLOUT_WAIT_MS)
+        expect(page.locator("#headline")).to_have_text(
+            "4 of 5 agents complete", timeout=ROLLOUT_WAIT_MS)
+        hostile.locator("button[data-action=skip]").click()
+        page.fill("#action-reason", "not a valid Calico node name")
+        page.click("#action-confirm")
 
         for view in (page, proxied):
             expect(view.locator("#headline")).to_have_text(
