@@ -58,6 +58,15 @@ def _local_v2(agent, method: str, key: str, value: str | None = None) -> dict:
         return json.loads(resp.read())
 
 
+def _local_v2_or_none(agent, key: str) -> dict | None:
+    try:
+        return _local_v2(agent, "GET", key)
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
 def test_each_agent_runs_the_real_etcd_v2_proxy_and_calico_reaches_etcd_through_it(
         make_stack):
     stack = make_stack(agents=2, public_agents=1)
@@ -67,8 +76,11 @@ def test_each_agent_runs_the_real_etcd_v2_proxy_and_calico_reaches_etcd_through_
     for agent in stack.cluster.master.agents.values():
         proxy = _proxy_executable(agent)
         assert proxy.name == "etcd" and file_sha256(proxy) == real_etcd
-        # calico/node registered this agent through its own proxy...
-        node = _local_v2(agent, "GET", f"/calico/bgp/v1/host/{agent.spec.hostname}/ip_addr_v4")
+        # calico/node registered this agent through its own proxy (once its container runs,
+        # which is when the step counts as complete, so the key may follow a moment later)...
+        key = f"/calico/bgp/v1/host/{agent.spec.hostname}/ip_addr_v4"
+        node = wait_until(lambda a=agent, k=key: _local_v2_or_none(a, k),
+                          what=f"{key} through the proxy")
         assert node["node"]["value"] == agent.spec.ip
         # ...and a v2 write on the agent's 127.0.0.1:2379 lands in the cluster.
         _local_v2(agent, "PUT", f"/e2e/{agent.id}", "via-proxy")
