@@ -49,7 +49,7 @@ class EtcdRetry:
              stop: Callable[[], bool] = _never) -> T:
         """`attempt()` until it returns; each error of `retry_on` is reported to `on_error`
         (with the delay that follows) and waited out. `beat` runs before every attempt.
-        Once `stop()` is true the last error is raised instead of waited out."""
+        Once `stop()` is true (before the wait or during it) the last error is raised."""
         while True:
             beat()
             try:
@@ -57,6 +57,7 @@ class EtcdRetry:
             except retry_on as err:
                 delay = self.delay(err)
                 on_error(err, delay)
+                if not stop():
+                    self.sleep(delay)
                 if stop():
                     raise
-                self.sleep(delay)

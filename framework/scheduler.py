@@ -199,15 +199,17 @@ class Runtime:
 
         A standby scheduler has nothing to clean up: SIGTERM simply ends it."""
         def acquire() -> bool:
-            return self.store.leader.acquire(timeout_s=self.retry.interval_s)
+            if self.store.leader.acquire(timeout_s=self.retry.interval_s):
+                return True
+            log.info("another scheduler is leader (%s); waiting", self.store.leader.holder())
+            return False
         while not self._stopping:
             try:
                 if self._retrying(acquire, stop=lambda: self._stopping):
                     log.info("leader lock acquired")
                     return True
             except StoreUnavailable:
-                return False
-            log.info("another scheduler is leader (%s); waiting", self.store.leader.holder())
+                return False  # asked to stop while etcd was unavailable
         return False
 
     def load_state(self) -> None:
@@ -240,8 +242,10 @@ class Runtime:
                   retry_on: tuple[type[Exception], ...] = OUTAGES,
                   stop: Callable[[], bool] | None = None) -> T:
         """`attempt()` under the retry policy, with the liveness heartbeat beating."""
-        return self.retry.call(attempt, self.heartbeat.beat, self._waiting, retry_on=retry_on,
-                               stop=stop or (lambda: False))
+        result = self.retry.call(attempt, self.heartbeat.beat, self._waiting,
+                                 retry_on=retry_on, stop=stop or (lambda: False))
+        self.etcd_ok = True  # it answered
+        return result
 
     def _waiting(self, err: Exception, delay: float) -> None:
         if isinstance(err, etcd_check.ClusterUnusable):
