@@ -37,6 +37,7 @@ from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
 from framework.dcos_users import DcosUserTokens
 from framework.engine import (
+    AfterRemoval,
     AgentsListed,
     Engine,
     EngineError,
@@ -332,20 +333,18 @@ class Runtime:
             log.error("the master reported an error: %s", message)
             return
         why = f"master said: {message}"
-        if not self.engine.uninstalling:
-            log.warning("the master removed framework %s; registering afresh",
-                        self.framework_id)
-            self.applier.reregister(why, keep_agents=False)
-            return
-        if self.engine.uninstall_complete():
-            self.applier.disconnect()
-            self._uninstalled(f"framework {self.framework_id} torn down ({message})")
-            return
-        # The tasks are gone, not what the installer changed on the agents: keep the
-        # records, which say where Calico still is, and finish under a new registration.
-        log.warning("the master removed framework %s before the uninstall finished; "
-                    "registering afresh to finish it", self.framework_id)
-        self.applier.reregister(why, keep_agents=True)
+        match self.engine.after_removal():
+            case AfterRemoval.REGISTER_AFRESH:
+                log.warning("the master removed framework %s; registering afresh",
+                            self.framework_id)
+                self.applier.reregister(why, keep_agents=False)
+            case AfterRemoval.FINISH_UNINSTALL:
+                log.warning("the master removed framework %s before the uninstall finished; "
+                            "registering afresh to finish it", self.framework_id)
+                self.applier.reregister(why, keep_agents=True)
+            case AfterRemoval.UNINSTALLED:
+                self.applier.disconnect()
+                self._uninstalled(f"framework {self.framework_id} torn down ({message})")
 
     def _operator(self, request: OperatorRequest) -> None:
         if not request.claim():

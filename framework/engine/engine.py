@@ -9,6 +9,7 @@ decision's records, then applies its actions; if storing fails it calls `rollbac
 from __future__ import annotations
 
 import dataclasses
+import enum
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -106,6 +107,15 @@ from framework.engine.uninstall import (
 RESOURCE_EPSILON = 1e-9
 
 
+class AfterRemoval(enum.Enum):
+    """What follows when the master removed the framework ("Framework has been removed":
+    its tasks are gone, not what the installer changed on the agents)."""
+
+    REGISTER_AFRESH = "register afresh"  # forget the records: agents are found again
+    FINISH_UNINSTALL = "finish the uninstall"  # keep the records: where Calico still is
+    UNINSTALLED = "uninstalled"  # the uninstall was complete: nothing is left to do
+
+
 class _Txn:
     """What one decision has changed so far, with what it takes to undo it."""
 
@@ -191,6 +201,14 @@ class Engine:
     def uninstall_complete(self) -> bool:
         """Uninstalling, and every agent that is not gone is uninstalled or skipped."""
         return self._control.uninstalling and not self._incomplete
+
+    def after_removal(self) -> AfterRemoval:
+        """What the scheduler does once the master removed its framework."""
+        if not self._control.uninstalling:
+            return AfterRemoval.REGISTER_AFRESH
+        if self.uninstall_complete():
+            return AfterRemoval.UNINSTALLED
+        return AfterRemoval.FINISH_UNINSTALL
 
     def wants_offers(self) -> bool:
         if self._maintenance:
