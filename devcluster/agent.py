@@ -13,7 +13,8 @@ disconnected (registered; its unit is down), unreachable, recovered (known from 
 registry after a master failover, not re-registered yet) or removed. `unit_state` is the
 host's systemd view of its agent unit, `partitioned` a network partition from the master.
 
-All state is guarded by the master's lock; process waits and fetches run on worker threads.
+All it uses of the master comes through a `MasterLink`; all state is guarded by the link's
+lock; process waits and fetches run on worker threads.
 """
 
 from __future__ import annotations
@@ -27,19 +28,16 @@ import subprocess
 import threading
 import time
 import urllib.request
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from devcluster import cni, netns
 from devcluster.errors import FetchError
 from devcluster.fetcher import fetch_all
 from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
-from devcluster.versions import DCOS_FLAGS
-
-if TYPE_CHECKING:
-    from devcluster.master import Master
+from devcluster.records import AgentTask
+from devcluster.versions import DCOS_FLAGS, MesosVersion
 
 log = logging.getLogger(__name__)
 
@@ -80,49 +78,28 @@ class AgentSpec:
                          list(self.ports))
 
 
-@dataclass
-class AgentTask:
-    task_id: str
-    name: str
-    framework_id: str
-    agent_id: str
-    role: str
-    resources: Resources
-    info: dict
-    sandbox: Path
-    allocation_role: str = "*"
-    state: str = "TASK_STAGING"
-    statuses: list[dict] = field(default_factory=list)
-    pending_updates: list[dict] = field(default_factory=list)
-    retry_s: float = 0.0
-    proc: subprocess.Popen | None = None
-    killing: bool = False
-    kill_pending: bool = False
-    healthy: bool | None = None
-    health_failures: int = 0
-    health_checks_run: int = 0
-    started_at: float = 0.0
-    lost_with_agent: bool = False
-    # The master knows this command executor as a custom one (see
-    # devcluster.versions `command_executor_exit_is_failure`).
-    executor_known: bool = False
-    container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    networks: list[cni.Attached] = field(default_factory=list)  # CNI networks joined
+@dataclass(frozen=True)
+class MasterLink:
+    """All an agent may use of its master, handed to it by the master: what a real agent
+    exchanges with its master as messages (status updates, an exited executor), the
+    cluster's Mesos version and first status-update retry interval, the master's timers
+    and injected faults, and the one lock that guards the whole emulated cluster."""
 
-    @property
-    def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
-
-    @property
-    def status_update_state(self) -> str:
-        """What the master reports: the state of the update being delivered, or the
-        latest one (master.cpp `_reconcileTasks`: `status_update_state`)."""
-        return self.pending_updates[0]["state"] if self.pending_updates else self.state
+    lock: threading.RLock
+    mesos: MesosVersion
+    status_retry_s: float  # slave/constants.hpp STATUS_UPDATE_RETRY_INTERVAL_MIN
+    call_later: Callable[[float, Callable[[], None]], None]
+    take_fetch_failure: Callable[[str], bool]  # agent id -> fail this fetch
+    forward_update: Callable[[str, dict], None]  # framework id, status
+    task_ended: Callable[[AgentTask], None]
+    executor_exited: Callable[[SimulatedAgent, AgentTask], None]
+    framework_removed: Callable[[str], bool]  # nobody will acknowledge its updates
+    wants_killing_state: Callable[[str], bool]  # the framework asked for TASK_KILLING
 
 
 class SimulatedAgent:
-    def __init__(self, master: Master, spec: AgentSpec, host_env: dict[str, str]) -> None:
-        self.master = master
+    def __init__(self, link: MasterLink, spec: AgentSpec, host_env: dict[str, str]) -> None:
+        self.link = link
         self.spec = spec
         self.host_env = host_env
         self.state = "active"  # active|disconnected|unreachable|recovered|removed
@@ -167,7 +144,7 @@ class SimulatedAgent:
         command = task.info.get("command") or {}
         try:
             task.sandbox.mkdir(parents=True, exist_ok=True)
-            if self.master.faults.take_fetch_failure(self.id):
+            if self.link.take_fetch_failure(self.id):
                 raise FetchError("injected fetch failure")
             fetch_all(command.get("uris") or [], task.sandbox)
         except (OSError, ValueError) as err:  # ValueError: a NUL byte in the sandbox path
@@ -181,7 +158,7 @@ class SimulatedAgent:
         except (cni.CniError, OSError, subprocess.SubprocessError) as err:
             self._fail_launch(task, f"Failed to launch container: {err}")
             return
-        with self.master.lock:
+        with self.link.lock:
             if task.kill_pending or task.terminal or not self._task_still_wanted(task):
                 if not task.terminal:
                     self._update(task, "TASK_KILLED", "Task killed before it started",
@@ -193,7 +170,7 @@ class SimulatedAgent:
                 self._fail_launch(task, f"Failed to launch container: {err}")
                 return
             task.started_at = time.time()
-            if self.master.mesos.command_executor_sends_starting:
+            if self.link.mesos.command_executor_sends_starting:
                 self._update(task, "TASK_STARTING", None)
             self._update(task, "TASK_RUNNING", None)
             self._schedule_health_check(task, first=True)
@@ -202,7 +179,7 @@ class SimulatedAgent:
                          name=f"wait-{task.task_id}", daemon=True).start()
 
     def _fail_launch(self, task: AgentTask, message: str) -> None:
-        with self.master.lock:
+        with self.link.lock:
             if not task.terminal:  # the master may have ended it with a lost agent
                 self._update(task, "TASK_FAILED", message,
                              reason="REASON_CONTAINER_LAUNCH_FAILED", source="SOURCE_AGENT")
@@ -241,7 +218,7 @@ class SimulatedAgent:
         if task.networks:
             with netns.entered(self.spec.netns):
                 cni.detach(self.spec.root, task.container_id, task.networks)
-        with self.master.lock:
+        with self.link.lock:
             if task.terminal or task.lost_with_agent:
                 return
             if task.killing:
@@ -277,7 +254,7 @@ class SimulatedAgent:
             grace = nanos / 1e9 if isinstance(nanos, (int, float)) else DEFAULT_KILL_GRACE_S
         _signal_group(task.proc, signal.SIGTERM)
         proc = task.proc
-        self.master.timers.call_later(grace, lambda: _signal_group(proc, signal.SIGKILL))
+        self.link.call_later(grace, lambda: _signal_group(proc, signal.SIGKILL))
 
     # -- status updates ----------------------------------------------------------------------
 
@@ -306,7 +283,7 @@ class SimulatedAgent:
             self._release(task)
         task.pending_updates.append(status)
         if len(task.pending_updates) == 1:
-            task.retry_s = self.master.options.status_retry_s
+            task.retry_s = self.link.status_retry_s
             self._send_head(task)
 
     def _container_status(self, task: AgentTask) -> dict:
@@ -324,13 +301,13 @@ class SimulatedAgent:
 
     def _release(self, task: AgentTask) -> None:
         self.free.setdefault(task.role, Resources()).add(task.resources)
-        self.master.task_terminal(task)
+        self.link.task_ended(task)
         if task.executor_known:
             # The command executor exits once its task has ended.
-            self.master.executor_exited(self, task)
+            self.link.executor_exited(self, task)
 
     def _send_head(self, task: AgentTask) -> None:
-        if task.framework_id in self.master.removed_frameworks:
+        if self.link.framework_removed(task.framework_id):
             # The framework is gone for good: nobody will acknowledge, so stop retrying.
             task.pending_updates.clear()
             if task.terminal:
@@ -339,14 +316,14 @@ class SimulatedAgent:
         if not task.pending_updates or not self.connected:
             return
         head = task.pending_updates[0]
-        self.master.forward_update(task.framework_id, head)
+        self.link.forward_update(task.framework_id, head)
         head_uuid = head["uuid"]
         delay = task.retry_s
         task.retry_s = min(task.retry_s * 2, STATUS_RETRY_MAX_S)
-        self.master.timers.call_later(delay, lambda: self._retry(task, head_uuid))
+        self.link.call_later(delay, lambda: self._retry(task, head_uuid))
 
     def _retry(self, task: AgentTask, update_uuid: str) -> None:
-        with self.master.lock:
+        with self.link.lock:
             if task.pending_updates and task.pending_updates[0]["uuid"] == update_uuid:
                 self._send_head(task)
 
@@ -357,7 +334,7 @@ class SimulatedAgent:
             return False
         task.pending_updates.pop(0)
         if task.pending_updates:
-            task.retry_s = self.master.options.status_retry_s
+            task.retry_s = self.link.status_retry_s
             self._send_head(task)
         elif task.terminal:
             self.tasks.pop(task_id, None)
@@ -366,7 +343,7 @@ class SimulatedAgent:
     def resend_pending(self) -> None:
         for task in list(self.tasks.values()):
             if task.pending_updates:
-                task.retry_s = self.master.options.status_retry_s
+                task.retry_s = self.link.status_retry_s
                 self._send_head(task)
 
     # -- health checks -------------------------------------------------------------------------
@@ -376,12 +353,12 @@ class SimulatedAgent:
         if not check or task.terminal:
             return
         delay = check.get("delay_seconds", 15.0) if first else check.get("interval_seconds", 10.0)
-        self.master.timers.call_later(float(delay), lambda: threading.Thread(
+        self.link.call_later(float(delay), lambda: threading.Thread(
             target=self._run_health_check, args=(task, check), daemon=True).start())
 
     def _run_health_check(self, task: AgentTask, check: dict) -> None:
         ok = _health_check_passes(check, task, self)
-        with self.master.lock:
+        with self.link.lock:
             task.health_checks_run += 1
             # The executor keeps checking while its agent is cut off or restarting (the
             # checker lives in the executor: apache/mesos 1.4.0 src/launcher/executor.cpp);
@@ -401,9 +378,8 @@ class SimulatedAgent:
                 self._update(task, "TASK_RUNNING", "health check failed", healthy=False,
                              reason="REASON_TASK_HEALTH_CHECK_STATUS_UPDATED")
                 if task.health_failures >= int(check.get("consecutive_failures", 3)):
-                    fw = self.master.frameworks.get(task.framework_id)
-                    self.kill(task, killing_state=fw is not None
-                              and "TASK_KILLING_STATE" in fw.capabilities)
+                    self.kill(task,
+                              killing_state=self.link.wants_killing_state(task.framework_id))
                     return
             self._schedule_health_check(task)
 

@@ -37,8 +37,9 @@ from urllib.parse import parse_qs, urlparse
 from devcluster.background import BackgroundServer
 
 if TYPE_CHECKING:
-    from devcluster.agent import AgentTask, SimulatedAgent
+    from devcluster.agent import SimulatedAgent
     from devcluster.master import Master
+    from devcluster.records import AgentTask
 
 log = logging.getLogger(__name__)
 

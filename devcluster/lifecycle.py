@@ -39,12 +39,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from devcluster.agent import AgentTask, SimulatedAgent
+from devcluster.agent import SimulatedAgent
 from devcluster.errors import CallError
 from devcluster.protocol import Resources, duration_text
 
 if TYPE_CHECKING:
-    from devcluster.records import Framework, MasterOptions, Offer
+    from devcluster.records import AgentTask, Framework, MasterOptions, Offer
     from devcluster.timers import Timers
     from devcluster.versions import MesosVersion
 

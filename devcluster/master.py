@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 
 from devcluster import reconcile
-from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
+from devcluster.agent import AgentSpec, MasterLink, SimulatedAgent
 from devcluster.allocator import (
     Allocation,
     add_filter,
@@ -41,7 +41,7 @@ from devcluster.allocator import (
 from devcluster.errors import CallError, TaskInvalid
 from devcluster.lifecycle import AgentLifecycle
 from devcluster.protocol import Resources
-from devcluster.records import Faults, Framework, MasterOptions, Offer, Subscription
+from devcluster.records import AgentTask, Faults, Framework, MasterOptions, Offer, Subscription
 from devcluster.timers import Timers
 from devcluster.validation import (
     framework_info_problem,
@@ -106,9 +106,23 @@ class Master(AgentLifecycle):
 
     def add_agent(self, spec: AgentSpec, host_env: dict[str, str]) -> SimulatedAgent:
         with self.lock:
-            agent = SimulatedAgent(self, spec, host_env)
+            agent = SimulatedAgent(self._agent_link(), spec, host_env)
             self.agents[spec.id] = agent
             return agent
+
+    def _agent_link(self) -> MasterLink:
+        return MasterLink(
+            lock=self.lock, mesos=self.mesos, status_retry_s=self.options.status_retry_s,
+            call_later=self.timers.call_later,
+            take_fetch_failure=self.faults.take_fetch_failure,
+            forward_update=self.forward_update, task_ended=self.task_terminal,
+            executor_exited=self.executor_exited,
+            framework_removed=lambda framework_id: framework_id in self.removed_frameworks,
+            wants_killing_state=self._wants_killing_state)
+
+    def _wants_killing_state(self, framework_id: str) -> bool:
+        fw = self.frameworks.get(framework_id)
+        return fw is not None and "TASK_KILLING_STATE" in fw.capabilities
 
     def _host_event(self, agent: SimulatedAgent, unit: str, action: str, phase: str,
                     ok: bool) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from devcluster.agent import AgentTask
+from devcluster.records import AgentTask
 
 if TYPE_CHECKING:
     from devcluster.master import Master

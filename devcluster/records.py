@@ -1,15 +1,18 @@
-"""Records of the master emulator: options, subscriptions, offers, frameworks, faults."""
+"""Records of the master emulator: options, subscriptions, offers, frameworks, tasks, faults."""
 
 from __future__ import annotations
 
 import collections
 import queue
+import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from devcluster.agent import AgentTask
-from devcluster.protocol import Resources, recordio
+from devcluster import cni
+from devcluster.protocol import TERMINAL_STATES, Resources, recordio
 from devcluster.versions import DCOS_FLAGS, DEFAULT_VERSION, MesosVersion, mesos_version
 
 COMPLETED_TASKS_KEPT = 1000  # as --max_completed_tasks_per_framework
@@ -80,6 +83,46 @@ class OfferFilter:
 
     def blocks(self, offered: Resources, now: float) -> bool:
         return now < self.expires and self.resources.contains(offered)
+
+
+@dataclass
+class AgentTask:
+    task_id: str
+    name: str
+    framework_id: str
+    agent_id: str
+    role: str
+    resources: Resources
+    info: dict
+    sandbox: Path
+    allocation_role: str = "*"
+    state: str = "TASK_STAGING"
+    statuses: list[dict] = field(default_factory=list)
+    pending_updates: list[dict] = field(default_factory=list)
+    retry_s: float = 0.0
+    proc: subprocess.Popen | None = None
+    killing: bool = False
+    kill_pending: bool = False
+    healthy: bool | None = None
+    health_failures: int = 0
+    health_checks_run: int = 0
+    started_at: float = 0.0
+    lost_with_agent: bool = False
+    # The master knows this command executor as a custom one (see
+    # devcluster.versions `command_executor_exit_is_failure`).
+    executor_known: bool = False
+    container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    networks: list[cni.Attached] = field(default_factory=list)  # CNI networks joined
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def status_update_state(self) -> str:
+        """What the master reports: the state of the update being delivered, or the
+        latest one (master.cpp `_reconcileTasks`: `status_update_state`)."""
+        return self.pending_updates[0]["state"] if self.pending_updates else self.state
 
 
 @dataclass

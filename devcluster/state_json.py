@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 
-from devcluster.agent import AgentTask, SimulatedAgent
+from devcluster.agent import SimulatedAgent
 from devcluster.master import Master
 from devcluster.protocol import Resources, duration_text
-from devcluster.records import COMPLETED_TASKS_KEPT, Framework, Offer
+from devcluster.records import COMPLETED_TASKS_KEPT, AgentTask, Framework, Offer
 from devcluster.versions import MesosVersion
 
 BUILD_TIME = 1577836800.0
@@ -65,8 +65,8 @@ def agent_json(agent: SimulatedAgent, offers: list[Offer]) -> dict:
         "reserved_resources": {spec.role: total.to_summary()} if spec.public else {},
         "unreserved_resources": Resources().to_summary() if spec.public else total.to_summary(),
         "active": agent.state == "active",
-        "version": agent.master.mesos.version,
-        "capabilities": list(agent.master.mesos.agent_capabilities),
+        "version": agent.link.mesos.version,
+        "capabilities": list(agent.link.mesos.agent_capabilities),
     }
     return body
 

@@ -33,6 +33,10 @@ class EtcdUnreachable(Exception):
     """No endpoint answered; the reason of the last one."""
 
 
+class ClusterUnusable(Exception):
+    """etcd answers but cannot serve the install (see `problem`); only an operator mends it."""
+
+
 @dataclass(frozen=True)
 class EtcdFacts:
     endpoint: str  # the endpoint that answered

@@ -2,9 +2,11 @@
 
 Everything that changes the rollout happens on the worker (the main thread): it takes one
 message at a time from the inbox (pymesos callbacks, operator actions, agent listings,
-ticks), asks the engine, stores the decision in etcd, and only then applies its actions to
-the driver. Status updates are acknowledged after their record is stored, so an etcd outage
-loses nothing: unacknowledged updates come back from the agents.
+ticks) and hands it to the `Applier` (framework/applier.py), which asks the engine, stores
+the decision in etcd, and only then applies its actions to the driver. Status updates are
+acknowledged after their record is stored, so an etcd outage loses nothing:
+unacknowledged updates come back from the agents. Every wait for etcd follows one policy
+(`EtcdRetry`, framework/retry.py).
 
 A scheduler that loses the leader lock stops its driver and stands by, serving the page,
 until it leads again. With SDK_UNINSTALL set it runs the uninstall plan, tears the framework
@@ -21,33 +23,30 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pymesos import MesosSchedulerDriver
 
 from framework import artifacts as artifact_files
 from framework import etcd_check
+from framework.applier import Applier
 from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
 from framework.dcos_users import DcosUserTokens
 from framework.engine import (
+    AfterRemoval,
     AgentsListed,
-    Decision,
-    Decline,
     Engine,
     EngineError,
-    Kill,
     Launch,
     Pause,
-    Reconcile,
     Resume,
     RetryAgent,
-    Revive,
     SkipAgent,
     Subscribed,
-    Suppress,
-    Teardown,
     Tick,
     Uninstall,
 )
@@ -64,25 +63,21 @@ from framework.mesos import (
     Registered,
     StatusUpdate,
     framework_info,
-    kill_task,
-    reconcile_tasks,
 )
-from framework.plan import engine_plan, engine_policy, load_records
+from framework.plan import engine_plan, engine_policy
+from framework.retry import OUTAGES, EtcdRetry
 from framework.sandbox import SandboxReader
 from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
 from framework.state import (
-    Batch,
     ConflictError,
     Credentials,
     EtcdConnection,
-    NewEvent,
     NotLeader,
     StateStore,
     StoreError,
     StoreUnavailable,
     TLSFiles,
 )
-from framework.state import Control as StoredControl
 from framework.taskinfo import task_info
 from web import SCHEDULER_COUNTERS, HealthReport, create_app, serve
 
@@ -93,10 +88,10 @@ SNAPSHOT_EVERY_S = 0.5
 SNAPSHOT_REFRESH_S = 5.0
 AGENT_LIST_EVERY_S = 30.0
 ETCD_PING_EVERY_S = 2.0
-ETCD_RETRY_S = 2.0
 UNINSTALL_BY = "cosmos"
 UNINSTALL_WHY = "SDK_UNINSTALL is set (dcos package uninstall)"
-CLUSTER_RECHECK_S = 15.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,23 +105,28 @@ class LeadershipLost:
 
 
 class Runtime:
+    """Start-up, the worker's loop, periodic work, health and the uninstall's end; the
+    decisions themselves are applied by `Applier` (framework/applier.py)."""
+
     def __init__(self, config: Config, store: StateStore, artifacts_dir: Path,
-                 inbox: queue.Queue | None = None) -> None:
+                 inbox: queue.Queue | None = None, retry: EtcdRetry | None = None) -> None:
         self.config = config
         self.store = store
         self.artifacts_dir = artifacts_dir
         self.inbox: queue.Queue = inbox if inbox is not None else queue.Queue()
+        self.retry = retry or EtcdRetry()
         self.counters: collections.Counter = collections.Counter()
         self.plan = engine_plan(config)
         self.policy = engine_policy(config)
-        self.engine = self._engine(())
-        self.driver: MesosSchedulerDriver | None = None
         self.credentials = service_account_credentials(config.mesos.service_account,
                                                        config.dcos_ca_file)
-        self.framework_id: str | None = None
+        self.applier = Applier(store, build_engine=self._engine, connect=self._new_driver,
+                               task_for=self._task_for, refuse_s=self.policy.refuse_wait_s,
+                               retrying=self._retrying, etcd_seen=self._etcd_seen,
+                               changed=self._changed, teardown=self._teardown,
+                               counters=self.counters)
         self.subscribed = False
         self.etcd_ok = True
-        self.raw_offers: dict[str, dict] = {}
         self.master: MasterClient | None = None
         self.sandbox: SandboxReader | None = None
         self.urls = None
@@ -141,6 +141,14 @@ class Runtime:
         self._last_snapshot = 0.0
         self._last_agent_list = 0.0
         self.snapshot = Snapshot(self._document(time.time()))
+
+    @property
+    def engine(self) -> Engine:
+        return self.applier.engine
+
+    @property
+    def framework_id(self) -> str | None:
+        return self.applier.framework_id
 
     # -- start-up --
 
@@ -166,26 +174,21 @@ class Runtime:
         A cluster that cannot (no v3 API, no v2 API) is reported in the log, on /health and
         on the page, and checked again now and then: the scheduler stays up instead of
         exiting into a Marathon restart loop."""
-        while True:
-            self.heartbeat.beat()
-            try:
-                facts = etcd_check.probe(self.config)
-            except etcd_check.EtcdUnreachable as err:
-                self.etcd_ok = False
-                log.warning("etcd unreachable while checking the cluster: %s", err)
-                time.sleep(ETCD_RETRY_S)
-                continue
-            self.etcd_ok = True
-            problem = etcd_check.problem(facts, self.config)
-            if problem is None:
-                log.info("%s", facts.summary())
-                self.etcd_peers = facts.peer_urls
-                self._set_blocked(None)
-                return
+        facts = self._retrying(self._usable_cluster)
+        log.info("%s", facts.summary())
+        self.etcd_peers = facts.peer_urls
+        self._set_blocked(None)
+
+    def _usable_cluster(self) -> etcd_check.EtcdFacts:
+        facts = etcd_check.probe(self.config)
+        self.etcd_ok = True
+        problem = etcd_check.problem(facts, self.config)
+        if problem is not None:
             if problem != self.blocked:
                 log.error("%s", problem)
             self._set_blocked(problem)
-            time.sleep(CLUSTER_RECHECK_S)
+            raise etcd_check.ClusterUnusable(problem)
+        return facts
 
     def _set_blocked(self, reason: str | None) -> None:
         self.blocked = reason
@@ -196,39 +199,22 @@ class Runtime:
         False when asked to stop meanwhile.
 
         A standby scheduler has nothing to clean up: SIGTERM simply ends it."""
+        def acquire() -> bool:
+            if self.store.leader.acquire(timeout_s=self.retry.interval_s):
+                return True
+            log.info("another scheduler is leader (%s); waiting", self.store.leader.holder())
+            return False
         while not self._stopping:
-            self.heartbeat.beat()
             try:
-                if self.store.leader.acquire(timeout_s=ETCD_RETRY_S):
+                if self._retrying(acquire, stop=lambda: self._stopping):
                     log.info("leader lock acquired")
                     return True
-                log.info("another scheduler is leader (%s); waiting",
-                         self.store.leader.holder())
-            except StoreUnavailable as err:
-                self.etcd_ok = False
-                log.warning("etcd unavailable while taking the leader lock: %s", err)
-                time.sleep(ETCD_RETRY_S)
+            except StoreUnavailable:
+                return False  # asked to stop while etcd was unavailable
         return False
 
     def load_state(self) -> None:
-        while True:
-            self.heartbeat.beat()
-            try:
-                self.framework_id = self.store.load_framework_id()
-                records = load_records(self.store.load_agents())
-                stored = self.store.load_control()
-                break
-            except StoreUnavailable as err:
-                self.etcd_ok = False
-                log.warning("etcd unavailable while loading state: %s", err)
-                time.sleep(ETCD_RETRY_S)
-        self.etcd_ok = True
-        uninstall = None if stored.uninstall is None else OperatorNote.from_dict(
-            stored.uninstall, "control.uninstall")
-        control = EngineControl(stored.paused, stored.by, stored.at, stored.why, uninstall)
-        self.engine = self._engine(records, control)
-        log.info("loaded %d agent records; framework id %s", len(records),
-                 self.framework_id or "(none yet)")
+        self.applier.load()
 
     def _engine(self, records, control: EngineControl | None = None) -> Engine:
         # Random task id suffixes: unique across scheduler restarts, however quick.
@@ -236,12 +222,45 @@ class Runtime:
                       new_unique=lambda now: f"{int(now)}-{uuid.uuid4().hex[:12]}")
 
     def start_driver(self) -> None:
+        self.applier.connect()
+
+    def _new_driver(self, framework_id: str | None) -> MesosSchedulerDriver:
         webui = self.config.webui_url(self.web.port)
-        info = framework_info(self.config, webui, self.framework_id)
-        self.driver = scheduler_driver(QueueingScheduler(self.inbox), info, self.config.mesos,
-                                       self.credentials, ca_file=self.config.dcos_ca_file,
-                                       implicit_acknowledgements=False)
-        self.driver.start()
+        info = framework_info(self.config, webui, framework_id)
+        driver = scheduler_driver(QueueingScheduler(self.inbox), info, self.config.mesos,
+                                  self.credentials, ca_file=self.config.dcos_ca_file,
+                                  implicit_acknowledgements=False)
+        driver.start()
+        return driver
+
+    def _task_for(self, launch: Launch, offer: dict) -> dict:
+        return task_info(self.config, launch, offer, self.urls, offer.get("hostname", ""),
+                         self.etcd_peers)
+
+    # -- waiting for etcd --
+
+    def _retrying(self, attempt: Callable[[], T], *,
+                  retry_on: tuple[type[Exception], ...] = OUTAGES,
+                  stop: Callable[[], bool] | None = None) -> T:
+        """`attempt()` under the retry policy, with the liveness heartbeat beating."""
+        result = self.retry.call(attempt, self.heartbeat.beat, self._waiting,
+                                 retry_on=retry_on, stop=stop or (lambda: False))
+        self.etcd_ok = True  # it answered
+        return result
+
+    def _waiting(self, err: Exception, delay: float) -> None:
+        if isinstance(err, etcd_check.ClusterUnusable):
+            return  # said once by `_usable_cluster`, and on /health meanwhile
+        if isinstance(err, ConflictError):
+            return  # the applier reloaded the state and said so
+        self.etcd_ok = False
+        log.warning("etcd unavailable (%s); retrying in %.0f s", err, delay)
+
+    def _etcd_seen(self, ok: bool) -> None:
+        self.etcd_ok = ok
+
+    def _changed(self) -> None:
+        self._dirty = True
 
     # -- the worker --
 
@@ -273,16 +292,12 @@ class Runtime:
             case DriverError():
                 self._driver_error(message.message)
             case RawOffers():
-                self.counters["calico_dcos_offers_received_total"] += len(message.offers)
-                for offer in message.offers:
-                    self.raw_offers[offer["id"]["value"]] = offer
-                    if self.sandbox is not None:
+                if self.sandbox is not None:
+                    for offer in message.offers:
                         self.sandbox.note_offer(offer)
-                self._decide(message.to_engine())
-                self._decline_leftovers(message)
+                self.applier.offers(message)
             case StatusUpdate():
-                if self._decide(message.status) is not None and self.driver is not None:
-                    self._call(self.driver.acknowledgeStatusUpdate, message.raw)
+                self.applier.status(message)
                 self._read_result(message)
             case OperatorRequest():
                 self._operator(message)
@@ -291,7 +306,7 @@ class Runtime:
             case LeadershipLost():
                 self._step_down(message.reason)
             case _:
-                self._decide(message)
+                self.applier.decide(message)
 
     def _registered(self, message: Registered) -> None:
         self.subscribed = True
@@ -300,13 +315,8 @@ class Runtime:
         if self.sandbox is None:
             self.sandbox = SandboxReader(self.config, self.inbox.put, self.master.auth,
                                          self._locate_agent).start()
-        if message.framework_id != self.framework_id:
-            log.info("registered with framework id %s", message.framework_id)
-            self._store_call(self.store.save_framework_id, message.framework_id)
-            self.framework_id = message.framework_id
-        else:
-            log.info("re-subscribed as %s", message.framework_id)
-        self._decide(Subscribed())
+        self.applier.registered(message.framework_id)
+        self.applier.decide(Subscribed())
         self._list_agents()
 
     def _read_result(self, update: StatusUpdate) -> None:
@@ -322,16 +332,19 @@ class Runtime:
         if FRAMEWORK_REMOVED not in message:
             log.error("the master reported an error: %s", message)
             return
-        if self.engine.uninstalling:
-            self._removed_while_uninstalling(message)
-            return
-        log.warning("the master removed framework %s; registering afresh", self.framework_id)
-        self._stop_driver()
-        self._store_call(self.store.clear_framework, f"master said: {message}")
-        self.framework_id = None
-        self.engine = self._engine((), self.engine.control)
-        self.raw_offers.clear()
-        self.start_driver()
+        why = f"master said: {message}"
+        match self.engine.after_removal():
+            case AfterRemoval.REGISTER_AFRESH:
+                log.warning("the master removed framework %s; registering afresh",
+                            self.framework_id)
+                self.applier.reregister(why, keep_agents=False)
+            case AfterRemoval.FINISH_UNINSTALL:
+                log.warning("the master removed framework %s before the uninstall finished; "
+                            "registering afresh to finish it", self.framework_id)
+                self.applier.reregister(why, keep_agents=True)
+            case AfterRemoval.UNINSTALLED:
+                self.applier.disconnect()
+                self._uninstalled(f"framework {self.framework_id} torn down ({message})")
 
     def _operator(self, request: OperatorRequest) -> None:
         if not request.claim():
@@ -343,113 +356,12 @@ class Runtime:
             request.done.set()
             return
         try:
-            if self._decide(request.event, raise_store_errors=True) is None:
+            if self.applier.decide(request.event, raise_store_errors=True) is None:
                 request.error = StoreUnavailable("etcd is unavailable")
         except (EngineError, StoreError) as err:
             request.error = err
         finally:
             request.done.set()
-
-    def _decide(self, event: object, raise_store_errors: bool = False) -> Decision | None:
-        """Decide, store, then act. None when the decision could not be stored."""
-        now = time.time()
-        decision = self.engine.decide(event, now)
-        if decision.needs_write or decision.notices:
-            batch = Batch(
-                agents={r.agent_id: r.to_dict() for r in decision.records},
-                control=_stored_control(decision.control) if decision.control else None,
-                events=[NewEvent(_event_kind(n), n.text, n.agent_id, n.by)
-                        for n in decision.notices],
-            )
-            try:
-                self.store.commit(batch)
-                self.etcd_ok = True
-            except (StoreUnavailable, ConflictError) as err:
-                self.engine.rollback(decision)
-                self.etcd_ok = not isinstance(err, StoreUnavailable)
-                self.counters["calico_dcos_etcd_errors_total"] += 1
-                log.warning("could not store a decision (%s); will retry", err)
-                if isinstance(err, ConflictError):
-                    self.load_state()
-                if raise_store_errors:
-                    raise
-                return None
-            for note in decision.notices:
-                log.info("%s%s", note.text, f" (by {note.by})" if note.by else "")
-        self._apply(decision)
-        if decision.needs_write or decision.actions or decision.notices:
-            self._dirty = True
-        return decision
-
-    def _apply(self, decision: Decision) -> None:
-        driver = self.driver
-        if driver is None:
-            return
-        for action in decision.actions:
-            match action:
-                case Launch():
-                    offer = self.raw_offers.pop(action.offer_id, None)
-                    if offer is None:
-                        continue
-                    task = task_info(self.config, action, offer, self.urls,
-                                     offer.get("hostname", ""), self.etcd_peers)
-                    log.info("launching %s on %s", action.task_id, offer.get("hostname"))
-                    self.counters["calico_dcos_offers_accepted_total"] += 1
-                    # What the task leaves of the offer comes back soon: this agent's
-                    # next step follows as soon as this one finishes.
-                    self._call(driver.launchTasks, offer["id"], [task],
-                               {"refuse_seconds": self.policy.refuse_wait_s})
-                case Decline():
-                    self.raw_offers.pop(action.offer_id, None)
-                    self.counters["calico_dcos_offers_declined_total"] += 1
-                    self._call(driver.declineOffer, {"value": action.offer_id},
-                               {"refuse_seconds": action.refuse_seconds})
-                case Kill():
-                    log.info("killing %s", action.task_id)
-                    self._call(kill_task, driver, action.task_id, action.agent_id)
-                case Suppress():
-                    self.counters["calico_dcos_suppress_total"] += 1
-                    self._call(driver.suppressOffers)
-                case Revive():
-                    self.counters["calico_dcos_revive_total"] += 1
-                    self._call(driver.reviveOffers)
-                case Reconcile() if action.tasks:
-                    self._call(reconcile_tasks, driver, action.tasks)
-                case Reconcile():
-                    self._call(driver.reconcileTasks, [])
-                case Teardown():
-                    self._teardown()
-
-    def _decline_leftovers(self, message: RawOffers) -> None:
-        """Never hold an offer: anything the engine did not use or decline goes back now."""
-        leftovers = [o for o in message.offers if o["id"]["value"] in self.raw_offers]
-        self._decline_all(leftovers)
-
-    def _decline_all(self, offers: list[dict]) -> None:
-        for offer in offers:
-            offer_id = offer["id"]["value"]
-            if self.raw_offers.pop(offer_id, None) is not None and self.driver is not None:
-                self.counters["calico_dcos_offers_declined_total"] += 1
-                self._call(self.driver.declineOffer, {"value": offer_id},
-                           {"refuse_seconds": self.policy.refuse_wait_s})
-
-    def _call(self, fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception as err:  # a failed driver call must not stop the worker
-            log.warning("driver call %s failed: %s", getattr(fn, "__name__", fn), err)
-
-    def _store_call(self, fn, *args) -> None:
-        while True:
-            self.heartbeat.beat()
-            try:
-                fn(*args)
-                self.etcd_ok = True
-                return
-            except StoreUnavailable as err:
-                self.etcd_ok = False
-                log.warning("etcd unavailable (%s); retrying", err)
-                time.sleep(ETCD_RETRY_S)
 
     # -- periodic work --
 
@@ -534,12 +446,6 @@ class Runtime:
 
     # -- shutdown --
 
-    def _stop_driver(self) -> None:
-        driver, self.driver = self.driver, None
-        if driver is not None:
-            driver.stop(failover=True)
-            driver.join()
-
     def _request_stop(self, reason: str) -> None:
         self._stopping = True
         self.inbox.put(Stop(reason))
@@ -553,9 +459,8 @@ class Runtime:
             return  # a stale report: this scheduler leads again already
         log.error("leadership lost (%s); standing by until this scheduler leads again",
                   reason)
-        self._stop_driver()
+        self.applier.disconnect()
         self.subscribed = False
-        self.raw_offers.clear()
         self._publish(time.time())
         if self.become_leader():
             self.load_state()
@@ -563,7 +468,7 @@ class Runtime:
 
     def shutdown(self) -> int:
         log.info("stopping: %s", self._stop_reason)
-        self._stop_driver()
+        self.applier.disconnect()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.store.leader.is_leader:
@@ -592,9 +497,11 @@ class Runtime:
         self.start_driver()
 
     def _record_uninstall(self) -> None:
-        while self._decide(Uninstall(UNINSTALL_BY, UNINSTALL_WHY)) is None:
-            self.heartbeat.beat()  # etcd unavailable: nothing may start before it is stored
-            time.sleep(ETCD_RETRY_S)
+        """Nothing may start before the uninstall is stored: wait out etcd, and decide again
+        on the reloaded state after a conflict."""
+        self._retrying(lambda: self.applier.decide(Uninstall(UNINSTALL_BY, UNINSTALL_WHY),
+                                                   raise_store_errors=True),
+                       retry_on=(StoreUnavailable, ConflictError))
         log.info("uninstalling: Calico is removed from every agent, rolling, then the "
                  "framework tears itself down")
 
@@ -604,13 +511,12 @@ class Runtime:
         9afd051e46, service/ServiceUninstaller.scala talks only to Marathon and Admin
         Router): SDK schedulers do it with driver.stop(false) (mesosphere/dcos-commons
         0.40.0, scheduler/uninstall/DeregisterStep.java), as here."""
-        driver, master, framework_id = self.driver, self.master, self.framework_id
-        if driver is None or not self.subscribed or framework_id is None:
+        master, framework_id = self.master, self.framework_id
+        if self.applier.driver is None or not self.subscribed or framework_id is None:
             return  # the engine asks again after the next subscription
         log.info("uninstall complete on every agent; tearing down framework %s", framework_id)
-        self.driver, self.subscribed = None, False
-        driver.stop(failover=False)  # pymesos 0.3.15 sends TEARDOWN when not failing over
-        driver.join()
+        self.subscribed = False
+        self.applier.deregister()
         if master is None or master.framework_registered(framework_id) is not False:
             log.warning("the master does not list framework %s as torn down; subscribing "
                         "again to retry", framework_id)
@@ -618,28 +524,15 @@ class Runtime:
             return
         self._uninstalled(f"framework {framework_id} torn down")
 
-    def _removed_while_uninstalling(self, message: str) -> None:
-        self._stop_driver()
-        if self.engine.uninstall_complete():
-            self._uninstalled(f"framework {self.framework_id} torn down ({message})")
-            return
-        # The tasks are gone, not what the installer changed on the agents: keep the
-        # records, which say where Calico still is, and finish under a new registration.
-        log.warning("the master removed framework %s before the uninstall finished; "
-                    "registering afresh to finish it", self.framework_id)
-        self._store_call(self.store.clear_framework, f"master said: {message}", True)
-        self.framework_id = None
-        self.raw_offers.clear()
-        self.start_driver()
-
     def _uninstalled(self, why: str) -> None:
         """Nothing of this framework is left: remove its state and serve the finished plan
         (Cosmos deletes the app once `/v1/plans/deploy` answers 200)."""
-        self._store_call(self.store.remove_all)
+        self._retrying(self.store.remove_all)
         note = self.engine.control.uninstall or OperatorNote(
             "uninstall", UNINSTALL_BY, time.time(), UNINSTALL_WHY)
-        self.engine = self._engine(self.engine.agents.values(), EngineControl(uninstall=note))
-        self.framework_id = None
+        self.applier.engine = self._engine(self.engine.agents.values(),
+                                           EngineControl(uninstall=note))
+        self.applier.framework_id = None
         self.torn_down = True
         self._dirty = True
         log.info("uninstalled (%s): state removed from etcd; waiting for the app's removal",
@@ -651,16 +544,6 @@ OPERATOR_EVENTS = {"pause": Pause, "resume": Resume, "retry": RetryAgent, "skip"
 
 def _operator_event(kind: str, *args: str):
     return OPERATOR_EVENTS[kind](*args)
-
-
-def _stored_control(control: EngineControl) -> StoredControl:
-    uninstall = None if control.uninstall is None else control.uninstall.to_dict()
-    return StoredControl(paused=control.paused, by=control.by, at=control.at, why=control.why,
-                         uninstall=uninstall)
-
-
-def _event_kind(notice) -> str:
-    return "step" if notice.step else "rollout"
 
 
 def run(config: Config) -> int:

@@ -18,7 +18,7 @@ from framework.engine.actions import (
     Suppress,
     Teardown,
 )
-from framework.engine.engine import Engine
+from framework.engine.engine import AfterRemoval, Engine
 from framework.engine.errors import (
     EngineError,
     PlanError,
@@ -68,6 +68,7 @@ __all__ = [
     "ROLLOUT_STATES",
     "STEP_STATES",
     "Action",
+    "AfterRemoval",
     "AgentInfo",
     "AgentRecord",
     "AgentRemoved",

@@ -86,6 +86,7 @@ class Decision:
     undo_control: Control | None = field(default=None, repr=False, compare=False)
     undo_suppressed: bool = field(default=False, repr=False, compare=False)
     undo_declined: set[str] | None = field(default=None, repr=False, compare=False)
+    undo_declined_added: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     undo_teardown_asked: bool = field(default=False, repr=False, compare=False)
 
     @property

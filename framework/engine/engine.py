@@ -9,6 +9,7 @@ decision's records, then applies its actions; if storing fails it calls `rollbac
 from __future__ import annotations
 
 import dataclasses
+import enum
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -106,10 +107,20 @@ from framework.engine.uninstall import (
 RESOURCE_EPSILON = 1e-9
 
 
+class AfterRemoval(enum.Enum):
+    """What follows when the master removed the framework ("Framework has been removed":
+    its tasks are gone, not what the installer changed on the agents)."""
+
+    REGISTER_AFRESH = "register afresh"  # forget the records: agents are found again
+    FINISH_UNINSTALL = "finish the uninstall"  # keep the records: where Calico still is
+    UNINSTALLED = "uninstalled"  # the uninstall was complete: nothing is left to do
+
+
 class _Txn:
     """What one decision has changed so far, with what it takes to undo it."""
 
-    __slots__ = ("changed", "undo", "control", "actions", "notices", "revive", "undo_declined")
+    __slots__ = ("changed", "undo", "control", "actions", "notices", "revive", "undo_declined",
+                 "declined_added")
 
     def __init__(self) -> None:
         self.changed: dict[str, AgentRecord] = {}
@@ -119,6 +130,7 @@ class _Txn:
         self.notices: list[Notice] = []
         self.revive = False
         self.undo_declined: set[str] | None = None
+        self.declined_added: set[str] = set()
 
 
 class Engine:
@@ -190,6 +202,14 @@ class Engine:
         """Uninstalling, and every agent that is not gone is uninstalled or skipped."""
         return self._control.uninstalling and not self._incomplete
 
+    def after_removal(self) -> AfterRemoval:
+        """What the scheduler does once the master removed its framework."""
+        if not self._control.uninstalling:
+            return AfterRemoval.REGISTER_AFRESH
+        if self.uninstall_complete():
+            return AfterRemoval.UNINSTALLED
+        return AfterRemoval.FINISH_UNINSTALL
+
     def wants_offers(self) -> bool:
         if self._maintenance:
             return True
@@ -241,11 +261,19 @@ class Engine:
             undo_control=undo_control,
             undo_suppressed=undo_suppressed,
             undo_declined=tx.undo_declined,
+            undo_declined_added=frozenset(tx.declined_added),
             undo_teardown_asked=undo_teardown_asked,
         )
 
     def rollback(self, decision: Decision) -> None:
-        """Forget the latest decision (its records could not be stored)."""
+        """Forget the latest decision (its records could not be stored).
+
+        Restored: the records and every index over them, the control, suppression, the
+        agents declined for long, the teardown request. Left as they are, on purpose:
+        what this run observed of offers (`_last_offer_at`, `_offer_notes`: the offer came,
+        stored or not), the pacing of reconciliation (`_reconcile_asked`: at worst one
+        launch is reconciled a `launch_timeout_s` early or late) and the task-id counter
+        (ids only need to stay unique)."""
         mode = self._control.uninstalling
         if decision.undo_control is not None:
             self._control = decision.undo_control
@@ -260,6 +288,7 @@ class Engine:
         self._teardown_asked = decision.undo_teardown_asked
         if decision.undo_declined is not None:
             self._long_declined = set(decision.undo_declined)
+        self._long_declined -= decision.undo_declined_added
 
     # -- index maintenance -------------------------------------------------------------
 
@@ -363,8 +392,7 @@ class Engine:
         self._last_offer_at[agent_id] = now
         facts = self._facts[agent_id]
         if facts.idle:
-            self._long_declined.add(agent_id)
-            self._decline(tx, offers, self.policy.refuse_idle_s)
+            self._decline_for_long(tx, agent_id, offers)
             return
         if self._control.uninstalling:
             self._offer_uninstall(tx, agent, facts, offers, gates, now)
@@ -405,8 +433,7 @@ class Engine:
         if block.kind is Block.BUDGET:
             # Waiting for a slot can take long and concerns most agents at scale:
             # decline for long and revive when a slot frees (see `_put`).
-            self._long_declined.add(agent_id)
-            self._decline(tx, offers, self.policy.refuse_idle_s)
+            self._decline_for_long(tx, agent_id, offers)
             return
         until = block.record.backoff_until if block.kind is Block.BACKOFF else None
         self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
@@ -456,6 +483,14 @@ class Engine:
             )
         )
         tx.notices.append(Notice(f"launch {task_id} (attempt {rec.attempts})", agent_id, spec.name))
+
+    def _decline_for_long(self, tx: _Txn, agent_id: str, offers: list[Offer]) -> None:
+        """Decline for `refuse_idle_s`, remembering the agent: it is revived when it gets
+        work (see `_put`)."""
+        if agent_id not in self._long_declined:
+            self._long_declined.add(agent_id)
+            tx.declined_added.add(agent_id)
+        self._decline(tx, offers, self.policy.refuse_idle_s)
 
     @staticmethod
     def _decline(tx: _Txn, offers: list[Offer], refuse_seconds: float) -> None:

@@ -3,7 +3,7 @@
 Layout under `<root>/<framework-name>/` (root defaults to `/calico-dcos`):
   framework-id     the Mesos framework id, plain text
   agents/<id>      one JSON object per agent: the rollout engine's record, opaque here
-  control          JSON `Control`: paused, by, at, why, agent_requests{id: retry|skip...}
+  control          JSON `Control`: paused, by, at, why, uninstall
   events/<seq>     JSON `Event`, seq zero-padded to 20 digits; oldest trimmed past max_events
   leader           the leader's identity, bound to its lease
 
@@ -49,11 +49,11 @@ from framework.state.errors import (
 )
 from framework.state.keys import DEFAULT_ROOT, check_framework_name
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
-from framework.state.records import AgentRequest, Control, Event, NewEvent
+from framework.state.records import Control, Event, NewEvent
 from framework.state.store import DEFAULT_MAX_EVENTS, Batch, StateStore, StoreStats
 
 __all__ = [
-    "DEFAULT_MAX_EVENTS", "DEFAULT_ROOT", "DEFAULT_TTL_S", "AgentRequest", "Batch",
+    "DEFAULT_MAX_EVENTS", "DEFAULT_ROOT", "DEFAULT_TTL_S", "Batch",
     "ConflictError", "Control", "CorruptValue", "Credentials", "EtcdConnection", "Event",
     "InvalidRecord", "LeaderLock", "NewEvent", "NotLeader", "StateStore", "StoreAuthError",
     "StoreConfigError", "StoreError", "StoreStats", "StoreUnavailable", "TLSFiles",

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from framework.state.errors import CorruptValue, InvalidRecord
-
-AGENT_ACTIONS = ("retry", "skip")
 
 
 def encode_json(value: object) -> bytes:
@@ -36,29 +34,15 @@ def decode_object(key: str, raw: bytes) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class AgentRequest:
-    """An operator's pending request to retry or skip one agent's failed step."""
-
-    action: str
-    by: str
-    at: float
-    why: str
-
-    def __post_init__(self) -> None:
-        if self.action not in AGENT_ACTIONS:
-            raise InvalidRecord(f"agent action {self.action!r} is not one of {AGENT_ACTIONS}")
-
-
-@dataclass(frozen=True)
 class Control:
-    """Operator intent that outlives a scheduler: pause state, per-agent requests, and the
-    uninstall request (an object: who asked, when and why; the engine's to read)."""
+    """Operator intent that outlives a scheduler: pause state and the uninstall request (an
+    object: who asked, when and why; the engine's to read). Retry and skip are kept in the
+    agent's own record (its `note`)."""
 
     paused: bool = False
     by: str | None = None
     at: float | None = None
     why: str | None = None
-    agent_requests: Mapping[str, AgentRequest] = field(default_factory=dict)
     uninstall: Mapping[str, Any] | None = None
 
     def paused_by(self, by: str, at: float, why: str) -> Control:
@@ -67,26 +51,17 @@ class Control:
     def resumed_by(self, by: str, at: float, why: str) -> Control:
         return replace(self, paused=False, by=by, at=at, why=why)
 
-    def with_request(self, agent_id: str, request: AgentRequest) -> Control:
-        return replace(self, agent_requests={**self.agent_requests, agent_id: request})
-
-    def without_request(self, agent_id: str) -> Control:
-        rest = {k: v for k, v in self.agent_requests.items() if k != agent_id}
-        return replace(self, agent_requests=rest)
-
     def to_json(self) -> bytes:
-        value = asdict(self)
-        value["agent_requests"] = {k: asdict(v) for k, v in self.agent_requests.items()}
-        return encode_json(value)
+        return encode_json(asdict(self))
 
     @classmethod
     def from_json(cls, key: str, raw: bytes) -> Control:
         value = decode_object(key, raw)
+        # Earlier releases stored an always-empty `agent_requests` object: ignored.
+        value.pop("agent_requests", None)
         try:
-            requests = {agent: AgentRequest(**req)
-                        for agent, req in value.pop("agent_requests", {}).items()}
-            return cls(**value, agent_requests=requests)
-        except (TypeError, AttributeError, InvalidRecord) as err:
+            return cls(**value)
+        except TypeError as err:
             raise CorruptValue(f"{key}: not a control record ({err})") from None
 
 

@@ -30,13 +30,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from devcluster.agent import AgentSpec, AgentTask
+from devcluster.agent import AgentSpec
 from devcluster.cluster import agent_ip
 from devcluster.etcd import EtcdServer
 from devcluster.master import Framework, Master, MasterOptions
 from devcluster.master_http import MasterServer
 from devcluster.ports import free_port
 from devcluster.protocol import Resources
+from devcluster.records import AgentTask
 from devcluster.versions import DEFAULT_VERSION
 from framework.engine import AgentRecord, Plan
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, is_live

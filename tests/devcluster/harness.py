@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pymesos import MesosSchedulerDriver, Scheduler
 
-from devcluster.agent import AgentSpec, AgentTask, SimulatedAgent
+from devcluster.agent import AgentSpec, SimulatedAgent
 from devcluster.cluster import agent_ip
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
+from devcluster.records import AgentTask
 from tests.wait import wait_until
 
 DEADLINE_S = 20.0
@@ -54,6 +55,7 @@ class RecordingScheduler(Scheduler):
         self.updates: list[dict] = []
         self.update_times: list[float] = []
         self.hold_offers = True
+        self.master: Master | None = None  # the master `MasterHarness.driver` connects to
 
     def _record(self, kind: str, value: object = None) -> None:
         with self.lock:
@@ -167,6 +169,8 @@ class MasterHarness:
             info["principal"] = principal
         if framework_id:
             info["id"] = {"value": framework_id}
+        if isinstance(scheduler, RecordingScheduler):
+            scheduler.master = self.master
         driver = MesosSchedulerDriver(scheduler, info, self.address,
                                       implicit_acknowledgements=implicit_acks,
                                       principal=principal, secret=secret)
@@ -220,16 +224,17 @@ def launch(driver: MesosSchedulerDriver, sched: RecordingScheduler, agent: Simul
                        filters={"refuse_seconds": 0})
     if wait_state is not None:
         sched.wait_state(task_id, wait_state)
-    return wait_until(lambda: find_task(agent, task_id), what=f"{task_id} on {agent.id}")
+    return wait_until(lambda: find_task(sched.master, agent, task_id),
+                      what=f"{task_id} on {agent.id}")
 
 
-def find_task(agent: SimulatedAgent, task_id: str) -> AgentTask | None:
+def find_task(master: Master | None, agent: SimulatedAgent, task_id: str) -> AgentTask | None:
     """The agent's task, or the master's record of it once it completed."""
     task = agent.tasks.get(task_id)
-    if task is not None:
+    if task is not None or master is None:
         return task
-    with agent.master.lock:
-        for fw in agent.master.frameworks.values():
+    with master.lock:
+        for fw in master.frameworks.values():
             for done in fw.completed_tasks:
                 if done.task_id == task_id and done.agent_id == agent.id:
                     return done

@@ -9,13 +9,14 @@ from framework.engine import (
     AgentUnreachable,
     Engine,
     Launch,
+    Offers,
     Policy,
     RetryAgent,
     RetryPolicy,
     Revive,
     SkipAgent,
 )
-from tests.engine.kit import Driver, launch_step, make_plan, of_type, refuse_seconds
+from tests.engine.kit import Driver, launch_step, make_plan, of_type, offer, refuse_seconds
 
 AGENTS = ("a1", "a2", "a3", "a4")
 
@@ -155,3 +156,33 @@ def test_non_disruptive_steps_run_in_parallel_up_to_their_cap():
     assert first == []  # a1's etcd-proxy is still staging
     driver.status(driver.engine.agents["a1"].step("etcd-proxy").task_id, "TASK_RUNNING")
     assert driver.launch("a3").step == "etcd-proxy"
+
+
+def test_one_offers_batch_from_two_agents_with_k_1_gives_one_disruptive_launch():
+    """Both agents are ready for docker and offer in the same batch: the slot the first
+    takes is counted before the second is decided."""
+    driver = Driver(policy=Policy(max_concurrent_restarts=1), agents=("a1", "a2"))
+    for agent_id in ("a1", "a2"):
+        driver.succeed(driver.launch(agent_id))  # etcd-proxy
+    decision = driver.send(Offers((offer("a1", hostname="a1.example"),
+                                   offer("a2", hostname="a2.example"))))
+    (launch,) = of_type(decision, Launch)
+    assert launch.step == "docker"
+    assert driver.engine.restart_slot_holders() == {launch.agent_id}
+    waiting = "a2" if launch.agent_id == "a1" else "a1"
+    assert refuse_seconds(decision) == [Policy().refuse_idle_s]
+    assert driver.reason(waiting).startswith("waiting for a restart slot for docker")
+
+
+def test_a_rolled_back_batch_leaves_no_agent_counted_as_declined_for_long():
+    """An agent queued for the slot in a batch whose records were not stored got its
+    offer back briefly from the scheduler, not for long: freeing the slot revives nobody."""
+    driver = Driver(policy=Policy(max_concurrent_restarts=1), agents=("a1", "a2", "a3"))
+    for agent_id in ("a1", "a2"):
+        driver.succeed(driver.launch(agent_id))  # etcd-proxy
+    docker = driver.launch("a1")
+    batch = driver.send(Offers((offer("a2", hostname="a2.example"),
+                                offer("a3", hostname="a3.example"))))
+    assert [a.step for a in of_type(batch, Launch)] == ["etcd-proxy"]  # a3's; a2 queued
+    driver.engine.rollback(batch)
+    assert of_type(driver.succeed(docker), Revive) == []

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from framework.engine import (
+    AfterRemoval,
     AgentRemoved,
     AgentUnreachable,
     Control,
@@ -255,3 +256,16 @@ def test_an_uninstall_decision_rolled_back_restores_the_install_plan():
     assert not driver.engine.uninstalling
     assert driver.state("a1") == "complete" and driver.engine.restart_slot_holders() == set()
     assert Teardown() not in driver.send(Tick()).actions
+
+
+def test_what_follows_the_frameworks_removal():
+    """The master removed the framework: its tasks are gone, what the installer changed is
+    not. Installing, the agents are found afresh; uninstalling, their records still say
+    where Calico is; once the uninstall is complete, nothing is left to do."""
+    driver = installed(agents=("a1",))
+    assert driver.engine.after_removal() is AfterRemoval.REGISTER_AFRESH
+    uninstall(driver)
+    assert driver.engine.after_removal() is AfterRemoval.FINISH_UNINSTALL
+    uninstall_agent(driver, "a1")
+    assert driver.engine.uninstall_complete()
+    assert driver.engine.after_removal() is AfterRemoval.UNINSTALLED

@@ -7,7 +7,6 @@ import threading
 import pytest
 
 from framework.state import (
-    AgentRequest,
     Batch,
     ConflictError,
     Control,
@@ -148,20 +147,20 @@ def test_corrupt_record_is_reported_and_left_alone(leader_store):
 
 
 def test_control_round_trip_with_who_when_why(leader_store):
-    control = (Control().paused_by("alice", 100.0, "maintenance window")
-               .with_request("a-S0", AgentRequest("retry", "bob", 101.0, "docker fixed")))
+    control = Control().paused_by("alice", 100.0, "maintenance window")
     leader_store.save_control(control)
     assert leader_store.load_control() == control
-    resumed = control.resumed_by("carol", 102.0, "done").without_request("a-S0")
-    leader_store.save_control(resumed)
+    leader_store.save_control(control.resumed_by("carol", 102.0, "done"))
     loaded = leader_store.load_control()
     assert (loaded.paused, loaded.by, loaded.at, loaded.why) == (False, "carol", 102.0, "done")
-    assert loaded.agent_requests == {}
 
 
-def test_unknown_agent_action_is_refused():
-    with pytest.raises(InvalidRecord):
-        AgentRequest("reboot", "alice", 1.0, "why not")
+def test_a_control_stored_by_an_earlier_release_still_loads(leader_store):
+    """Earlier releases wrote an always-empty `agent_requests` object into the control."""
+    raw_put(leader_store, leader_store.keys.control,
+            b'{"agent_requests":{},"at":5.0,"by":"alice","paused":true,"uninstall":null,'
+            b'"why":"window"}')
+    assert leader_store.load_control() == Control().paused_by("alice", 5.0, "window")
 
 
 def test_corrupt_control_is_reported(leader_store):
