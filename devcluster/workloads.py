@@ -21,7 +21,8 @@ Nothing here decides what survives: a watcher observes the containers' state, an
 framework its tasks' status updates. Each workload that stops running or restarts is lost
 once, written to the events file (devcluster/host/events.py) as
 `{"unit": "workload:<name>", "action": "lost", "phase": "end", "ok": false, "kind",
-"reason"}` with the agent's `agent_id` and `hostname`. Lost workloads are not replaced.
+"reason"}` with the agent's `agent_id` and `hostname`. Lost workloads stay lost until
+`replace_lost` starts them again (a benchmark does, before it measures a second change).
 """
 
 from __future__ import annotations
@@ -72,10 +73,6 @@ class Workload:
     hostname: str
 
     @property
-    def task_id(self) -> str:
-        return f"workload-{self.name}.{self.agent_id}"
-
-    @property
     def container_name(self) -> str:
         return f"workload-{self.name}"
 
@@ -84,6 +81,7 @@ class Workload:
 class _Watched:
     workload: Workload
     handle: str | None = None  # the container id, or the task id once launched
+    launches: int = 0
     started_at: str | None = None
     running: bool = False
     lost: str | None = None  # the reason, once lost
@@ -119,12 +117,31 @@ class Workloads:
             self.cluster.url.removeprefix("http://"), implicit_acknowledgements=True)
         self.driver.start()
         self._watcher.start()
+        self._wait_running(deadline_s)
+        return self
+
+    def replace_lost(self, deadline_s: float = 120.0) -> int:
+        """Start every lost workload again (a new task, a new container) and return once all
+        run; returns how many were replaced."""
+        with self.lock:
+            lost = [w for w in self.watched.values() if w.lost]
+            for entry in lost:
+                entry.lost, entry.running, entry.handle = None, False, None
+        agents = self.cluster.master.agents
+        for entry in lost:
+            if entry.workload.kind == "docker":
+                self._run_container(agents[entry.workload.agent_id], entry, replace=True)
+        if self.driver is not None and any(w.workload.kind == "task" for w in lost):
+            self.driver.reviveOffers()
+        self._wait_running(deadline_s)
+        return len(lost)
+
+    def _wait_running(self, deadline_s: float) -> None:
         end = time.monotonic() + deadline_s
         while not self._all_running():
             if time.monotonic() > end:
                 raise WorkloadError(f"workloads not all running after {deadline_s}s")
             time.sleep(WATCH_INTERVAL_S)
-        return self
 
     def stop(self) -> None:
         """Stop watching, then tear the framework down (its tasks end; none counts as lost)."""
@@ -160,13 +177,14 @@ class Workloads:
         return [w for (aid, _), w in self.watched.items()
                 if aid == agent_id and w.workload.kind == kind]
 
-    def tasks_to_launch(self, agent_id: str) -> list[Workload]:
-        """Tasks on `agent_id` not launched yet, marked launched."""
+    def tasks_to_launch(self, agent_id: str) -> list[str]:
+        """Ids for the tasks on `agent_id` not launched yet, marked launched."""
         with self.lock:
             wanted = [w for w in self._of(agent_id, "task") if w.handle is None]
             for entry in wanted:
-                entry.handle = entry.workload.task_id
-            return [w.workload for w in wanted]
+                entry.launches += 1
+                entry.handle = f"workload-{entry.workload.name}.{agent_id}.{entry.launches}"
+            return [w.handle for w in wanted]
 
     def all_launched(self) -> bool:
         with self.lock:
@@ -175,7 +193,7 @@ class Workloads:
     def task_update(self, task_id: str, state: str, message: str) -> None:
         with self.lock:
             entry = next((w for w in self.watched.values()
-                          if w.workload.kind == "task" and w.workload.task_id == task_id), None)
+                          if w.workload.kind == "task" and w.handle == task_id), None)
             if entry is None or self._stop.is_set():
                 return
             if state == "TASK_RUNNING":
@@ -185,12 +203,16 @@ class Workloads:
 
     # -- the containers' side ---------------------------------------------------------------
 
-    def _run_container(self, agent: SimulatedAgent, entry: _Watched) -> None:
+    def _run_container(self, agent: SimulatedAgent, entry: _Watched,
+                       replace: bool = False) -> None:
         name = entry.workload.container_name
+        env = {**os.environ, **agent.host_env}
+        if replace:  # the exited container keeps its name until removed
+            subprocess.run(["docker", "rm", "-f", name], env=env, capture_output=True,
+                           timeout=DOCKER_CLI_TIMEOUT_S, check=False)
         proc = subprocess.run(
             ["docker", "run", "-d", "--name", name, "--restart", "no", IMAGE, "sleep", "inf"],
-            env={**os.environ, **agent.host_env}, capture_output=True, text=True,
-            timeout=DOCKER_CLI_TIMEOUT_S, check=False)
+            env=env, capture_output=True, text=True, timeout=DOCKER_CLI_TIMEOUT_S, check=False)
         if proc.returncode != 0:
             raise WorkloadError(f"docker run {name} on {agent.spec.hostname}: "
                                 f"{proc.stderr.strip()}")
@@ -256,7 +278,7 @@ class _WorkloadScheduler(Scheduler):
             wanted = self.workloads.tasks_to_launch(offer["agent_id"]["value"])
             filters = {"refuse_seconds": DECLINE_FOR_S}
             if wanted:
-                driver.launchTasks(offer["id"], [_task_info(offer, w) for w in wanted], filters)
+                driver.launchTasks(offer["id"], [_task_info(offer, t) for t in wanted], filters)
             else:
                 driver.declineOffer(offer["id"], filters)
         if self.workloads.all_launched():
@@ -267,7 +289,7 @@ class _WorkloadScheduler(Scheduler):
                                    update.get("message", ""))
 
 
-def _task_info(offer: dict, workload: Workload) -> dict:
+def _task_info(offer: dict, task_id: str) -> dict:
     role = offer.get("allocation_info", {}).get("role", "*")
     reserved = offer["resources"][0].get("role", "*")
     resources = []
@@ -277,6 +299,6 @@ def _task_info(offer: dict, workload: Workload) -> dict:
         if reserved != "*":
             resource["reservations"] = [{"type": "STATIC", "role": reserved}]
         resources.append(resource)
-    return {"task_id": {"value": workload.task_id}, "agent_id": offer["agent_id"],
-            "name": workload.task_id, "resources": resources,
+    return {"task_id": {"value": task_id}, "agent_id": offer["agent_id"],
+            "name": task_id, "resources": resources,
             "command": {"value": TASK_COMMAND, "shell": True}}

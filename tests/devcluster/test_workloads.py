@@ -77,6 +77,22 @@ def test_a_docker_restart_loses_its_containers_and_nothing_else(running):
     assert workloads.lost()[0]["reason"] == "container exited with 0"
 
 
+def test_lost_workloads_are_replaced_and_can_be_lost_again(running):
+    cluster, workloads, events = running
+    private, public = _agents(cluster)
+    cluster.master.agent_unit_action(private.id, "restart")
+    subprocess.run(["systemctl", "restart", "docker"], env={**os.environ, **private.host_env},
+                   check=True, capture_output=True)
+    wait_until(lambda: len(_lost(events)) == 4, what="four lost lines")
+    wait_until(lambda: private.unit_state == "active", what="the agent back")
+    assert workloads.replace_lost(deadline_s=30) == 4
+    assert workloads.counts() == {"workloads": 8, "running": 8, "lost": 0}
+    subprocess.run(["systemctl", "restart", "docker"], env={**os.environ, **private.host_env},
+                   check=True, capture_output=True)
+    wait_until(lambda: len(_lost(events)) == 6, what="the new containers lost too")
+    assert workloads.counts() == {"workloads": 8, "running": 6, "lost": 2}
+
+
 def test_stopping_the_workloads_loses_none(running):
     cluster, workloads, events = running
     workloads.stop()
