@@ -52,6 +52,14 @@ def platform(name: str) -> Platform:
                          f"{', '.join(sorted(PLATFORMS))}") from None
 
 
+def shipping(mesos_version: str) -> Platform:
+    """The emulated release that ships Mesos `mesos_version` ("1.4", "1.8")."""
+    for candidate in PLATFORMS.values():
+        if candidate.mesos_version == mesos_version:
+            return candidate
+    raise ValueError(f"no emulated DC/OS platform ships Mesos {mesos_version!r}")
+
+
 def on_platform(options: ClusterOptions, name: str) -> ClusterOptions:
     """`options` with the Mesos and the Docker of DC/OS release `name`."""
     chosen = platform(name)

@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from devcluster.platforms import PLATFORMS
+from devcluster.platforms import shipping
 from devcluster.versions import DEFAULT_VERSION, VERSIONS
 from tests.bench import allocation, disruption, engine_cost, recovery, rollout
 from tests.bench.enginesim import simulate_rollout
@@ -171,10 +171,9 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
     if sizes.disruption is not None:
         agents, workloads = sizes.disruption
         progress(f"disruption: {agents} agents, {workloads} workloads of each kind per agent")
-        # The DC/OS release that ships this Mesos, with its Docker.
-        platform = next(p.name for p in PLATFORMS.values() if p.mesos_version == mesos_version)
+        # On the DC/OS release that ships this Mesos, with its Docker.
         measured = disruption.measure(work_dir / "disruption", agents, 1, workloads,
-                                      sizes.rollout_deadline_s, platform)
+                                      sizes.rollout_deadline_s, shipping(mesos_version).name)
         values, disruption_lines = disruption.report(measured)
         figures.update(values)
         lines.extend(disruption_lines)

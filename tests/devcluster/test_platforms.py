@@ -9,7 +9,7 @@ import pytest
 
 from devcluster.__main__ import _cluster_args, _cluster_options
 from devcluster.cluster import ClusterOptions
-from devcluster.platforms import DEFAULT_PLATFORM, PLATFORMS, on_platform, platform
+from devcluster.platforms import DEFAULT_PLATFORM, PLATFORMS, on_platform, platform, shipping
 from devcluster.versions import DEFAULT_VERSION, VERSIONS
 
 
@@ -48,6 +48,12 @@ def test_mesos_and_docker_versions_override_the_platform():
     assert (options.master.version, options.docker_version) == ("1.8", "1.13.1")
     options = _options("--docker-version", "20.10.24")
     assert (options.master.version, options.docker_version) == ("1.8", "20.10.24")
+
+
+def test_the_platform_shipping_a_mesos():
+    assert shipping("1.4") == PLATFORMS["1.10"] and shipping("1.8") == PLATFORMS["1.13"]
+    with pytest.raises(ValueError, match="no emulated DC/OS platform ships Mesos '1.5'"):
+        shipping("1.5")
 
 
 def test_an_unknown_platform_names_the_choices():
