@@ -53,7 +53,7 @@ IMAGE = "busybox:1.36"
 TASK_COMMAND = "sleep 2147483647"
 TASK_CPUS = 0.01
 TASK_MEM = 8.0
-WATCH_INTERVAL_S = 0.1
+WATCH_INTERVAL_S = 0.25
 DECLINE_FOR_S = 3600.0  # every wanted task is launched at once; later offers are not needed
 DOCKER_CLI_TIMEOUT_S = 30.0
 TERMINAL = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_ERROR",
@@ -190,7 +190,8 @@ class Workloads:
         with self.lock:
             return all(w.handle for w in self.watched.values())
 
-    def task_update(self, task_id: str, state: str, message: str) -> None:
+    def task_update(self, task_id: str, state: str, message: str,
+                    when: float | None = None) -> None:
         with self.lock:
             entry = next((w for w in self.watched.values()
                           if w.workload.kind == "task" and w.handle == task_id), None)
@@ -199,7 +200,7 @@ class Workloads:
             if state == "TASK_RUNNING":
                 entry.running = True
             elif state in TERMINAL and entry.lost is None:
-                self._lose(entry, f"{state}: {message}" if message else state)
+                self._lose(entry, f"{state}: {message}" if message else state, when)
 
     # -- the containers' side ---------------------------------------------------------------
 
@@ -234,16 +235,17 @@ class Workloads:
                         return
                     for entry in entries:
                         if entry.lost is None and entry.handle is not None:
-                            reason = _container_loss(state.get(entry.handle), entry)
+                            record = state.get(entry.handle)
+                            reason = _container_loss(record, entry)
                             if reason:
-                                self._lose(entry, reason)
+                                self._lose(entry, reason, record and containers.finished(record))
 
     def _all_running(self) -> bool:
         with self.lock:
             return all(w.running or w.lost for w in self.watched.values())
 
-    def _lose(self, entry: _Watched, reason: str) -> None:
-        """Called with the lock held."""
+    def _lose(self, entry: _Watched, reason: str, when: float | None) -> None:
+        """Called with the lock held; `when` it happened (None: now)."""
         entry.lost = reason
         entry.running = False
         workload = entry.workload
@@ -252,7 +254,7 @@ class Workloads:
             append_event(self.events_file, agent_id=workload.agent_id,
                          hostname=workload.hostname, unit=f"workload:{workload.name}",
                          action="lost", phase="end", ok=False, kind=workload.kind,
-                         reason=reason)
+                         reason=reason, time=when)
 
 
 def _container_loss(record: dict | None, entry: _Watched) -> str | None:
@@ -286,7 +288,7 @@ class _WorkloadScheduler(Scheduler):
 
     def statusUpdate(self, driver, update):  # noqa: N802 - pymesos API
         self.workloads.task_update(update["task_id"]["value"], update["state"],
-                                   update.get("message", ""))
+                                   update.get("message", ""), update.get("timestamp"))
 
 
 def _task_info(offer: dict, task_id: str) -> dict:

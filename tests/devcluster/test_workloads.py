@@ -72,6 +72,10 @@ def test_a_docker_restart_loses_its_containers_and_nothing_else(running):
                    check=True, capture_output=True)
     wait_until(lambda: len(_lost(events)) == 2, what="two lost lines")
     lost = _lost(events)
+    # Each line carries when the container stopped: when docker's restart began.
+    (begin,) = [e for e in read_events(events) if e["unit"] == "docker"
+                and e["phase"] == "begin"]
+    assert [e["time"] for e in lost] == [pytest.approx(begin["time"], abs=0.05)] * 2
     assert sorted(e["unit"] for e in lost) == ["workload:docker-1", "workload:docker-2"]
     assert {(e["agent_id"], e["kind"]) for e in lost} == {(public.id, "docker")}
     assert workloads.lost()[0]["reason"] == "container exited with 0"
