@@ -140,8 +140,9 @@ def run_stack(argv: list[str]) -> int:
             print("note: the simulated hosts share this machine's network (no root, or "
                   "--shared-network): the per-agent etcd proxy is off and agents use etcd "
                   "directly (see devcluster/README.md)", flush=True)
-        print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version}, "
-              f"Docker {stack.cluster.options.docker_version})", flush=True)
+        print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version})",
+              flush=True)
+        print(f"docker: {stack.cluster.options.docker_version} on every host", flush=True)
         print(f"etcd: {stack.etcd.endpoint}", flush=True)
         print(f"status: {stack.status_url}", flush=True)
         print(f"operator token: {options.operator_token}", flush=True)

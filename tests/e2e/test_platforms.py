@@ -47,7 +47,8 @@ def test_the_install_completes_on_the_platforms_mesos_and_docker_and_reports_wor
     platform, result, events = fresh_install
     assert result.returncode == 0, result.stdout + result.stderr
     mesos = VERSIONS[platform.mesos_version].version
-    assert f"(Mesos {mesos}, Docker {platform.docker_version})" in result.stdout
+    assert f"(Mesos {mesos})" in result.stdout
+    assert f"docker: {platform.docker_version} on every host" in result.stdout
     assert f"rollout complete: {AGENTS + PUBLIC_AGENTS} of {AGENTS + PUBLIC_AGENTS}" \
         in result.stdout
     (running, total, lost), = [tuple(map(int, m)) for m in WORKLOAD_LINE.findall(result.stdout)]
