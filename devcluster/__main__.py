@@ -4,13 +4,15 @@
     python -m devcluster master --agents N ...                  master emulator and agents
     python -m devcluster host --root DIR ...                    one standalone simulated host
 
-`--mesos-version 1.4|1.8` picks the Mesos the master answers as (default: 1.8, the Mesos
-of the newest DC/OS release emulated; see docs/devcluster.md).
+`--platform 1.10|1.13` picks the DC/OS release emulated: the Mesos the master answers as
+and the Docker the hosts run (default: 1.13, the newest emulated; `--mesos-version` and
+`--docker-version` override one of them; see docs/devcluster.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shutil
 import signal
@@ -20,8 +22,9 @@ import threading
 from pathlib import Path
 
 from devcluster.cluster import ClusterOptions, LocalCluster
+from devcluster.platforms import DEFAULT_PLATFORM, PLATFORMS, on_platform
 from devcluster.records import MasterOptions
-from devcluster.versions import DEFAULT_VERSION, VERSIONS
+from devcluster.versions import VERSIONS
 
 EXIT_FAILED = 1
 EXIT_TIMEOUT = 3
@@ -35,30 +38,39 @@ def _cluster_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=Path, help="write every host action here (JSON lines)")
     parser.add_argument("--work-dir", type=Path,
                         help="where hosts, sandboxes and logs live (default: a new temp dir)")
-    parser.add_argument("--docker-version", default="20.10.24")
+    parser.add_argument("--platform", choices=sorted(PLATFORMS), default=DEFAULT_PLATFORM,
+                        help="the DC/OS release emulated: its Mesos and its Docker "
+                             f"(default {DEFAULT_PLATFORM})")
+    parser.add_argument("--docker-version",
+                        help="the Docker the hosts run (default: the platform's)")
     parser.add_argument("--agent-restart-seconds", type=float, default=1.0)
     parser.add_argument("--docker-restart-seconds", type=float, default=0.5)
     parser.add_argument("--heartbeat-seconds", type=float, default=15.0)
-    parser.add_argument("--mesos-version", choices=sorted(VERSIONS), default=DEFAULT_VERSION,
-                        help="the Mesos release the master answers as "
-                             f"(default {DEFAULT_VERSION})")
+    parser.add_argument("--mesos-version", choices=sorted(VERSIONS),
+                        help="the Mesos the master answers as (default: the platform's)")
 
 
-def _cluster_options(args: argparse.Namespace, port: int = 0) -> ClusterOptions:
-    problems = []
+def _cluster_options(args: argparse.Namespace, port: int = 0,
+                     problems: tuple[str, ...] = ()) -> ClusterOptions:
+    problems = list(problems)
     if args.agents < 0 or args.public_agents < 0 or args.agents + args.public_agents < 1:
         problems.append("need at least one agent (--agents/--public-agents >= 0)")
     if problems:
         raise SystemExit("devcluster: " + "; ".join(problems))
     hostnames = tuple(h for h in args.hostnames.split(",") if h) if args.hostnames else ()
-    return ClusterOptions(
+    options = on_platform(ClusterOptions(
         agents=args.agents, public_agents=args.public_agents, hostnames=hostnames,
-        docker_version=args.docker_version, docker_restart_s=args.docker_restart_seconds,
+        docker_restart_s=args.docker_restart_seconds,
         agent_restart_s=args.agent_restart_seconds, port=port,
         events_file=args.events.resolve() if args.events else None,
-        master=MasterOptions(version=args.mesos_version,
-                             heartbeat_interval_s=args.heartbeat_seconds),
-    )
+        master=MasterOptions(heartbeat_interval_s=args.heartbeat_seconds),
+    ), args.platform)
+    if args.docker_version:
+        options = dataclasses.replace(options, docker_version=args.docker_version)
+    if args.mesos_version:
+        options = dataclasses.replace(
+            options, master=dataclasses.replace(options.master, version=args.mesos_version))
+    return options
 
 
 def _work_dir(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -107,14 +119,19 @@ def run_stack(argv: list[str]) -> int:
                         help="exit 0 once the rollout completes, 1 if it halts")
     parser.add_argument("--timeout", type=float, default=0.0,
                         help="with --exit-on-complete: give up after this many seconds (exit 3)")
+    parser.add_argument("--workloads", type=int, default=0, metavar="N",
+                        help="run N Mesos command tasks and N Docker containers of another "
+                             "framework on every agent; --events logs each one lost")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work dir")
     parser.add_argument("--shared-network", action="store_true",
                         help="keep the hosts in this machine's network even as root (what a "
                              "run without root does: no per-agent etcd proxy)")
     args = parser.parse_args(argv)
     work_dir, temporary = _work_dir(args)
-    options = StackOptions(cluster=_cluster_options(args),
+    problems = ("--workloads must be >= 0",) if args.workloads < 0 else ()
+    options = StackOptions(cluster=_cluster_options(args, problems=problems),
                            max_concurrent_restarts=args.max_concurrent_restarts,
+                           workloads_per_agent=args.workloads,
                            host_netns=False if args.shared_network else None)
     stack = DevStack(work_dir, options)
     try:
@@ -125,6 +142,7 @@ def run_stack(argv: list[str]) -> int:
                   "directly (see devcluster/README.md)", flush=True)
         print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version})",
               flush=True)
+        print(f"docker: {stack.cluster.options.docker_version} on every host", flush=True)
         print(f"etcd: {stack.etcd.endpoint}", flush=True)
         print(f"status: {stack.status_url}", flush=True)
         print(f"operator token: {options.operator_token}", flush=True)
@@ -142,6 +160,10 @@ def run_stack(argv: list[str]) -> int:
         counts = status["rollout"]["counts"]
         print(f"rollout {status['rollout']['state']}: {counts['complete']} of "
               f"{counts['total']} agents complete", flush=True)
+        if stack.workloads is not None:
+            workloads = stack.workloads.counts()
+            print(f"workloads: {workloads['running']} of {workloads['workloads']} running, "
+                  f"{workloads['lost']} lost", flush=True)
         return 0 if status["rollout"]["state"] == "complete" else EXIT_FAILED
     finally:
         stack.stop()

@@ -14,6 +14,7 @@ from devcluster.control import Control
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
 from devcluster.netns import ClusterNetwork
+from devcluster.platforms import DEFAULT_PLATFORM, PLATFORMS
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ class ClusterOptions:
     agents: int = 3
     public_agents: int = 0
     hostnames: tuple[str, ...] = ()
-    docker_version: str = "20.10.24"
+    # The Docker of the newest emulated DC/OS release (devcluster.platforms).
+    docker_version: str = PLATFORMS[DEFAULT_PLATFORM].docker_version
     docker_restart_s: float = 0.5
     agent_restart_s: float = 1.0
     port: int = 0

@@ -33,6 +33,7 @@ from devcluster.artifacts import ArtifactMirror
 from devcluster.cluster import ClusterOptions, LocalCluster
 from devcluster.etcd import EtcdServer
 from devcluster.ports import free_port
+from devcluster.workloads import Workloads
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class StackOptions:
     operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     host_netns: bool | None = None  # None: whenever this process may create namespaces
     etcd_v2: bool = True  # whether the cluster etcd serves the v2 API (--enable-v2)
+    # Tasks and containers of another framework on every agent, running before the
+    # scheduler starts; each one lost is an events-file line (devcluster/workloads.py).
+    workloads_per_agent: int = 0
 
 
 class DevStack:
@@ -73,6 +77,7 @@ class DevStack:
             raise
         _bypass_proxies(address)
         self.scheduler: subprocess.Popen | None = None
+        self.workloads: Workloads | None = None
         self.scheduler_log = self.work_dir / "scheduler.log"
 
     @property
@@ -89,6 +94,9 @@ class DevStack:
         self.etcd.start()
         self.cluster.start()
         self.artifacts.start()
+        if self.options.workloads_per_agent:
+            self.workloads = Workloads(self.cluster, self.options.workloads_per_agent)
+            self.workloads.start()
         self.start_scheduler()
         return self
 
@@ -167,6 +175,9 @@ class DevStack:
 
     def stop(self) -> None:
         self.stop_scheduler()
+        workloads, self.workloads = self.workloads, None
+        if workloads is not None:
+            workloads.stop()
         self.cluster.stop()
         self.artifacts.stop()
         self.etcd.stop()

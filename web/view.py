@@ -29,6 +29,7 @@ class Summary:
     slot_holders: Sequence[str]
     elapsed_s: float | None
     eta_s: float | None
+    unit_restarts: int = 0
     uninstalling: bool = False
     readiness: str | None = None
     uninstall: str | None = None
@@ -93,6 +94,7 @@ def summarize(document: Document, now: float,
         slot_holders=holders,
         elapsed_s=elapsed,
         eta_s=rollout.get("eta_s"),
+        unit_restarts=rollout.get("unit_restarts", 0),
         uninstalling=rollout.get("mode") == "uninstall",
         readiness=readiness_text(health),
         uninstall=uninstall_text(document, now),

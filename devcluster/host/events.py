@@ -13,7 +13,8 @@ from pathlib import Path
 
 from devcluster.host.errors import EventError
 
-ACTIONS = ("start", "stop", "restart")
+# Units start, stop and restart; workloads of other frameworks are lost (devcluster/workloads.py).
+ACTIONS = ("start", "stop", "restart", "lost")
 PHASES = ("begin", "end")
 REQUIRED_KEYS = ("time", "agent_id", "hostname", "unit", "action", "phase", "ok")
 

@@ -16,7 +16,8 @@ from typing import Any
 from framework.engine.errors import RecordError
 
 STATUSES = ("ok", "skipped", "again", "failed", "exited")
-ACTIONS = ("wrote", "removed", "restored", "restarted", "reloaded")
+RESTARTED = "restarted"
+ACTIONS = ("wrote", "removed", "restored", RESTARTED, "reloaded")
 MAX_CHANGES = 20
 MAX_TEXT = 300
 

@@ -23,6 +23,7 @@ from framework.engine.progress import (
 )
 from framework.engine.reasons import halt_reason, pause_reason, waiting_reason
 from framework.engine.records import AgentRecord, Control, StepRecord
+from framework.engine.reports import RESTARTED
 from framework.engine.steps import Phase, step_phase
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, TASK_STARTING, is_live
 from framework.engine.uninstall import (
@@ -84,6 +85,15 @@ def step_state(spec: StepSpec, rec: StepRecord, phase: Phase, now: float) -> str
     return STEP_PENDING
 
 
+def unit_restarts(agent: AgentRecord) -> int:
+    """Units the installer reports it restarted on this agent (`restarted` changes in the
+    reports of each step's current and kept earlier tasks)."""
+    tasks = [task for rec in agent.steps.values()
+             for task in (rec.current_task(), *rec.history) if task is not None]
+    return sum(change.action == RESTARTED
+               for task in tasks if task.report is not None for change in task.report.changes)
+
+
 def status_document(
     plan: Plan,
     policy: Policy,
@@ -132,6 +142,7 @@ def status_document(
         _agent_doc(plan, policy, a, facts[a.agent_id], gates, now, hostnames, control, seen)
         for a in records
     ]
+    restarts = sum(doc["unit_restarts"] for doc in agent_docs)
     return {
         "framework": {**_DEFAULT_FRAMEWORK, **(framework or {})},
         "rollout": {
@@ -147,6 +158,7 @@ def status_document(
                 "holders": holders,
             },
             "failure_budget": {"max_failed": policy.max_failed, "failed": len(failed)},
+            "unit_restarts": restarts,
             "started_at": started_at,
             "completed_at": completed_at,
             "eta_s": eta_s,
@@ -208,6 +220,7 @@ def _agent_doc(
         "state": facts.state,
         "waiting_reason": reason,
         "holds_restart_slot": facts.holder,
+        "unit_restarts": unit_restarts(agent),
         "steps": steps,
     }
 

@@ -22,10 +22,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devcluster.platforms import shipping
 from devcluster.versions import DEFAULT_VERSION, VERSIONS
-from tests.bench import allocation, engine_cost, recovery, rollout
+from tests.bench import allocation, disruption, engine_cost, recovery, rollout
 from tests.bench.enginesim import simulate_rollout
-from tests.bench.targets import TARGETS, Target, overhead_target
+from tests.bench.targets import DISRUPTION_TARGETS, TARGETS, Target, overhead_target
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,21 @@ class Sizes:
     full_requests: int
     allocation_agents: int
     allocation_cycles: int
+    # (agents, workloads per agent) of the disruption benchmark (fresh install, then a
+    # cluster-store change); None: not measured.
+    disruption: tuple[int, int] | None = None
 
 
 FULL = Sizes(rollouts=((100, 1), (1000, 10)), converged_window_s=60.0, baseline_window_s=60.0,
              rollout_deadline_s=7200.0, engine_agents=10_000, engine_budget=100,
              engine_max_parallel=100, single_offers=50_000, page_requests=200,
-             full_requests=30, allocation_agents=1000, allocation_cycles=7)
+             full_requests=30, allocation_agents=1000, allocation_cycles=7,
+             disruption=(100, 2))
 QUICK = Sizes(rollouts=((4, 2),), converged_window_s=10.0, baseline_window_s=13.0,
               rollout_deadline_s=120.0, engine_agents=1000, engine_budget=10,
               engine_max_parallel=10, single_offers=20_000, page_requests=50,
-              full_requests=10, allocation_agents=500, allocation_cycles=3)
+              full_requests=10, allocation_agents=500, allocation_cycles=3,
+              disruption=(4, 2))
 SMOKE = Sizes(rollouts=((2, 2),), converged_window_s=2.0, baseline_window_s=7.0,
               rollout_deadline_s=90.0, engine_agents=200, engine_budget=2,
               engine_max_parallel=10, single_offers=2000, page_requests=10,
@@ -162,6 +168,18 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
         figures["rollout_overhead_ratio"] = max(ratios)
         figures["etcd_writes_per_step_transition"] = max(writes)
 
+    if sizes.disruption is not None:
+        agents, workloads = sizes.disruption
+        progress(f"disruption: {agents} agents, {workloads} workloads of each kind per agent")
+        # On the DC/OS release that ships this Mesos, with its Docker.
+        measured = disruption.measure(work_dir / "disruption", agents, 1, workloads,
+                                      sizes.rollout_deadline_s, shipping(mesos_version).name)
+        values, disruption_lines = disruption.report(measured)
+        figures.update(values)
+        lines.extend(disruption_lines)
+        configurations += [{"figures": [name for name in values if name.startswith(m.scenario)],
+                            **asdict(m)} for m in measured]
+
     for name, target in TARGETS.items():
         if name in figures:
             lines.append(_line(name, figures[name], target))
@@ -176,6 +194,9 @@ def misses(document: dict) -> list[str]:
     """Figures that miss their targets; a figure that could not be measured is a miss."""
     missed = [name for name, target in TARGETS.items()
               if name not in document or not target.holds(document[name])]
+    missed += [name for name, target in DISRUPTION_TARGETS.items()
+               if isinstance(document.get(name), int | float)
+               and not target.holds(document[name])]
     for config in document["configurations"]:
         if "overhead_ratio" in config and not overhead_target(config["budget"]).holds(
                 config["overhead_ratio"]):
@@ -204,11 +225,18 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("AGENTS", "BUDGET"),
                         help="dev-cluster rollout configurations to measure instead of the "
                              "size's (repeatable; the first gives the offer figures)")
+    parser.add_argument("--disruption", nargs=2, type=int, metavar=("AGENTS", "WORKLOADS"),
+                        help="measure the disruption figures on this many agents with this "
+                             "many workloads of each kind per agent (instead of the size's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     # Stop like Ctrl-C so every started cluster, scheduler and task is torn down.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_TERMINATED))
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
+    if args.disruption:
+        if args.disruption[0] < 1 or args.disruption[1] < 0:
+            parser.error("--disruption needs at least one agent and workloads >= 0")
+        sizes = dataclasses.replace(sizes, disruption=tuple(args.disruption))
     if args.rollout:
         if any(agents < 1 or budget < 1 for agents, budget in args.rollout):
             parser.error("--rollout needs at least one agent and a budget of at least 1")

@@ -61,7 +61,8 @@ def read_agent_histories(endpoint: str, framework_name: str) -> dict[str, AgentH
     """Every stored version of every agent record, oldest first, from revision 1.
 
     One watch stream from revision 1 replays the whole history; a marker key written first
-    tells where it ends. The raw stub is used so no watcher thread outlives the call.
+    tells where it ends (its own write: a cluster read twice holds earlier markers). The
+    raw stub is used so no watcher thread outlives the call.
     """
     url = urllib.parse.urlsplit(endpoint)
     client = etcd3.client(host=url.hostname, port=url.port)
@@ -75,14 +76,14 @@ def read_agent_histories(endpoint: str, framework_name: str) -> dict[str, AgentH
 
     histories: dict[str, AgentHistory] = {}
     try:
-        client.put(MARKER_KEY, b"1")
+        marker_revision = client.put(MARKER_KEY, b"1").header.revision
         responses = etcdrpc.WatchStub(client.channel).Watch(requests(),
                                                              timeout=WATCH_DEADLINE_S)
         try:
             for response in responses:
                 for event in response.events:
                     key = event.kv.key.decode()
-                    if key == MARKER_KEY:
+                    if key == MARKER_KEY and event.kv.mod_revision >= marker_revision:
                         return histories
                     if key.startswith(prefix) and event.type == kv_pb2.Event.PUT:
                         agent_id = key[len(prefix):]
@@ -98,16 +99,18 @@ def read_agent_histories(endpoint: str, framework_name: str) -> dict[str, AgentH
         client.close()
 
 
-def attempts(plan: Plan, history: AgentHistory) -> list[Attempt]:
-    """Each task launched with the step's current target, from launch to its outcome: a
-    terminal state, or for long-running steps the first healthy TASK_RUNNING (done)."""
+def attempts(plan: Plan, history: AgentHistory, since: float = 0.0) -> list[Attempt]:
+    """Each task launched with the step's current target (at or after `since`), from launch
+    to its outcome: a terminal state, or for long-running steps the first healthy
+    TASK_RUNNING (done)."""
     found: dict[str, Attempt] = {}
     for record in history.records:
         for spec in plan.steps:
             rec = record.step(spec.name)
             if rec.task_id is None or rec.task_hash != spec.target_hash:
                 continue
-            if rec.task_id in found or rec.launched_at is None or rec.updated_at is None:
+            if rec.task_id in found or rec.launched_at is None or rec.updated_at is None \
+                    or rec.launched_at < since:
                 continue
             ended = rec.task_state in TERMINAL_STATES or (
                 spec.long_running and rec.done_hash == spec.target_hash)

@@ -91,16 +91,18 @@ def ideal_s(work: list[AgentWork], budget: int) -> float:
     return min(w.before_s for w in work) + slots + min(w.after_s for w in work)
 
 
-def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float]) -> AgentWork:
+def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float],
+               since: float = 0.0) -> AgentWork:
     """Sum of task run times per phase of the plan, plus the time the agent itself was
-    restarting between two attempts of a step (no scheduler could launch then)."""
+    restarting between two attempts of a step (no scheduler could launch then); only tasks
+    launched at or after `since` (a change rolled out after an install)."""
     disruptive = [i for i, s in enumerate(plan.steps) if s.disruptive]
     first, last = (disruptive[0], disruptive[-1]) if disruptive else (len(plan.steps), -1)
     phase_of = {s.name: (0 if i < first else 2 if i > last else 1)
                 for i, s in enumerate(plan.steps)}
     totals = [0.0, 0.0, 0.0]
     previous: dict[str, float] = {}
-    for attempt in attempts(plan, history):
+    for attempt in attempts(plan, history, since):
         phase = phase_of[attempt.step]
         totals[phase] += attempt.duration_s
         ended = previous.get(attempt.step)
@@ -188,7 +190,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
     stack = DevStack(work_dir, options)
     started = time.monotonic()
     with _running(stack):
-        status = _wait_complete(stack, agents, started + deadline_s)
+        status = wait_complete(stack, agents, started + deadline_s)
         wall_s = time.monotonic() - started
         offers_rollout = _offers_received(stack)
         window_start, offers_before = time.monotonic(), offers_rollout
@@ -203,7 +205,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
         histories = read_agent_histories(stack.etcd.endpoint, options.framework_name)
     rollout = status["rollout"]
     rollout_s = rollout["completed_at"] - rollout["started_at"]
-    restart_ends = _restart_ends(events_file)
+    restart_ends = restart_ends_of(events_file)
     work = [agent_work(plan, h, restart_ends.get(agent_id, []))
             for agent_id, h in histories.items()]
     ideal = ideal_s(work, budget)
@@ -239,7 +241,7 @@ def _get(url: str) -> bytes:
         return resp.read()
 
 
-def _wait_complete(stack: DevStack, agents: int, deadline: float) -> dict:
+def wait_complete(stack: DevStack, agents: int, deadline: float) -> dict:
     url = stack.status_url + "v1/status?limit=1"
     status = None
     while time.monotonic() < deadline:
@@ -268,7 +270,7 @@ def _offers_received(stack: DevStack) -> int:
     raise RolloutError(f"/metrics has no {OFFERS_METRIC}")
 
 
-def _restart_ends(events_file: Path) -> dict[str, list[float]]:
+def restart_ends_of(events_file: Path) -> dict[str, list[float]]:
     """agent id -> times its agent unit finished restarting (host action log)."""
     ends: dict[str, list[float]] = {}
     if not events_file.exists():

@@ -3,12 +3,16 @@ the records the real engine stores, the ideal lower bound, percentiles."""
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from dataclasses import astuple
 
+import etcd3
 import pytest
 
 from framework.engine import (
     AgentInfo,
+    AgentRecord,
     AgentsListed,
     Engine,
     Launch,
@@ -18,8 +22,11 @@ from framework.engine import (
     TaskStatus,
 )
 from framework.engine.tasks import RERUN_EXIT_MARKER
+from framework.state.keys import DEFAULT_ROOT
+from tests.bench.__main__ import misses
+from tests.bench.disruption import DisruptionFigures, host_counts, report
 from tests.bench.enginesim import bench_plan_policy
-from tests.bench.history import AgentHistory, attempts, step_transitions
+from tests.bench.history import AgentHistory, attempts, read_agent_histories, step_transitions
 from tests.bench.recovery import percentile
 from tests.bench.rollout import (
     AgentWork,
@@ -133,3 +140,60 @@ def test_ideal_lower_bound(work, budget, expected):
 ])
 def test_nearest_rankpercentile(samples, pct, expected):
     assert percentile(samples, pct) == expected
+
+
+def test_attempts_and_work_since_a_change_leave_out_the_earlier_tasks(rolled_out):
+    plan, history = rolled_out.plan, rolled_out.history
+    found = [(a.step, a.launched_at) for a in attempts(plan, history, since=7.0)]
+    assert found == [("cni", 8.0), ("calico-node", 10.0)]
+    assert astuple(agent_work(plan, history, [], since=7.0)) == pytest.approx((0.0, 1.5, 0.2))
+
+
+def _event(when: float, unit: str, action: str, phase: str = "begin") -> dict:
+    return {"time": when, "agent_id": "S0", "hostname": "h", "unit": unit, "action": action,
+            "phase": phase, "ok": action != "lost"}
+
+
+def test_host_counts_are_restarts_begun_and_workloads_lost_since_a_time():
+    events = [_event(1.0, "docker", "restart"), _event(1.5, "docker", "restart", "end"),
+              _event(1.6, "workload:docker-1", "lost", "end"),
+              _event(5.0, "dcos-mesos-slave", "restart"), _event(5.1, "docker", "start"),
+              _event(6.0, "workload:task-1", "lost", "end"),
+              _event(6.0, "workload:task-2", "lost", "end")]
+    assert host_counts(events, 0.0) == (2, 3)
+    assert host_counts(events, 2.0) == (1, 2)
+
+
+def _figures(scenario: str, restarts: int, lost: int, ratio: float) -> DisruptionFigures:
+    return DisruptionFigures(scenario, False, 10, 1, 40, restarts, restarts, lost, 11.0, 10.0,
+                             ratio)
+
+
+def test_disruption_report_checks_each_figure_against_its_target():
+    values, lines = report([_figures("fresh_install", 0, 0, 1.05),
+                            _figures("cluster_store_change", 20, 20, 1.3)])
+    assert values["fresh_install_unit_restarts"] == 0
+    assert values["cluster_store_change_workload_lost"] == 20
+    assert values["cluster_store_change_workload_lost_live_restore"].startswith("pending")
+    assert "fresh_install_workload_lost 0 (target <= 0): ok" in lines
+    assert "fresh_install_overhead_ratio 1.05 (target <= 1.1): ok" in lines
+    assert "cluster_store_change_overhead_ratio 1.3 (target <= 1.1): MISS" in lines
+    assert "cluster_store_change_unit_restarts 20" in lines  # no target: a change may restart
+    document = {**values, "configurations": []}
+    assert "cluster_store_change_overhead_ratio" in misses(document)
+    assert "fresh_install_workload_lost" not in misses(document)
+
+
+def test_a_second_read_of_etcds_history_sees_what_was_written_after_the_first(etcd_server):
+    framework = f"bench-history-{id(etcd_server)}"
+    key = f"{DEFAULT_ROOT}/{framework}/agents/S0"
+    url = urllib.parse.urlsplit(etcd_server.endpoint)
+    client = etcd3.client(host=url.hostname, port=url.port)
+    try:
+        client.put(key, json.dumps(AgentRecord("S0", "h0").to_dict()))
+        assert len(read_agent_histories(etcd_server.endpoint, framework)["S0"].records) == 1
+        client.put(key, json.dumps(AgentRecord("S0", "h1").to_dict()))
+        second = read_agent_histories(etcd_server.endpoint, framework)["S0"].records
+        assert [r.hostname for r in second] == ["h0", "h1"]
+    finally:
+        client.close()

@@ -44,3 +44,22 @@ def test_smoke_run_prints_every_figure_as_a_number():
     assert rollout["rollout_s"] >= rollout["ideal_s"] > 0
     assert document["offers_per_min_rollout_unfiltered_baseline"] > 0
     assert document["etcd_writes_per_step_transition"] >= 1.0
+
+
+def test_disruption_figures_on_the_smallest_cluster():
+    result = subprocess.run([sys.executable, "-m", "tests.bench.disruption", "--agents", "2",
+                             "--workloads", "1", "--deadline", "240"], cwd=REPO,
+                            capture_output=True, text=True, timeout=480)
+    assert result.returncode == 0, result.stderr[-3000:]
+    document = json.loads(result.stdout.strip().splitlines()[-1])
+    fresh, change = document["configurations"]
+    assert (fresh["scenario"], change["scenario"]) == ("fresh_install", "cluster_store_change")
+    for config in (fresh, change):
+        assert config["workloads"] == 2 * 2 and config["agents"] == 2
+        assert config["rollout_s"] >= config["ideal_s"] > 0
+        # What the host action log shows is what the installer reported.
+        assert config["unit_restarts"] == config["unit_restarts_reported"]
+    # Docker restarts for the new store on both agents: their containers go with it.
+    assert change["unit_restarts"] >= 2 and change["workload_lost"] >= 2
+    assert document["cluster_store_change_workload_lost_live_restore"].startswith("pending")
+    assert document["fresh_install_workload_lost"] == fresh["workload_lost"]

@@ -9,7 +9,6 @@ a violation.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ import etcd3
 from devcluster.cluster import ClusterOptions
 from devcluster.host.events import read_events
 from devcluster.master import MasterOptions
+from devcluster.platforms import on_platform, shipping
 from devcluster.stack import DevStack, StackOptions
 from framework.state import DEFAULT_ROOT
 from tests.chaos import invariants as inv
@@ -81,9 +81,12 @@ def run_plan(plan: p.ChaosPlan, work_dir: Path) -> RunResult:
     began = time.monotonic()
     result = RunResult(plan.seed, plan)
     events_file = work_dir / "events.jsonl"
-    master = dataclasses.replace(FAST_MASTER, version=plan.mesos_version)
+    # The DC/OS release that ships the plan's Mesos: its Docker on the hosts too.
+    cluster = on_platform(ClusterOptions(agents=plan.agents, events_file=events_file,
+                                         master=FAST_MASTER),
+                          shipping(plan.mesos_version).name)
     options = StackOptions(
-        cluster=ClusterOptions(agents=plan.agents, events_file=events_file, master=master),
+        cluster=cluster,
         framework_name=FRAMEWORK_NAME, max_concurrent_restarts=plan.max_concurrent_restarts,
         scheduler_env=tuple(BASE_ENV.items()))
     stack = DevStack(work_dir, options)

@@ -4,6 +4,7 @@ import pytest
 
 from devcluster.cluster import ClusterOptions
 from devcluster.master import MasterOptions
+from devcluster.platforms import on_platform
 from devcluster.stack import DevStack, StackOptions
 
 FAST_MASTER = MasterOptions(heartbeat_interval_s=2.0, allocation_interval_s=0.25,
@@ -13,20 +14,27 @@ FAST_MASTER = MasterOptions(heartbeat_interval_s=2.0, allocation_interval_s=0.25
 @pytest.fixture
 def make_stack(tmp_path):
     """Start a whole local stack (etcd, master, hosts, scheduler); stopped after the test.
-    `mesos_version` picks the Mesos the master answers as, `master` other master options."""
+    `platform` picks a DC/OS release (its Mesos and Docker; devcluster/platforms.py),
+    `mesos_version` only the Mesos the master answers as, `master` other master options;
+    `workloads` runs that many tasks and containers of another framework on every agent."""
     stacks = []
 
     def make(agents: int = 3, public_agents: int = 0, k: int = 1, env: dict | None = None,
              mesos_version: str = "1.8", master: dict | None = None, etcd_v2: bool = True,
-             prepare=None, **cluster) -> DevStack:
+             prepare=None, platform: str | None = None, workloads: int = 0,
+             **cluster) -> DevStack:
         """`prepare(stack)` runs before anything starts (to change the mirror's files)."""
         work = tmp_path / f"stack{len(stacks)}"
         master_options = dataclasses.replace(FAST_MASTER, version=mesos_version,
                                              **(master or {}))
+        cluster_options = ClusterOptions(agents=agents, public_agents=public_agents,
+                                         events_file=work / "events.jsonl",
+                                         master=master_options, **cluster)
+        if platform is not None:
+            cluster_options = on_platform(cluster_options, platform)
         options = StackOptions(
-            cluster=ClusterOptions(agents=agents, public_agents=public_agents,
-                                   events_file=work / "events.jsonl", master=master_options,
-                                   **cluster),
+            cluster=cluster_options,
+            workloads_per_agent=workloads,
             max_concurrent_restarts=k,
             scheduler_env=tuple((env or {}).items()),
             etcd_v2=etcd_v2,

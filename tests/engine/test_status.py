@@ -16,15 +16,19 @@ from framework.engine import (
     StepRecord,
     status_document,
 )
+from framework.engine.records import PastTask
+from framework.engine.reports import HostChange, TaskReport
+from framework.engine.status import unit_restarts
 from tests.engine.kit import Driver, launch_step, make_plan
 
 DOC_KEYS = {"framework", "rollout", "agents", "generated_at"}
 ROLLOUT_KEYS = {
     "state", "reason", "control", "counts", "gone", "budget", "failure_budget",
-    "started_at", "completed_at", "eta_s", "config_hash", "mode", "uninstall",
+    "started_at", "completed_at", "eta_s", "config_hash", "mode", "uninstall", "unit_restarts",
 }
 COUNT_KEYS = {"total", "complete", "in_progress", "pending", "failed"}
-AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot", "steps"}
+AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot",
+              "unit_restarts", "steps"}
 STEP_KEYS = {
     "name", "state", "task_id", "attempts", "message", "updated_at", "disruptive", "target_hash",
 }
@@ -149,3 +153,28 @@ def test_an_unreachable_task_explains_the_wait():
         "agent unreachable since 1970-01-01 00:16:40 UTC; waiting for it to return before docker"
     )
     assert driver.agent_doc("a1")["holds_restart_slot"]
+
+
+def _restarted(*units: str) -> TaskReport:
+    return TaskReport("ok", "done", tuple(
+        HostChange("restarted", unit, 1.0) for unit in units) + (
+        HostChange("wrote", "/etc/docker/daemon.json"), HostChange("reloaded", "docker", 0.1)))
+
+
+def test_unit_restarts_are_counted_from_the_installers_reports_per_agent_and_in_total():
+    earlier = PastTask("calico-docker.a1.1", "TASK_FINISHED", 1, None, 1.0, 2.0,
+                       _restarted("docker"))
+    a1 = AgentRecord("a1", "h1", steps={
+        "docker": StepRecord(task_id="calico-docker.a1.2", report=_restarted("docker"),
+                             history=(earlier,)),
+        "cni": StepRecord(task_id="calico-cni.a1.3", report=_restarted("dcos-mesos-slave")),
+    })
+    a2 = AgentRecord("a2", "h2", steps={
+        "docker": StepRecord(task_id="calico-docker.a2.1", report=_restarted()),
+        "cni": StepRecord(task_id="calico-cni.a2.2"),
+    })
+    a3 = AgentRecord("a3", "h3")
+    assert [unit_restarts(a) for a in (a1, a2, a3)] == [3, 0, 0]
+    doc = status_document(make_plan(), Policy(), [a3, a2, a1], Control(), 10.0)
+    assert [a["unit_restarts"] for a in doc["agents"]] == [3, 0, 0]
+    assert doc["rollout"]["unit_restarts"] == 3

@@ -247,6 +247,10 @@ class ScriptedRollout:
             "state": agent.state,
             "waiting_reason": waiting,
             "holds_restart_slot": self._holds_slot(agent),
+            # As the engine counts the installer's reports: each finished disruptive task
+            # restarted its unit once here.
+            "unit_restarts": sum(1 for step in agent.steps if step.disruptive
+                                 for task in step.history if task.state == "TASK_FINISHED"),
             "steps": step_docs,
         }
 
@@ -278,6 +282,7 @@ class ScriptedRollout:
                 "budget": {"max_concurrent_restarts": 1, "in_use": len(holders),
                            "holders": holders},
                 "failure_budget": {"max_failed": 1, "failed": counts["failed"]},
+                "unit_restarts": sum(a["unit_restarts"] for a in agents),
                 "started_at": self.started_at,
                 "completed_at": self.completed_at if done else None,
                 "eta_s": None if done or self.started_at is None else 56.0 * remaining,

@@ -118,6 +118,7 @@ def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, steppe
     page.goto(url)
     expect(page.locator("#agent-rows tr")).to_have_count(5)
     expect(page.locator("#headline")).to_have_text("0 of 5 agents complete")
+    expect(page.locator("#unit-restarts")).to_have_text("0")
     mark_document(page)
 
     stepper.run_until(lambda: _counts(live_rollout)["complete"] == 2
@@ -127,6 +128,11 @@ def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, steppe
     expect(page.locator("#slot-holders")).to_have_text("a3.example")
     holder_row = page.locator("#agent-rows tr", has_text="a3.example")
     expect(holder_row.locator(".slot-mark")).to_be_visible()
+    # Unit restarts done, per agent and in total: two disruptive steps on each finished agent.
+    expect(page.locator("#unit-restarts")).to_have_text("4")
+    expect(page.locator("#agent-rows tr", has_text="a1.example").locator(".restarts")).to_have_text(
+        "2")
+    expect(holder_row.locator(".restarts")).to_have_text("0")
     expect(page.locator("#agent-rows tr", has_text="p1.example").locator(".waiting")).to_have_text(
         "waiting for a restart slot"
     )
@@ -140,6 +146,7 @@ def test_page_follows_the_rollout_live_to_5_of_5(page, url, live_rollout, steppe
     expect(page.locator("#rollout-state")).to_have_text("complete")
     expect(page.locator("#eta")).to_have_text("done")
     expect(page.locator("#agent-rows .badge.state-complete")).to_have_count(5)
+    expect(page.locator("#unit-restarts")).to_have_text("10")
     assert_same_document(page)
 
 

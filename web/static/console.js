@@ -190,6 +190,7 @@
       setText("slots", (budget.in_use || 0) + " of " + (max === null || max === undefined ? "?" : max));
       const names = hostnameMap(doc);
       setText("slot-holders", (budget.holders || []).map((id) => names.get(id) || id).join(", "));
+      setText("unit-restarts", String(rollout.unit_restarts || 0));
       const started = rollout.started_at;
       const elapsed = started ? (rollout.completed_at || nowSeconds()) - started : null;
       setText("elapsed", duration(elapsed));
@@ -224,6 +225,7 @@
           agent.holds_restart_slot ? " " : null,
           agent.holds_restart_slot ? el("span", { class: "slot-mark", title: "holds a restart slot" }, "slot") : null),
         el("td", { class: "steps" }, ...(agent.steps || []).map(chip)),
+        el("td", { class: "restarts" }, String(agent.unit_restarts || 0)),
         el("td", { class: "message" }, ...(last ? [
           el("span", { class: "msg" }, last.message),
           el("span", { class: "age" }, last.name + " · " + age(last.updated_at)),
@@ -326,6 +328,7 @@
       setText("agent-waiting", agent.waiting_reason || "");
       byId("agent-waiting").hidden = !agent.waiting_reason;
       byId("agent-slot").hidden = !agent.holds_restart_slot;
+      setText("agent-restarts", String(agent.unit_restarts || 0));
       byId("agent-steps").replaceChildren(...(agent.steps || []).map(renderStep));
       byId("agent-events").replaceChildren(...renderEvents(agent.events || [], null));
     }
