@@ -395,10 +395,8 @@ class Runtime:
                                      offer.get("hostname", ""), self.etcd_peers)
                     log.info("launching %s on %s", action.task_id, offer.get("hostname"))
                     self.counters["calico_dcos_offers_accepted_total"] += 1
-                    # What the task leaves of the offer comes back soon: this agent's
-                    # next step follows as soon as this one finishes.
                     self._call(driver.launchTasks, offer["id"], [task],
-                               {"refuse_seconds": self.policy.refuse_wait_s})
+                               {"refuse_seconds": action.refuse_seconds})
                 case Decline():
                     self.raw_offers.pop(action.offer_id, None)
                     self.counters["calico_dcos_offers_declined_total"] += 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from framework.engine.policy import DEFAULT_REFUSE_WAIT_S
 from framework.engine.records import AgentRecord, Control
 
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """Accept `offer_id` with one task of `step`, using only resources of `role`."""
+    """Accept `offer_id` with one task of `step`, using only resources of `role`; what the
+    task leaves of the offer is refused for `refuse_seconds`."""
 
     offer_id: str
     agent_id: str
@@ -19,6 +21,7 @@ class Launch:
     cpus: float
     mem: float
     target_hash: str
+    refuse_seconds: float = DEFAULT_REFUSE_WAIT_S
 
 
 @dataclass(frozen=True, slots=True)
