@@ -357,6 +357,7 @@ class Runtime:
         if decision.needs_write or decision.notices:
             batch = Batch(
                 agents={r.agent_id: r.to_dict() for r in decision.records},
+                removed_agents=set(decision.removed),
                 control=_stored_control(decision.control) if decision.control else None,
                 events=[NewEvent(_event_kind(n), n.text, n.agent_id, n.by)
                         for n in decision.notices],

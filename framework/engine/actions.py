@@ -78,10 +78,12 @@ class Decision:
     """The result of one event: store `records` and `control` first, then apply `actions`.
 
     `records` are the complete new values of the agents that changed (`agents/<agent-id>`);
-    `control` is the new control value when it changed, else None.
+    `removed` the agents whose records are deleted; `control` is the new control value
+    when it changed, else None.
     """
 
     records: tuple[AgentRecord, ...] = ()
+    removed: tuple[str, ...] = ()
     control: Control | None = None
     actions: tuple[Action, ...] = ()
     notices: tuple[Notice, ...] = ()
@@ -93,4 +95,4 @@ class Decision:
 
     @property
     def needs_write(self) -> bool:
-        return bool(self.records) or self.control is not None
+        return bool(self.records) or bool(self.removed) or self.control is not None

@@ -111,10 +111,12 @@ RESOURCE_EPSILON = 1e-9
 class _Txn:
     """What one decision has changed so far, with what it takes to undo it."""
 
-    __slots__ = ("changed", "undo", "control", "actions", "notices", "revive", "undo_declined")
+    __slots__ = ("changed", "removed", "undo", "control", "actions", "notices", "revive",
+                 "undo_declined")
 
     def __init__(self) -> None:
         self.changed: dict[str, AgentRecord] = {}
+        self.removed: list[str] = []
         self.undo: dict[str, AgentRecord | None] = {}
         self.control: Control | None = None
         self.actions: list[Action] = []
@@ -151,6 +153,7 @@ class Engine:
         self._unfinished: set[str] = set()
         self._maintenance: set[str] = set()
         self._incomplete: set[str] = set()
+        self._gone: set[str] = set()
         self._teardown_asked = False
         self._unconfirmed: dict[str, str] = {}
         self._reconcile_asked: dict[str, float] = {}
@@ -241,6 +244,7 @@ class Engine:
         self._ask_teardown(tx)
         return Decision(
             records=tuple(tx.changed.values()),
+            removed=tuple(tx.removed),
             control=tx.control,
             actions=tuple(tx.actions),
             notices=tuple(tx.notices),
@@ -289,6 +293,10 @@ class Engine:
                 index.discard(agent_id)
         for task_id in facts.unconfirmed:
             self._unconfirmed[task_id] = agent_id
+        if agent.presence == PRESENCE_GONE:
+            self._gone.add(agent_id)
+        else:
+            self._gone.discard(agent_id)
         self._follow_lines(agent_id, old, facts)
         return facts
 
@@ -309,6 +317,9 @@ class Engine:
     def _drop(self, agent_id: str) -> None:
         facts = self._facts.pop(agent_id, None)
         self._agents.pop(agent_id, None)
+        self._gone.discard(agent_id)
+        self._last_offer_at.pop(agent_id, None)
+        self._offer_notes.pop(agent_id, None)
         for index in self._indexes():
             index.discard(agent_id)
         for task_id in facts.unconfirmed if facts else ():
@@ -756,6 +767,26 @@ class Engine:
                 self._reconcile_asked[task_id] = now
         if overdue:
             tx.actions.append(Reconcile(tuple(overdue)))
+        retention = self.policy.gone_retention_s
+        expired = [agent for agent in map(self._agents.__getitem__, self._gone)
+                   if agent.presence_since is not None
+                   and now - agent.presence_since >= retention]
+        for agent in expired:
+            self._forget(tx, agent, now)
+
+    def _forget(self, tx: _Txn, agent: AgentRecord, now: float) -> None:
+        """Remove the record of an agent gone for longer than the retention period; the
+        event log keeps the account. Should it come back, it joins as a new agent."""
+        agent_id = agent.agent_id
+        if agent_id not in tx.undo:
+            tx.undo[agent_id] = agent
+        tx.changed.pop(agent_id, None)
+        self._drop(agent_id)
+        tx.removed.append(agent_id)
+        days = (now - (agent.presence_since or now)) / 86400.0
+        tx.notices.append(Notice(f"forgot agent {agent.hostname}: gone for {days:.1f} days "
+                                 f"(kept {self.policy.gone_retention_s / 86400.0:g} days)",
+                                 agent_id))
 
 
 _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
