@@ -87,8 +87,9 @@ def status() -> Response:
     health = health_body(health_report())  # live, not from the published snapshot
     if query.is_filtered:
         return jsonify({**apply_query(document, query), "health": health})
-    body = get_context().encoded.with_field(document, "health", health)
-    return Response(body, mimetype="application/json")
+    parts, length = get_context().encoded.with_field(document, "health", health)
+    return Response(parts, mimetype="application/json",
+                    headers={"Content-Length": str(length)})
 
 
 @bp.get("/v1/agents/<agent_id>")

@@ -17,28 +17,32 @@ from web.contracts import Document
 
 
 class EncodedDocument:
-    """The latest document's JSON object without its closing brace, so a request can add
-    live fields (health) without encoding the document again."""
+    """The latest document's JSON, so a request can add live fields (health) to it without
+    encoding the document again, or copying it: an answer is the encoding up to its
+    closing brace, then the added field."""
 
     def __init__(self, dumps: Callable[[Any], str]) -> None:
         self._dumps = dumps
         self._lock = threading.Lock()
         self._document: Document | None = None
-        self._open = b"{"
+        self._encoded = b"{}"
 
-    def _opened(self, document: Document) -> bytes:
+    def _encoding(self, document: Document) -> bytes:
         with self._lock:  # one encoding; concurrent requests for it wait and share it
             if document is not self._document:
                 encoded = self._dumps(document).encode()
                 if not encoded.endswith(b"}"):
                     raise TypeError("a status document must be a JSON object")
-                self._open, self._document = encoded[:-1], document
-            return self._open
+                self._encoded, self._document = encoded, document
+            return self._encoded
 
-    def with_field(self, document: Document, name: str, value: Any) -> bytes:
-        """The document's JSON with `name` set to `value` (appended last); `name` must not
-        be a key of the document."""
-        opened = self._opened(document)
-        separator = b"" if opened.rstrip() == b"{" else b","
-        return b"".join((opened, separator, json.dumps(name).encode(), b":",
-                         self._dumps(value).encode(), b"}"))
+    def with_field(self, document: Document, name: str, value: Any
+                   ) -> tuple[list[bytes | memoryview], int]:
+        """The parts of the document's JSON with `name` set to `value` (appended last),
+        and their length; `name` must not be a key of the document."""
+        encoded = self._encoding(document)
+        opened = memoryview(encoded)[:-1]
+        separator = b"" if encoded == b"{}" else b","
+        added = b"".join((separator, json.dumps(name).encode(), b":",
+                          self._dumps(value).encode(), b"}"))
+        return [opened, added], len(opened) + len(added)
