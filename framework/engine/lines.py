@@ -1,16 +1,17 @@
 """Waiting lines for the two capacities (restart slots, the parallel cap): who waits in which
-order, how long an agent holds the capacity, and when each waiting agent is next offered.
+order, how fast agents leave the line, and when each waiting agent is next offered.
 
 Why: every REVIVE clears all of the framework's decline filters on a real master, so a
 framework that revives whenever a slot frees is re-offered every agent, N offers per
-handover. Instead each waiting agent is declined until about when its turn can come: the
-next agents in line until the earliest expected release (halved, so an early release
-costs little), the others for the rounds ahead of them. Offers then scale with the
-capacities, not with the number of agents; a REVIVE is needed only when capacity is free
-and no waiting agent will be offered soon (the estimates were too long).
+handover. Instead each waiting agent is declined until about when its turn can come, from
+its place in line and the pace of the last departures (the next agents for half that
+time, so a turn that comes early costs little). Offers then scale with the capacities,
+not with the number of agents; a REVIVE is needed only when capacity is free and no
+waiting agent will be offered soon (the estimate was too long).
 
 The lines are in-memory hints for refusal lengths, never stored: a scheduler restart
-starts them afresh (a subscription revives every agent anyway).
+starts them afresh (a subscription revives every agent anyway), and a decision rolled
+back leaves them as they are.
 """
 
 from __future__ import annotations
@@ -41,9 +42,6 @@ class Line:
         self._served: set[str] = set()  # took the capacity before, with work left
         self._until: dict[str, float] = {}
         self._expiries: list[tuple[float, str]] = []
-
-    def __contains__(self, agent_id: str) -> bool:
-        return agent_id in self._tickets
 
     def __len__(self) -> int:
         return len(self._tickets)
