@@ -2,7 +2,7 @@
 benchmark of docs/benchmarks.md.
 
 Prints one line per figure with its target, then one JSON line with every figure (the
-last line of the output). `--quick` measures the same things at smaller scale in under two
+last line of the output). `--quick` measures the same things at smaller scale in under three
 minutes; `--smoke` at the smallest sizes (for the test that keeps this command working).
 `--check` exits 1 when a figure misses its target. `--mesos-version` picks the Mesos the
 master emulator answers as (the figures record it).
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench",
                                      description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="reduced sizes, under two minutes")
+    size.add_argument("--quick", action="store_true", help="reduced sizes, under three minutes")
     size.add_argument("--smoke", action="store_true", help="the smallest sizes")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a figure misses its target")
