@@ -160,8 +160,8 @@ class Engine:
         self._suppressed = False
         self._long_declined: set[str] = set()
         # Agents waiting for a restart slot or for room under the parallel cap.
-        self._lines = {Block.BUDGET: Line(policy.max_concurrent_restarts),
-                       Block.PARALLEL_CAP: Line(policy.max_parallel)}
+        self._slot_line = Line(policy.max_concurrent_restarts)
+        self._parallel_line = Line(policy.max_parallel)
         self._now: float | None = None
         self._last_offer_at: dict[str, float] = {}
         self._offer_notes: dict[str, str] = {}
@@ -305,9 +305,9 @@ class Engine:
         """An agent leaves a waiting line when it takes the capacity or has nothing to
         wait for any more."""
         for line, was, holds in (
-                (self._lines[Block.BUDGET], old is not None and old.holder,
+                (self._slot_line, old is not None and old.holder,
                  new is not None and new.holder),
-                (self._lines[Block.PARALLEL_CAP], old is not None and old.in_flight,
+                (self._parallel_line, old is not None and old.in_flight,
                  new is not None and new.in_flight)):
             if holds and not was:
                 line.took(agent_id, self._now)
@@ -356,13 +356,15 @@ class Engine:
 
     def _settle_offers(self, tx: _Txn, now: float) -> None:
         wants = self.wants_offers()
-        if wants and (self._suppressed or tx.revive or self._capacity_idles(now)):
+        # Capacity frees, and agents leave a line, only with a changed record.
+        idles = bool(tx.changed) and self._capacity_idles(now)
+        if wants and (self._suppressed or tx.revive or idles):
             tx.actions.append(Revive())
             self._suppressed = False
             if tx.undo_declined is None:
                 tx.undo_declined = set(self._long_declined)
             self._long_declined.clear()
-            for line in self._lines.values():
+            for line in (self._slot_line, self._parallel_line):
                 line.filters_cleared()
         elif not wants and not self._suppressed:
             tx.actions.append(Suppress())
@@ -371,16 +373,15 @@ class Engine:
     def _capacity_idles(self, now: float) -> bool:
         """A capacity is free and agents wait for it, but none of them will be offered
         soon (their turn came sooner than estimated): only a REVIVE brings them now."""
-        if self._control.paused or self.halted():
-            return False
-        for line, users in ((self._lines[Block.BUDGET], self._holders),
-                            (self._lines[Block.PARALLEL_CAP], self._in_flight)):
+        shortest = self.policy.refuse_wait_s
+        for line, users in ((self._slot_line, self._holders),
+                            (self._parallel_line, self._in_flight)):
             if not line or len(users) >= line.capacity:
                 continue
             offered_at = line.next_offer_at()
-            shortest = self.policy.refuse_wait_s
-            if offered_at is not None and offered_at > now + max(shortest,
-                                                                  line.interval(shortest)):
+            if (offered_at is not None and offered_at > now + max(shortest,
+                                                                  line.interval(shortest))
+                    and not self._control.paused and not self.halted()):
                 return True
         return False
 
@@ -452,7 +453,8 @@ class Engine:
         if block.kind is Block.KILLING and block.record.task_id is not None:
             # A kill can be lost (the agent was unreachable); repeating it is harmless.
             tx.actions.append(Kill(block.record.task_id, agent_id))
-        line = self._lines.get(block.kind)
+        line = (self._slot_line if block.kind is Block.BUDGET else
+                self._parallel_line if block.kind is Block.PARALLEL_CAP else None)
         if line is not None:
             # Waiting for capacity concerns most agents at scale: decline until about
             # when the agent's turn may come (see lines.py).
