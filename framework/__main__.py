@@ -30,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from framework.dcos_auth import DcosAuthError
+    from framework.memory import return_large_blocks
     from framework.scheduler import run
     from framework.state import StoreAuthError
 
+    return_large_blocks()
     try:
         return run(config)
     except DcosAuthError as err:

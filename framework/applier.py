@@ -146,6 +146,7 @@ class Applier:
         if decision.needs_write or decision.notices:
             batch = Batch(
                 agents={r.agent_id: r.to_dict() for r in decision.records},
+                removed_agents=set(decision.removed),
                 control=stored_control(decision.control) if decision.control else None,
                 events=[NewEvent("step" if n.step else "rollout", n.text, n.agent_id, n.by)
                         for n in decision.notices],
@@ -203,10 +204,8 @@ class Applier:
                     task = self.task_for(action, offer)
                     log.info("launching %s on %s", action.task_id, offer.get("hostname"))
                     self.counters["calico_dcos_offers_accepted_total"] += 1
-                    # What the task leaves of the offer comes back soon: this agent's
-                    # next step follows as soon as this one finishes.
                     self._call(driver.launchTasks, offer["id"], [task],
-                               {"refuse_seconds": self.refuse_s})
+                               {"refuse_seconds": action.refuse_seconds})
                 case Decline():
                     self.raw_offers.pop(action.offer_id, None)
                     self.counters["calico_dcos_offers_declined_total"] += 1

@@ -52,6 +52,7 @@ def engine_policy(config: Config) -> Policy:
         # the failed agents it tolerates.
         max_failed=rollout.max_failed_agents - 1,
         refuse_wait_s=BUSY_REFUSE_S,
+        gone_retention_s=rollout.gone_retention_s,
     )
 
 

@@ -84,9 +84,12 @@ def status() -> Response:
         query = parse_query(request.args)
     except BadQueryError as err:
         raise ApiError(400, str(err)) from None
-    body = dict(apply_query(document, query) if query.is_filtered else document)
-    body["health"] = health_body(health_report())  # live, not from the published snapshot
-    return jsonify(body)
+    health = health_body(health_report())  # live, not from the published snapshot
+    if query.is_filtered:
+        return jsonify({**apply_query(document, query), "health": health})
+    parts, length = get_context().encoded.with_field(document, "health", health)
+    return Response(parts, mimetype="application/json",
+                    headers={"Content-Length": str(length)})
 
 
 @bp.get("/v1/agents/<agent_id>")

@@ -14,6 +14,7 @@ from web import api, artifacts, pages, plans
 from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
 from web.contracts import Control, DcosUsers, HealthCheck, MetricsSource, StatusSource
+from web.encoded import EncodedDocument
 from web.errors import ApiError, WebConfigError
 
 MAX_BODY_BYTES = 16 * 1024
@@ -71,6 +72,7 @@ def create_app(
         metrics=metrics,
         artifacts_dir=None if artifacts_dir is None else Path(artifacts_dir),
         clock=clock,
+        encoded=EncodedDocument(app.json.dumps),
     )
     app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message)
     app.register_blueprint(api.bp)

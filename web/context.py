@@ -10,6 +10,7 @@ from flask import current_app
 
 from web.auth import Authenticator
 from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
+from web.encoded import EncodedDocument
 
 EXTENSION_KEY = "calico_dcos"
 
@@ -23,6 +24,7 @@ class WebContext:
     metrics: MetricsSource
     artifacts_dir: Path | None
     clock: Callable[[], float]
+    encoded: EncodedDocument  # the whole status document's JSON, once per document
 
 
 def get_context() -> WebContext:

@@ -24,6 +24,7 @@ class Summary:
     paused_why: str | None
     counts: Mapping[str, int]
     gone: int
+    gone_retention_s: float | None  # how long a gone agent's record is kept
     slots_in_use: int
     slots_max: int | None
     slot_holders: Sequence[str]
@@ -89,6 +90,7 @@ def summarize(document: Document, now: float,
         paused_why=control.get("why") if control.get("paused") else None,
         counts=rollout.get("counts", {}),
         gone=rollout.get("gone", 0),
+        gone_retention_s=rollout.get("gone_retention_s"),
         slots_in_use=budget.get("in_use", len(holders)),
         slots_max=budget.get("max_concurrent_restarts"),
         slot_holders=holders,

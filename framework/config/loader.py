@@ -279,6 +279,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             backoff_base_s=p["CALICO_RETRY_BACKOFF_BASE"],
             backoff_cap_s=p["CALICO_RETRY_BACKOFF_CAP"],
             max_failed_agents=p["CALICO_MAX_FAILED_AGENTS"],
+            gone_retention_s=p["CALICO_GONE_AGENT_RETENTION"],
         ),
         web=WebSettings(
             bind_addresses=p["CALICO_BIND_ADDRESS"],

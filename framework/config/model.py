@@ -160,6 +160,7 @@ class RolloutSettings:
     backoff_base_s: float
     backoff_cap_s: float
     max_failed_agents: int  # the rollout halts once this many agents have failed
+    gone_retention_s: float  # a gone agent's record is removed after this long
 
 
 @dataclass(frozen=True)

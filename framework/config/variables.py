@@ -156,6 +156,8 @@ VARIABLES: tuple[Variable, ...] = (
          "longest wait between retries, seconds"),
     _var("CALICO_MAX_FAILED_AGENTS", v.integer(1), "1",
          "the rollout halts once this many agents have failed"),
+    _var("CALICO_GONE_AGENT_RETENTION", v.number(0.0, exclusive=True), "604800",
+         "seconds the record of an agent gone from the cluster is kept, then removed"),
     # lifecycle
     # Cosmos's uninstall of a package whose app has the DCOS_COMMONS_UNINSTALL label sets
     # SDK_UNINSTALL=true in the app's env and restarts it (dcos/cosmos v0.4.1,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from framework.engine.policy import DEFAULT_REFUSE_WAIT_S
 from framework.engine.records import AgentRecord, Control
 
 
 @dataclass(frozen=True, slots=True)
 class Launch:
-    """Accept `offer_id` with one task of `step`, using only resources of `role`."""
+    """Accept `offer_id` with one task of `step`, using only resources of `role`; what the
+    task leaves of the offer is refused for `refuse_seconds`."""
 
     offer_id: str
     agent_id: str
@@ -19,6 +21,7 @@ class Launch:
     cpus: float
     mem: float
     target_hash: str
+    refuse_seconds: float = DEFAULT_REFUSE_WAIT_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +78,12 @@ class Decision:
     """The result of one event: store `records` and `control` first, then apply `actions`.
 
     `records` are the complete new values of the agents that changed (`agents/<agent-id>`);
-    `control` is the new control value when it changed, else None.
+    `removed` the agents whose records are deleted; `control` is the new control value
+    when it changed, else None.
     """
 
     records: tuple[AgentRecord, ...] = ()
+    removed: tuple[str, ...] = ()
     control: Control | None = None
     actions: tuple[Action, ...] = ()
     notices: tuple[Notice, ...] = ()
@@ -91,4 +96,4 @@ class Decision:
 
     @property
     def needs_write(self) -> bool:
-        return bool(self.records) or self.control is not None
+        return bool(self.records) or bool(self.removed) or self.control is not None

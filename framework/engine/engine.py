@@ -47,6 +47,7 @@ from framework.engine.events import (
     Tick,
     Uninstall,
 )
+from framework.engine.lines import Line
 from framework.engine.plan import STEP_CALICO_NODE, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy
 from framework.engine.progress import (
@@ -67,6 +68,7 @@ from framework.engine.records import (
     AgentRecord,
     Control,
     OperatorNote,
+    StepRecord,
 )
 from framework.engine.status import Observations, status_document
 from framework.engine.steps import (
@@ -119,11 +121,12 @@ class AfterRemoval(enum.Enum):
 class _Txn:
     """What one decision has changed so far, with what it takes to undo it."""
 
-    __slots__ = ("changed", "undo", "control", "actions", "notices", "revive", "undo_declined",
-                 "declined_added")
+    __slots__ = ("changed", "removed", "undo", "control", "actions", "notices", "revive",
+                 "undo_declined", "declined_added")
 
     def __init__(self) -> None:
         self.changed: dict[str, AgentRecord] = {}
+        self.removed: list[str] = []
         self.undo: dict[str, AgentRecord | None] = {}
         self.control: Control | None = None
         self.actions: list[Action] = []
@@ -161,11 +164,16 @@ class Engine:
         self._unfinished: set[str] = set()
         self._maintenance: set[str] = set()
         self._incomplete: set[str] = set()
+        self._gone: set[str] = set()
         self._teardown_asked = False
         self._unconfirmed: dict[str, str] = {}
         self._reconcile_asked: dict[str, float] = {}
         self._suppressed = False
         self._long_declined: set[str] = set()
+        # Agents waiting for a restart slot or for room under the parallel cap.
+        self._slot_line = Line(policy.max_concurrent_restarts)
+        self._parallel_line = Line(policy.max_parallel)
+        self._now: float | None = None
         self._last_offer_at: dict[str, float] = {}
         self._offer_notes: dict[str, str] = {}
         for agent in agents:
@@ -244,16 +252,18 @@ class Engine:
     def decide(self, event: Event, now: float) -> Decision:
         """Apply one event; the returned decision is already reflected in the engine."""
         tx = _Txn()
+        self._now = now
         undo_control, undo_suppressed = self._control, self._suppressed
         undo_teardown_asked = self._teardown_asked
         handler = _HANDLERS.get(type(event))
         if handler is None:
             raise TypeError(f"not an engine event: {event!r}")
         handler(self, tx, event, now)
-        self._settle_offers(tx)
+        self._settle_offers(tx, now)
         self._ask_teardown(tx)
         return Decision(
             records=tuple(tx.changed.values()),
+            removed=tuple(tx.removed),
             control=tx.control,
             actions=tuple(tx.actions),
             notices=tuple(tx.notices),
@@ -311,15 +321,38 @@ class Engine:
                 index.discard(agent_id)
         for task_id in facts.unconfirmed:
             self._unconfirmed[task_id] = agent_id
+        if agent.presence == PRESENCE_GONE:
+            self._gone.add(agent_id)
+        else:
+            self._gone.discard(agent_id)
+        self._follow_lines(agent_id, old, facts)
         return facts
+
+    def _follow_lines(self, agent_id: str, old: AgentFacts | None, new: AgentFacts | None
+                      ) -> None:
+        """An agent leaves a waiting line when it takes the capacity or has nothing to
+        wait for any more."""
+        for line, was, holds in (
+                (self._slot_line, old is not None and old.holder,
+                 new is not None and new.holder),
+                (self._parallel_line, old is not None and old.in_flight,
+                 new is not None and new.in_flight)):
+            if holds and not was:
+                line.took(agent_id, self._now)
+            if new is None or not new.unfinished:
+                line.forget(agent_id)
 
     def _drop(self, agent_id: str) -> None:
         facts = self._facts.pop(agent_id, None)
         self._agents.pop(agent_id, None)
+        self._gone.discard(agent_id)
+        self._last_offer_at.pop(agent_id, None)
+        self._offer_notes.pop(agent_id, None)
         for index in self._indexes():
             index.discard(agent_id)
         for task_id in facts.unconfirmed if facts else ():
             self._unconfirmed.pop(task_id, None)
+        self._follow_lines(agent_id, facts, None)
 
     def _indexes(self) -> tuple[set[str], ...]:
         """The agent-id sets kept per fact, in the order `_set` fills them."""
@@ -344,24 +377,41 @@ class Engine:
             and agent_id in self._long_declined
         ):
             tx.revive = True
-        if old is not None and old.holder and not facts.holder and self._long_declined:
-            tx.revive = True  # a restart slot is free: agents declined while waiting may go
         return facts
 
     def _gates(self) -> Gates:
         return Gates(self._control.paused, self.halted(), self._holders, self._in_flight)
 
-    def _settle_offers(self, tx: _Txn) -> None:
+    def _settle_offers(self, tx: _Txn, now: float) -> None:
         wants = self.wants_offers()
-        if wants and (self._suppressed or tx.revive):
+        # Capacity frees, and agents leave a line, only with a changed record.
+        idles = bool(tx.changed) and self._capacity_idles(now)
+        if wants and (self._suppressed or tx.revive or idles):
             tx.actions.append(Revive())
             self._suppressed = False
             if tx.undo_declined is None:
                 tx.undo_declined = set(self._long_declined)
             self._long_declined.clear()
+            for line in (self._slot_line, self._parallel_line):
+                line.filters_cleared()
         elif not wants and not self._suppressed:
             tx.actions.append(Suppress())
             self._suppressed = True
+
+    def _capacity_idles(self, now: float) -> bool:
+        """A capacity is free and agents wait for it, but none of them will be offered
+        soon (their turn came sooner than estimated): only a REVIVE brings them now."""
+        shortest = self.policy.refuse_wait_s
+        for line, users in ((self._slot_line, self._holders),
+                            (self._parallel_line, self._in_flight)):
+            if not line or len(users) >= line.capacity:
+                continue
+            offered_at = line.next_offer_at()
+            if (offered_at is not None and offered_at > now + max(shortest,
+                                                                  line.interval(shortest))
+                    and not self._control.paused and not self.halted()):
+                return True
+        return False
 
     def _ask_teardown(self, tx: _Txn) -> None:
         if self.uninstall_complete() and not self._teardown_asked:
@@ -430,10 +480,21 @@ class Engine:
         if block.kind is Block.KILLING and block.record.task_id is not None:
             # A kill can be lost (the agent was unreachable); repeating it is harmless.
             tx.actions.append(Kill(block.record.task_id, agent_id))
-        if block.kind is Block.BUDGET:
-            # Waiting for a slot can take long and concerns most agents at scale:
-            # decline for long and revive when a slot frees (see `_put`).
-            self._decline_for_long(tx, agent_id, offers)
+        line = (self._slot_line if block.kind is Block.BUDGET else
+                self._parallel_line if block.kind is Block.PARALLEL_CAP else None)
+        if line is not None:
+            # Waiting for capacity concerns most agents at scale: decline until about
+            # when the agent's turn may come (see lines.py).
+            policy = self.policy
+            self._decline(tx, offers, line.refusal(agent_id, now, policy.refuse_wait_s,
+                                                   policy.refuse_idle_s))
+            return
+        if block.kind is Block.BUSY and _returns_resources(block.step, block.record):
+            # The task's end returns its resources, and a master offers an agent whose
+            # free resources grew beyond what was refused whatever the filter's age
+            # (apache/mesos 1.4.3 and 1.8.1, src/master/allocator/mesos/hierarchical.cpp
+            # `RefusedOfferFilter::filter`: refused resources must contain the offer).
+            self._decline(tx, offers, self.policy.refuse_idle_s)
             return
         until = block.record.backoff_until if block.kind is Block.BACKOFF else None
         self._decline(tx, offers, self.policy.wait_refuse_s(now, until))
@@ -480,6 +541,9 @@ class Engine:
                 spec.cpus,
                 spec.mem,
                 spec.target_hash,
+                # A one-shot task returns its resources when it ends, which brings the
+                # agent's next offer (see `_wait`); a long-running one keeps them.
+                self.policy.refuse_wait_s if spec.long_running else self.policy.refuse_idle_s,
             )
         )
         tx.notices.append(Notice(f"launch {task_id} (attempt {rec.attempts})", agent_id, spec.name))
@@ -740,6 +804,26 @@ class Engine:
                 self._reconcile_asked[task_id] = now
         if overdue:
             tx.actions.append(Reconcile(tuple(overdue)))
+        retention = self.policy.gone_retention_s
+        expired = [agent for agent in map(self._agents.__getitem__, self._gone)
+                   if agent.presence_since is not None
+                   and now - agent.presence_since >= retention]
+        for agent in expired:
+            self._forget(tx, agent, now)
+
+    def _forget(self, tx: _Txn, agent: AgentRecord, now: float) -> None:
+        """Remove the record of an agent gone for longer than the retention period; the
+        event log keeps the account. Should it come back, it joins as a new agent."""
+        agent_id = agent.agent_id
+        if agent_id not in tx.undo:
+            tx.undo[agent_id] = agent
+        tx.changed.pop(agent_id, None)
+        self._drop(agent_id)
+        tx.removed.append(agent_id)
+        days = (now - (agent.presence_since or now)) / 86400.0
+        tx.notices.append(Notice(f"forgot agent {agent.hostname}: gone for {days:.1f} days "
+                                 f"(kept {self.policy.gone_retention_s / 86400.0:g} days)",
+                                 agent_id))
 
 
 _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
@@ -758,6 +842,12 @@ _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
     Subscribed: Engine._on_subscribed,
     Tick: Engine._on_tick,
 }
+
+
+def _returns_resources(spec: StepSpec | None, rec: StepRecord | None) -> bool:
+    """The agent's task is a one-shot task the master confirmed: its end frees resources."""
+    return (spec is not None and not spec.long_running and rec is not None
+            and rec.task_state not in (None, LAUNCHED))
 
 
 def _fitting_role(offer: Offer, spec: StepSpec) -> str | None:

@@ -17,6 +17,9 @@ DEFAULT_MAX_FAILED = 0
 DEFAULT_REFUSE_IDLE_S = 3600.0
 DEFAULT_REFUSE_WAIT_S = 5.0
 DEFAULT_LAUNCH_TIMEOUT_S = 120.0
+# Records of agents gone from the cluster are kept this long (for the page and the event
+# log), then forgotten: a cluster that replaces its agents does not grow its state forever.
+DEFAULT_GONE_RETENTION_S = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +61,8 @@ class Policy:
     """Everything that shapes the rollout besides the plan itself.
 
     `max_failed` is the number of failed agents the rollout tolerates: one more and the
-    rollout halts (the default 0 halts at the first failed agent).
+    rollout halts (the default 0 halts at the first failed agent). `gone_retention_s`:
+    how long the record of an agent gone from the cluster is kept before it is removed.
     """
 
     max_concurrent_restarts: int = DEFAULT_MAX_CONCURRENT_RESTARTS
@@ -68,6 +72,7 @@ class Policy:
     refuse_idle_s: float = DEFAULT_REFUSE_IDLE_S
     refuse_wait_s: float = DEFAULT_REFUSE_WAIT_S
     launch_timeout_s: float = DEFAULT_LAUNCH_TIMEOUT_S
+    gone_retention_s: float = DEFAULT_GONE_RETENTION_S
 
     def __post_init__(self) -> None:
         if self.max_concurrent_restarts < 1 or self.max_parallel < 1:
@@ -78,6 +83,8 @@ class Policy:
             raise PolicyError("refuse seconds need 0 < refuse_wait_s <= refuse_idle_s")
         if self.launch_timeout_s <= 0:
             raise PolicyError("launch_timeout_s must be positive")
+        if self.gone_retention_s <= 0:
+            raise PolicyError("gone_retention_s must be positive")
 
     def is_halted(self, failed_agents: int) -> bool:
         return failed_agents > self.max_failed

@@ -152,6 +152,7 @@ def status_document(
             "control": control.to_dict(),
             "counts": {"total": total, **counts},
             "gone": gone,
+            "gone_retention_s": policy.gone_retention_s,
             "budget": {
                 "max_concurrent_restarts": policy.max_concurrent_restarts,
                 "in_use": len(holders),

@@ -2,7 +2,7 @@
 benchmark of docs/benchmarks.md.
 
 Prints one line per figure with its target, then one JSON line with every figure (the
-last line of the output). `--quick` measures the same things at smaller scale in under two
+last line of the output). `--quick` measures the same things at smaller scale in under three
 minutes; `--smoke` at the smallest sizes (for the test that keeps this command working).
 `--check` exits 1 when a figure misses its target. `--mesos-version` picks the Mesos the
 master emulator answers as (the figures record it).
@@ -26,7 +26,14 @@ from devcluster.platforms import shipping
 from devcluster.versions import DEFAULT_VERSION, VERSIONS
 from tests.bench import allocation, disruption, engine_cost, recovery, rollout
 from tests.bench.enginesim import simulate_rollout
-from tests.bench.targets import DISRUPTION_TARGETS, TARGETS, Target, overhead_target
+from tests.bench.targets import (
+    DISRUPTION_TARGETS,
+    TARGETS,
+    Target,
+    offers_bound_per_min,
+    overhead_target,
+    rollout_offers_target,
+)
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,12 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
     figures["engine_offer_decisions_per_s"] = round(
         engine_cost.offer_decisions_per_s(sim, sizes.single_offers))
     figures["engine_cpu_s_full_rollout"] = round(sim.engine_cpu_s, 3)
+    figures["engine_offers_per_min_rollout"] = round(sim.offers_per_min, 1)
     configurations.append({
-        "figures": ["engine_offer_decisions_per_s", "engine_cpu_s_full_rollout"],
+        "figures": ["engine_offer_decisions_per_s", "engine_cpu_s_full_rollout",
+                    "engine_offers_per_min_rollout"],
+        "target_offers_per_min": rollout_offers_target(sim.budget, sim.max_parallel,
+                                                       None).text,
         "agents": sim.agents, "budget": sim.budget, "max_parallel": sim.max_parallel,
         "rollout_offers": sim.offers, "rollout_decisions": sim.decisions,
         "rollout_simulated_s": round(sim.simulated_s, 1),
@@ -123,12 +134,11 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
     rec = recovery.measure(work_dir / "recovery", sim.mid_records, sim.budget,
                            sim.max_parallel, sizes.page_requests, sizes.full_requests,
                            mesos_version)
-    for name in ("recovery_s", "status_p99_ms_page", "status_p99_ms_full", "html_bytes",
-                 "scheduler_rss_mb"):
+    restart_figures = ("recovery_s", "status_p99_ms_page", "status_p99_ms_full", "html_bytes",
+                       "scheduler_rss_mb", "scheduler_idle_cpu_pct")
+    for name in restart_figures:
         figures[name] = getattr(rec, name)
-    configurations.append({"figures": ["recovery_s", "status_p99_ms_page",
-                                       "status_p99_ms_full", "html_bytes", "scheduler_rss_mb"],
-                           **asdict(rec)})
+    configurations.append({"figures": list(restart_figures), **asdict(rec)})
 
     progress(f"restart: {json.dumps(configurations[-1])}")
     ratios, writes = [], []
@@ -156,8 +166,9 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
                            roll.overhead_ratio, target))
         configurations.append({"figures": ["rollout_overhead_ratio",
                                            "etcd_writes_per_step_transition", *OFFER_FIGURES],
-                               "target_overhead_ratio": target.text, **asdict(roll),
-                               "code": version})
+                               "target_overhead_ratio": target.text,
+                               "target_offers_per_min": _offers_target(roll).text,
+                               **asdict(roll), "code": version})
         progress(f"rollout: {json.dumps(configurations[-1])}")
         if not ratios[1:]:
             figures["offers_per_min_rollout"] = roll.offers_per_min_rollout
@@ -184,10 +195,29 @@ def run(sizes: Sizes, work_dir: Path, mesos_version: str = DEFAULT_VERSION
         if name in figures:
             lines.append(_line(name, figures[name], target))
     lines.append(f"html_bytes {figures['html_bytes']} (no target)")
+    sim_bound = offers_bound_per_min(sim.budget, sim.max_parallel)
+    lines.append(_line(f"engine_offers_per_min_rollout (N={sim.agents}, k={sim.budget}, "
+                       f"max_parallel={sim.max_parallel})",
+                       figures["engine_offers_per_min_rollout"],
+                       rollout_offers_target(sim.budget, sim.max_parallel, None))
+                 + f"; bound 60 x (2k + max_parallel) = {sim_bound:g}")
     if ratios:
-        lines.append(f"offers_per_min_rollout {figures['offers_per_min_rollout']} against "
-                     f"{figures['offers_per_min_rollout_unfiltered_baseline']} unfiltered")
+        first = next(c for c in configurations if "overhead_ratio" in c)
+        lines.append(_line(f"offers_per_min_rollout (N={first['agents']}, k={first['budget']})",
+                           figures["offers_per_min_rollout"], _offers_target_of(first))
+                     + f"; unfiltered baseline "
+                       f"{figures['offers_per_min_rollout_unfiltered_baseline']}")
     return {**figures, "configurations": configurations}, lines
+
+
+def _offers_target(roll: rollout.RolloutFigures) -> Target:
+    return rollout_offers_target(roll.budget, roll.max_parallel,
+                                 roll.offers_per_min_unfiltered_baseline, roll.agents)
+
+
+def _offers_target_of(config: dict) -> Target:
+    return rollout_offers_target(config["budget"], config["max_parallel"],
+                                 config["offers_per_min_unfiltered_baseline"], config["agents"])
 
 
 def misses(document: dict) -> list[str]:
@@ -202,6 +232,14 @@ def misses(document: dict) -> list[str]:
                 config["overhead_ratio"]):
             missed.append(f"rollout_overhead_ratio (N={config['agents']}, "
                           f"k={config['budget']})")
+        if "offers_per_min_rollout" in config and not _offers_target_of(config).holds(
+                config["offers_per_min_rollout"]):
+            missed.append(f"offers_per_min_rollout (N={config['agents']}, "
+                          f"k={config['budget']})")
+        if "rollout_offers" in config and not rollout_offers_target(
+                config["budget"], config["max_parallel"], None).holds(
+                    document["engine_offers_per_min_rollout"]):
+            missed.append("engine_offers_per_min_rollout")
     return missed
 
 
@@ -214,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench",
                                      description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="reduced sizes, under two minutes")
+    size.add_argument("--quick", action="store_true", help="reduced sizes, under three minutes")
     size.add_argument("--smoke", action="store_true", help="the smallest sizes")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when a figure misses its target")

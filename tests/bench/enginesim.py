@@ -4,7 +4,8 @@ The simulation follows the master emulator's offer mechanics so the engine sees 
 it would see in production: one OFFERS event per allocation cycle holding every agent that
 is not filtered, DECLINE filters for `refuse_seconds` per agent, the scheduler's filter on
 the unused part of an accepted offer, SUPPRESS stops offers and REVIVE clears every
-filter. Tasks report TASK_STARTING, TASK_RUNNING, then TASK_FINISHED (one-shot) or a
+filter, and a task's end lifts the filters of its agent (its free resources grew beyond
+what they refused). Tasks report TASK_STARTING, TASK_RUNNING, then TASK_FINISHED (one-shot) or a
 healthy TASK_RUNNING (long-running) after their step's duration.
 
 Only `Engine.decide` is timed (CPU time of this process); the simulation's own bookkeeping
@@ -42,6 +43,7 @@ from framework.engine import (
 )
 from framework.engine.plan import LONG_RUNNING_STEPS
 from framework.engine.progress import AGENT_COMPLETE
+from framework.engine.tasks import TERMINAL_STATES
 from framework.plan import engine_plan, engine_policy
 
 START_TIME = 1_764_000_000.0
@@ -73,6 +75,11 @@ class SimResult:
     simulated_s: float
     records: tuple[AgentRecord, ...]
     mid_records: tuple[AgentRecord, ...]
+
+    @property
+    def offers_per_min(self) -> float:
+        """Offers the simulated master made a minute, over the whole rollout."""
+        return self.offers * 60.0 / self.simulated_s if self.simulated_s > 0 else 0.0
 
     @property
     def offer_decisions_per_s(self) -> float:
@@ -124,11 +131,11 @@ class _Master:
     """Offer filters, suppression and pending task updates of the simulated master."""
 
     infos: Mapping[str, AgentInfo]
-    launch_refuse_s: float
     now: float = START_TIME
     suppressed: bool = False
     filtered_until: dict[str, float] = field(default_factory=dict)
     updates: list = field(default_factory=list)
+    task_agents: dict[str, str] = field(default_factory=dict)
     seq: Callable[[], int] = field(default_factory=lambda: itertools.count().__next__)
 
     def due_offers(self) -> tuple[Offer, ...]:
@@ -143,6 +150,16 @@ class _Master:
                                     public=info.role == "public"))
         return tuple(offers)
 
+    def deliver(self, status: TaskStatus) -> TaskStatus:
+        """A task that ended returned its resources: the agent's free resources are no
+        longer contained in what any earlier filter refused, which no longer applies
+        (hierarchical.cpp `RefusedOfferFilter::filter`)."""
+        if status.state in TERMINAL_STATES:
+            agent_id = self.task_agents.pop(status.task_id, None)
+            if agent_id is not None:
+                self.filtered_until.pop(agent_id, None)
+        return status
+
     def later(self, delay_s: float, status: TaskStatus) -> None:
         heapq.heappush(self.updates, (self.now + delay_s, self.seq(), status))
 
@@ -150,7 +167,7 @@ class _Master:
         for action in actions:
             match action:
                 case Launch():
-                    self.filtered_until[action.agent_id] = self.now + self.launch_refuse_s
+                    self.filtered_until[action.agent_id] = self.now + action.refuse_seconds
                     self._run(action)
                 case Decline():
                     agent_id = offers[action.offer_id]
@@ -165,6 +182,7 @@ class _Master:
 
     def _run(self, launch: Launch) -> None:
         task_id = launch.task_id
+        self.task_agents[task_id] = launch.agent_id
         self.later(STATUS_GAP_S, TaskStatus(task_id, "TASK_STARTING"))
         self.later(TASK_START_S, TaskStatus(task_id, "TASK_RUNNING"))
         done_s = TASK_START_S + STEP_DURATIONS_S[launch.step]
@@ -179,8 +197,7 @@ def simulate_rollout(agents: int, budget: int, max_parallel: int) -> SimResult:
     `max_parallel` agents in a non-disruptive step."""
     plan, policy = bench_plan_policy(budget, {"CALICO_MAX_PARALLEL_TASKS": str(max_parallel)})
     infos = agent_infos(agents)
-    # The scheduler accepts with the policy's short refusal (framework/scheduler.py).
-    master = _Master({info.agent_id: info for info in infos}, policy.refuse_wait_s)
+    master = _Master({info.agent_id: info for info in infos})
     clocked = _Clocked(Engine(plan, policy))
     offers_made = 0
     mid_records: tuple[AgentRecord, ...] = ()
@@ -199,7 +216,7 @@ def simulate_rollout(agents: int, budget: int, max_parallel: int) -> SimResult:
         if master.updates and master.updates[0][0] <= next_allocation:
             at, _, status = heapq.heappop(master.updates)
             master.now = max(master.now, at)
-            master.apply(clocked.decide(status, master.now).actions, {})
+            master.apply(clocked.decide(master.deliver(status), master.now).actions, {})
             continue
         master.now = next_allocation
         next_allocation += ALLOCATION_INTERVAL_S

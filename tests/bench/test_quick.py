@@ -20,6 +20,7 @@ FIGURES = (
     "status_p99_ms_page", "status_p99_ms_full", "html_bytes", "scheduler_rss_mb",
     "etcd_writes_per_step_transition", "recovery_s", "offers_per_min_converged",
     "offers_per_min_rollout", "offers_per_min_rollout_unfiltered_baseline",
+    "engine_offers_per_min_rollout", "scheduler_idle_cpu_pct",
 )
 
 

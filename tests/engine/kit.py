@@ -82,15 +82,17 @@ class Driver:
         self.now += advance
         return self.engine.decide(event, self.now)
 
-    def offer(self, agent_id: str, *roles: tuple[str, float, float]) -> Decision:
-        return self.send(Offers((offer(agent_id, *roles, hostname=f"{agent_id}.example"),)))
+    def offer(self, agent_id: str, *roles: tuple[str, float, float],
+              advance: float = 0.0) -> Decision:
+        return self.send(Offers((offer(agent_id, *roles, hostname=f"{agent_id}.example"),)),
+                         advance)
 
-    def launch(self, agent_id: str) -> Launch | None:
-        launches = of_type(self.offer(agent_id), Launch)
+    def launch(self, agent_id: str, advance: float = 0.0) -> Launch | None:
+        launches = of_type(self.offer(agent_id, advance=advance), Launch)
         return launches[0] if launches else None
 
-    def status(self, task_id: str, state: str, **kwargs) -> Decision:
-        return self.send(TaskStatus(task_id, state, **kwargs))
+    def status(self, task_id: str, state: str, advance: float = 0.0, **kwargs) -> Decision:
+        return self.send(TaskStatus(task_id, state, **kwargs), advance)
 
     def succeed(self, launch: Launch) -> Decision:
         """Report the natural success of a launched task."""

@@ -100,6 +100,17 @@ class SimCluster:
         else:
             self.report(task, "TASK_FAILED", message="installer failed")
 
+    def take_update(self, index: int) -> TaskStatus:
+        """Deliver a pending update. A master recovers an ended task's resources as it
+        forwards its terminal update, and offers them only after: the agent's free
+        resources are then no longer contained in what a filter refused, which no longer
+        applies (hierarchical.cpp `RefusedOfferFilter::filter`)."""
+        update = self.pending.pop(index)
+        task = self.tasks.get(update.task_id)
+        if task is not None and update.state in TERMINAL_STATES:
+            self.filters.pop(task.agent_id, None)
+        return update
+
     def restart_agent(self, agent_id: str) -> None:
         """A unit restart kills the installer task that triggered it."""
         for task in self.live_tasks(reachable_only=True):

@@ -35,7 +35,7 @@ def test_at_most_k_agents_enter_disruptive_steps(k):
     assert launched == list(AGENTS[:k])
     assert driver.engine.restart_slot_holders() == set(AGENTS[:k])
     waiting = AGENTS[k]
-    assert refuse_seconds(driver.offer(waiting)) == [Policy().refuse_idle_s]
+    assert refuse_seconds(driver.offer(waiting)) == [Policy().refuse_wait_s]  # next in line
     holders = ", ".join(f"{a}.example" for a in AGENTS[:k])
     assert driver.reason(waiting) == (
         f"waiting for a restart slot for docker: held by {holders} (max_concurrent_restarts={k})"
@@ -55,13 +55,16 @@ def test_a_slot_is_held_from_docker_through_its_finish_and_then_passed_on():
     assert driver.reason("a1").startswith("waiting for a restart slot for cni: held by a2")
 
 
-def test_agents_waiting_for_a_slot_are_revived_when_it_frees():
+def test_a_freed_slot_goes_to_the_next_agent_in_line_without_a_revive():
+    """Every REVIVE clears all filters on a real master (every agent is offered again):
+    the next agent in line is declined briefly instead, and takes the slot on its next
+    offer."""
     driver = _ready_for_docker(1)
     docker = driver.launch("a1")
-    assert refuse_seconds(driver.offer("a2")) == [Policy().refuse_idle_s]
+    assert refuse_seconds(driver.offer("a2")) == [Policy().refuse_wait_s]
     driver.status(docker.task_id, "TASK_RUNNING")
-    assert of_type(driver.succeed(docker), Revive) == [Revive()]
-    assert driver.launch("a2").step == "docker"
+    assert of_type(driver.succeed(docker), Revive) == []
+    assert driver.launch("a2", advance=Policy().refuse_wait_s).step == "docker"
 
 
 @pytest.mark.parametrize(
@@ -170,7 +173,7 @@ def test_one_offers_batch_from_two_agents_with_k_1_gives_one_disruptive_launch()
     assert launch.step == "docker"
     assert driver.engine.restart_slot_holders() == {launch.agent_id}
     waiting = "a2" if launch.agent_id == "a1" else "a1"
-    assert refuse_seconds(decision) == [Policy().refuse_idle_s]
+    assert len(refuse_seconds(decision)) == 1  # the waiting agent's offer, until its turn
     assert driver.reason(waiting).startswith("waiting for a restart slot for docker")
 
 

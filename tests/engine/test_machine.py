@@ -53,7 +53,7 @@ from framework.engine import (
 from framework.engine.plan import DISRUPTIVE_STEPS, LONG_RUNNING_STEPS, STEP_ORDER
 from framework.engine.progress import agent_facts
 from framework.engine.steps import SATISFIED, Phase, step_phase
-from framework.engine.tasks import parse_task_id
+from framework.engine.tasks import TERMINAL_STATES, parse_task_id
 from framework.engine.uninstall import uninstall_facts
 from tests.engine.kit import make_plan
 from tests.engine.sim import InvariantBroken, SimCluster
@@ -198,7 +198,7 @@ class RolloutMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.sim.pending)
     @rule(pick=PICK)
     def deliver(self, pick):
-        update = self.sim.pending.pop(pick % len(self.sim.pending))
+        update = self.sim.take_update(pick % len(self.sim.pending))
         self.sim.delivered.append(update)
         self.send(update)
 
@@ -279,7 +279,7 @@ class RolloutMachine(RuleBasedStateMachine):
 
     def deliver_all(self):
         while self.sim.pending:
-            self.send(self.sim.pending.pop(0))
+            self.send(self.sim.take_update(0))
 
     @rule(rounds=st.integers(min_value=1, max_value=8))
     def healthy_for_a_while(self, rounds):
@@ -328,11 +328,19 @@ class RolloutMachine(RuleBasedStateMachine):
             return
         longest = max(self.policy.refuse_wait_s, self.policy.retry.backoff_cap_s)
         holders = self.engine.restart_slot_holders()
+        facts = {a: self.engine.facts(a) for a in self.engine.agents}
         budget_full = len(holders) >= self.policy.max_concurrent_restarts
+        parallel_full = sum(f.in_flight for f in facts.values()) >= self.policy.max_parallel
+        ending = {u.task_id for u in self.sim.pending if u.state in TERMINAL_STATES}
+        running = {t.agent_id for t in self.sim.tasks.values()
+                   if t.step not in LONG_RUNNING_STEPS and (t.live or t.task_id in ending)}
         for agent_id in self.reachable():
-            if budget_full and agent_id not in holders:
-                continue  # queued for a slot: declined for long, revived when one frees
-            if self.engine.facts(agent_id).unfinished:
+            if (budget_full and agent_id not in holders) or (
+                    parallel_full and not facts[agent_id].in_flight):
+                continue  # waiting in line: declined until about its turn
+            if agent_id in running:
+                continue  # its one-shot task's end (reported or still to be) lifts the filter
+            if facts[agent_id].unfinished:
                 assert self.sim.filters.get(agent_id, 0.0) <= self.sim.now + longest, agent_id
 
     @invariant()

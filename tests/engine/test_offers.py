@@ -92,16 +92,75 @@ def test_an_offer_from_an_unknown_agent_adds_it_with_its_role(public, role):
     assert of_type(decision, Launch)[0].role == "slave_public"
 
 
-def test_busy_agents_get_short_refusals_and_finished_or_queued_ones_long():
+def test_refusals_last_until_what_brings_the_agent_s_next_offer():
+    """A one-shot task's end returns its resources, and the master offers an agent whose
+    free resources grew beyond the refused ones whatever the filter: a running one-shot
+    task's agent is declined for long. A long-running task keeps its resources, and a
+    launch not yet confirmed may be lost: those agents are declined briefly."""
     driver = Driver(agents=("a1", "a2"))
     assert driver.reason("a1") == "no offer from this agent yet (needed to start etcd-proxy)"
-    launch_step(driver, "a1", "docker")
-    driver.succeed(driver.launch("a2"))
-    assert refuse_seconds(driver.offer("a2")) == [IDLE]  # budget held by a1: revived later
-    assert refuse_seconds(driver.offer("a1")) == [WAIT]  # docker still running
+    docker = launch_step(driver, "a1", "docker")
+    assert docker.refuse_seconds == IDLE
+    assert refuse_seconds(driver.offer("a1")) == [WAIT]
+    driver.status(docker.task_id, "TASK_RUNNING")
+    assert refuse_seconds(driver.offer("a1")) == [IDLE]
+    proxy = driver.launch("a2")
+    assert (proxy.step, proxy.refuse_seconds) == ("etcd-proxy", WAIT)
     driver2 = Driver(agents=("a1",))
     driver2.complete_agent("a1")
     assert refuse_seconds(driver2.offer("a1")) == [IDLE]
+
+
+def _waiting_for_docker(agents: int, k: int = 1) -> Driver:
+    """`agents` agents past etcd-proxy; the first k hold the restart slots with docker."""
+    driver = Driver(policy=Policy(max_concurrent_restarts=k),
+                    agents=[f"a{i}" for i in range(agents)])
+    for i in range(agents):
+        driver.succeed(driver.launch(f"a{i}"))
+    for i in range(k):
+        assert driver.launch(f"a{i}").step == "docker"
+    return driver
+
+
+def test_agents_waiting_for_a_slot_are_declined_until_about_their_turn():
+    """Before a slot turned over, each turn is taken to last refuse_wait_s per slot: the
+    next agent is declined briefly, the ones behind it for longer the further back."""
+    driver = _waiting_for_docker(6)
+    refusals = [refuse_seconds(driver.offer(f"a{i}"))[0] for i in range(1, 6)]
+    assert refusals == [WAIT, 2 * WAIT, 3 * WAIT, 4 * WAIT, 5 * WAIT]
+
+
+def test_the_line_moves_at_the_measured_pace():
+    driver = _waiting_for_docker(4)
+    for i in range(1, 4):
+        driver.offer(f"a{i}")
+    for holder, nxt in (("a0", "a1"), ("a1", "a2")):
+        docker = driver.engine.agents[holder].step("docker").task_id
+        driver.status(docker, "TASK_FINISHED", advance=20.0)
+        assert driver.launch(nxt, advance=1.0).step == "docker"
+    # One turn took 21 s: a3, next in line, waits about that long (half of it at a time).
+    assert refuse_seconds(driver.offer("a3")) == [pytest.approx(10.5)]
+
+
+def test_an_agent_between_two_disruptive_steps_goes_to_the_front_of_the_line():
+    driver = _waiting_for_docker(4)
+    for i in range(1, 4):
+        driver.offer(f"a{i}")
+    docker = driver.engine.agents["a0"].step("docker").task_id
+    driver.status(docker, "TASK_FINISHED")
+    assert driver.launch("a1", advance=WAIT).step == "docker"  # a1 was first in line
+    assert refuse_seconds(driver.offer("a0")) == [WAIT]  # a0's cni is next, before a2's
+
+
+def test_a_free_slot_revives_when_nobody_in_line_would_be_offered_soon():
+    driver = _waiting_for_docker(4)
+    for i in range(1, 4):
+        driver.offer(f"a{i}")  # a2 and a3 declined for 10 and 15 s
+    driver.send(AgentRemoved("a1"))  # the next in line is gone
+    docker = driver.engine.agents["a0"].step("docker").task_id
+    decision = driver.status(docker, "TASK_FINISHED")
+    assert Revive() in decision.actions
+    assert driver.launch("a2").step == "docker"
 
 
 def test_offers_are_suppressed_when_nothing_is_left_and_revived_for_a_new_agent():

@@ -23,8 +23,9 @@ from tests.engine.kit import Driver, launch_step, make_plan
 
 DOC_KEYS = {"framework", "rollout", "agents", "generated_at"}
 ROLLOUT_KEYS = {
-    "state", "reason", "control", "counts", "gone", "budget", "failure_budget",
-    "started_at", "completed_at", "eta_s", "config_hash", "mode", "uninstall", "unit_restarts",
+    "state", "reason", "control", "counts", "gone", "gone_retention_s", "budget",
+    "failure_budget", "started_at", "completed_at", "eta_s", "config_hash", "mode", "uninstall",
+    "unit_restarts",
 }
 COUNT_KEYS = {"total", "complete", "in_progress", "pending", "failed"}
 AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot",

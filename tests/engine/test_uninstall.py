@@ -28,7 +28,7 @@ from framework.engine import (
     Tick,
     Uninstall,
 )
-from tests.engine.kit import Driver, launch_step, of_type
+from tests.engine.kit import Driver, launch_step, of_type, refuse_seconds
 
 AGENTS = ("a1", "a2", "a3")
 
@@ -141,13 +141,14 @@ def test_at_most_k_agents_are_uninstalling_and_a_slot_is_held_from_the_node_kill
     driver.status(kills["a1"][0].task_id, "TASK_KILLED")
     assert "a1" in driver.engine.restart_slot_holders()
     assert of_type(driver.offer(waiting), Kill) == []
+    assert refuse_seconds(driver.offer(waiting)) == [Policy().refuse_wait_s]  # next in line
     launch = driver.launch("a1")
     assert launch.step == "uninstall" and launch.target_hash == "uninstalled"
     driver.status(launch.task_id, "TASK_RUNNING")
     assert "a1" in driver.engine.restart_slot_holders()
     decision = driver.status(launch.task_id, "TASK_FINISHED")
     assert "a1" not in driver.engine.restart_slot_holders()
-    assert Revive() in decision.actions  # agents declined while waiting may go
+    assert Revive() not in decision.actions  # the next in line is offered again soon
     assert of_type(driver.offer(waiting), Kill)
 
 

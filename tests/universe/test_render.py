@@ -109,6 +109,7 @@ def _samples(files):
         "rollout.backoff_base_s": (5, {}, lambda c: c.rollout.backoff_base_s),
         "rollout.backoff_cap_s": (120, {}, lambda c: c.rollout.backoff_cap_s),
         "rollout.max_failed_agents": (3, {}, lambda c: c.rollout.max_failed_agents),
+        "rollout.gone_agent_retention_s": (3600, {}, lambda c: c.rollout.gone_retention_s),
         "rollout.restart_timeout_s": (600, {}, lambda c: c.installer.restart_timeout_s),
         "rollout.restart_stable_s": (30, {}, lambda c: c.installer.restart_stable_s),
         "status.operator_token": (TOKEN, {}, lambda c: c.web.operator_token),

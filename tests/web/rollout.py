@@ -279,6 +279,7 @@ class ScriptedRollout:
                 "control": dict(self.paused),
                 "counts": counts,
                 "gone": 0,
+                "gone_retention_s": 604800.0,
                 "budget": {"max_concurrent_restarts": 1, "in_use": len(holders),
                            "holders": holders},
                 "failure_budget": {"max_failed": 1, "failed": counts["failed"]},

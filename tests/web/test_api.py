@@ -272,6 +272,50 @@ def test_hostile_strings_stay_data_in_json(client, rollout):
     assert client.get("/v1/status").headers["Content-Type"] == "application/json"
 
 
+class _Published:
+    """A status source like the scheduler's snapshot: the document is replaced whole."""
+
+    def __init__(self, rollout) -> None:
+        self.rollout = rollout
+        self.publish()
+
+    def publish(self) -> None:
+        self.document = self.rollout.status()
+
+    def status(self):
+        return self.document
+
+    def agent(self, agent_id):
+        return self.rollout.agent(agent_id)
+
+    def events(self, agent_id=None, limit=100):
+        return self.rollout.events(agent_id, limit)
+
+
+def test_the_whole_document_is_encoded_once_per_published_document(rollout, health):
+    """Every request for the same (immutable) document shares one encoding; a new document
+    is encoded anew, and the live health is added to each answer."""
+    source = _Published(rollout)
+    app = create_app(source, rollout, token=TOKEN, health=health, metrics=dict)
+    encoded = []
+    context = app.extensions["calico_dcos"]
+    dumps = context.encoded._dumps
+    context.encoded._dumps = lambda value: encoded.append(value) or dumps(value)
+    client = app.test_client()
+    first = [client.get("/v1/status").get_json() for _ in range(3)]
+    assert [value for value in encoded if "agents" in value] == [source.document]
+    assert first[0] == first[1] == first[2]
+    assert first[0].pop("health")["ok"] is True
+    assert first[0] == source.document
+    rollout.advance()
+    source.publish()
+    health.report = HealthReport(ok=False, reasons=("etcd is unreachable",))
+    second = client.get("/v1/status").get_json()
+    assert second.pop("health")["reasons"] == ["etcd is unreachable"]
+    assert second == source.document != first[0]
+    assert len([value for value in encoded if "agents" in value]) == 2
+
+
 def test_ten_thousand_agents_are_served_a_page_at_a_time():
     source = FixedStatus(10_000)
     app = create_app(

@@ -56,6 +56,7 @@ def test_overview_shows_summary_and_every_agent(client, rollout):
     assert 'id="slots">1 of 1</span>' in html
     assert 'id="slot-holders">a1.example</span>' in html
     assert "waiting for a restart slot" in html
+    assert 'id="gone-retention">(forgotten after 7 d 0 h)</span>' in html
 
 
 def test_overview_lists_recent_events_with_host_links(client, rollout):
