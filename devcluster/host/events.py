@@ -13,7 +13,7 @@ from pathlib import Path
 
 from devcluster.host.errors import EventError
 
-ACTIONS = ("start", "stop", "restart")
+ACTIONS = ("start", "stop", "restart", "reload")
 PHASES = ("begin", "end")
 REQUIRED_KEYS = ("time", "agent_id", "hostname", "unit", "action", "phase", "ok")
 
