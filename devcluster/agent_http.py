@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from devcluster.background import BackgroundServer
+from devcluster.state_json import version_json
 
 if TYPE_CHECKING:
     from devcluster.agent import AgentTask, SimulatedAgent
@@ -145,6 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         url = urlparse(self.path)
+        if url.path == "/version":
+            # apache/mesos 1.4.3 `src/version/version.cpp` `VersionProcess::initialize`:
+            # routed without an authentication realm, so open in strict mode too.
+            self._json(version_json(self.master.mesos))
+            return
         if not self._authenticated():
             self._reply(401, b"")
             return
