@@ -67,6 +67,7 @@ from framework.engine.records import (
     Control,
     OperatorNote,
 )
+from framework.engine.reports import NEEDS_RESTART_STATUS
 from framework.engine.status import Observations, status_document
 from framework.engine.steps import (
     SATISFIED,
@@ -453,6 +454,7 @@ class Engine:
                 spec.cpus,
                 spec.mem,
                 spec.target_hash,
+                allow_restart=rec.restart_allowed,
             )
         )
         tx.notices.append(Notice(f"launch {task_id} (attempt {rec.attempts})", agent_id, spec.name))
@@ -523,6 +525,8 @@ class Engine:
             if rec.report == report or rec.task_state not in TERMINAL_STATES:
                 return
             new = dataclasses.replace(rec, report=report, message=report.message)
+            if report.status == NEEDS_RESTART_STATUS and rec.restart_hash == rec.task_hash:
+                new = dataclasses.replace(new, restart_reason=_reason_line(report.message))
         else:
             index = next((i for i, past in enumerate(rec.history)
                           if past.task_id == event.task_id), None)
@@ -723,6 +727,12 @@ _HANDLERS: dict[type, Callable[[Engine, _Txn, Any, float], None]] = {
     Subscribed: Engine._on_subscribed,
     Tick: Engine._on_tick,
 }
+
+
+def _reason_line(message: str) -> str:
+    """The installer's reason without its "needs a restart of <unit>: " prefix."""
+    head, sep, reason = message.partition(": ")
+    return reason if sep and head.startswith("needs a restart") else message
 
 
 def _fitting_role(offer: Offer, spec: StepSpec) -> str | None:

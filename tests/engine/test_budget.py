@@ -57,6 +57,7 @@ def test_a_slot_is_held_from_docker_through_its_finish_and_then_passed_on():
 def test_agents_waiting_for_a_slot_are_revived_when_it_frees():
     driver = _ready_for_docker(1)
     docker = driver.launch("a1")
+    assert driver.launch("a2") is None  # its live run found a restart needed: queued
     assert refuse_seconds(driver.offer("a2")) == [Policy().refuse_idle_s]
     driver.status(docker.task_id, "TASK_RUNNING")
     assert of_type(driver.succeed(docker), Revive) == [Revive()]
@@ -82,7 +83,7 @@ def test_run_again_outcomes_keep_the_slot_and_cost_no_attempt(message, reason, s
     assert driver.launch("a2") is None
     assert driver.reason("a1") == f"waiting for a restart to finish before {first.step} runs again"
     again = driver.launch("a1")
-    assert (again.step, driver.engine.agents["a1"].step(first.step).attempts) == (first.step, 2)
+    assert (again.step, driver.engine.agents["a1"].step(first.step).attempts) == (first.step, 3)
     assert driver.engine.agents["a1"].step(first.step).failures == 0
     driver.succeed(again)
     assert driver.engine.restart_slot_holders() == set()

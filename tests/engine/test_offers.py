@@ -97,6 +97,7 @@ def test_busy_agents_get_short_refusals_and_finished_or_queued_ones_long():
     assert driver.reason("a1") == "no offer from this agent yet (needed to start etcd-proxy)"
     launch_step(driver, "a1", "docker")
     driver.succeed(driver.launch("a2"))
+    assert driver.launch("a2") is None  # its live docker run found a restart needed
     assert refuse_seconds(driver.offer("a2")) == [IDLE]  # budget held by a1: revived later
     assert refuse_seconds(driver.offer("a1")) == [WAIT]  # docker still running
     driver2 = Driver(agents=("a1",))

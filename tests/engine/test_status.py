@@ -27,6 +27,7 @@ COUNT_KEYS = {"total", "complete", "in_progress", "pending", "failed"}
 AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot", "steps"}
 STEP_KEYS = {
     "name", "state", "task_id", "attempts", "message", "updated_at", "disruptive", "target_hash",
+    "needs_restart", "restart_reason",
 }
 
 
