@@ -76,7 +76,7 @@ class Unit:
         `contrib/init/systemd/docker.service`; systemd knows the main PID, so the
         installer never looks for it). True when systemd ran it."""
         log.info("reloading %s", self.name)
-        index = self.host.changes.record(RELOADED, self.name)
+        started = time.monotonic()
         try:
             result = self.host.run(["systemctl", "reload", self.name],
                                    self.timing.restart_timeout)
@@ -86,7 +86,8 @@ class Unit:
         if result.returncode != 0:
             log.warning("systemctl reload %s: %s", self.name, result.reason)
             return False
-        self.host.changes.took(index)
+        index = self.host.changes.record(RELOADED, self.name)
+        self.host.changes.entries[index]["seconds"] = round(time.monotonic() - started, 1)
         return True
 
     def wait_stable(self) -> None:

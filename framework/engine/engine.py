@@ -536,6 +536,10 @@ class Engine:
             history[index] = dataclasses.replace(history[index], report=report,
                                                  message=report.message)
             new = dataclasses.replace(rec, history=tuple(history))
+            if report.status == NEEDS_RESTART_STATUS and rec.restart_hash == rec.task_hash \
+                    and rec.restart_reason is None:
+                # read after the relaunch it caused: still this target's reason
+                new = dataclasses.replace(new, restart_reason=_reason_line(report.message))
         self._put(tx, agent.with_step(step, new))
         if report.status == "failed":
             tx.notices.append(Notice(f"{event.task_id}: {report.message}", agent_id, step))

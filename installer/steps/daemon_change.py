@@ -125,6 +125,12 @@ class DaemonJsonChange:
         self._save("reloading")
         return self.unit.reload()
 
+    def put_back(self) -> None:
+        """Undo a write whose reload did not take, without a restart: the previous bytes
+        are back and the rollback copy is dropped (phase `put-back`)."""
+        self._put(self._rollback_bytes(), self.record.get("mode", DEFAULT_MODE), RESTORED)
+        self.finish("put-back")
+
     def _rollback_bytes(self) -> Optional[bytes]:
         """The bytes before this change (None: there was no file)."""
         if not self.record.get("backup_existed"):

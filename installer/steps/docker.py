@@ -195,6 +195,7 @@ def run(host: Host, options: Any) -> Outcome:
         reason = "the reload did not take effect ({})".format(problem)
         log.warning("%s", reason)
         if not options.allow_restart:
+            change.put_back()
             return _needs_restart(options, reason, details)
         return _restart(host, options, change, target, desired,
                         {"phase": "written"} if written else None, details, reason)

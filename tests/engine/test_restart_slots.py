@@ -101,3 +101,15 @@ def test_records_stored_before_live_runs_keep_their_slot():
     engine = Engine(make_plan(), Policy(), [record])
     assert engine.restart_slot_holders() == {"a1"}
     assert AgentRecord.from_dict(record.to_dict()) == record
+
+
+def test_the_reason_is_kept_when_the_report_comes_after_the_relaunch():
+    driver = Driver(agents=("a1",), needs_restart=False)
+    driver.succeed(driver.launch("a1"))
+    live = driver.launch("a1")
+    driver.status(live.task_id, "TASK_FAILED", message=NEEDS)
+    assert driver.launch("a1").allow_restart
+    driver.send(TaskReported(live.task_id, TaskReport(
+        "needs-restart", "needs a restart of docker: " + REASON)))
+    doc = driver.agent_doc("a1")["steps"][1]
+    assert (doc["needs_restart"], doc["restart_reason"]) == (True, REASON)

@@ -64,6 +64,10 @@ def access(tmp_path_factory) -> Iterator[Access]:
         faulty = next(a for a in stack.cluster.master.agents.values()
                       if a.spec.hostname == HOSTNAMES[0])
         set_fault(faulty.spec.root, "docker_crashes_after_s", CRASH_AFTER_S)
+        # Its docker unit cannot reload: the store needs a restart there, under a slot.
+        drop_in = Path(faulty.spec.root) / "etc/systemd/system/docker.service.d"
+        drop_in.mkdir(parents=True, exist_ok=True)
+        (drop_in / "no-reload.conf").write_text("[Service]\nExecReload=\n")
         stack.wait_status(lambda s: len(s["agents"]) == 3, STARTUP_DEADLINE_S)
         front = serve(AdminRouter(lambda: iam.signing_key.public_key(),
                                   {"calico": stack.status_url}))
