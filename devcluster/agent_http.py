@@ -1,4 +1,5 @@
-"""A simulated agent's own HTTP endpoints that frameworks read: `/flags` and `/files/read`.
+"""A simulated agent's own HTTP endpoints that frameworks read: `/flags` and `/files/read`,
+and `/version`, which installer tasks read at `$MESOS_AGENT_ENDPOINT`.
 
 A real agent serves them on its libprocess address, the one `/master/slaves` names in
 `pid` (`slave(1)@<ip>:<port>`) and offers carry in `url`. Here each simulated agent gets a
@@ -21,6 +22,7 @@ the emulator never does). A command task's executor id is its task id
 
 Both need a DC/OS token when the master takes tokens, as its read-only endpoints do
 (DC/OS strict mode runs agents with `--authenticate_http_readonly`): 401 otherwise.
+`/version` answers as the master's `/version` does, without authentication.
 """
 
 from __future__ import annotations
