@@ -1,4 +1,5 @@
-"""A simulated agent's own HTTP endpoints that frameworks read: `/flags` and `/files/read`.
+"""A simulated agent's own HTTP endpoints that frameworks read: `/flags` and `/files/read`,
+and `/version`, which installer tasks read at `$MESOS_AGENT_ENDPOINT`.
 
 A real agent serves them on its libprocess address, the one `/master/slaves` names in
 `pid` (`slave(1)@<ip>:<port>`) and offers carry in `url`. Here each simulated agent gets a
@@ -21,6 +22,7 @@ the emulator never does). A command task's executor id is its task id
 
 Both need a DC/OS token when the master takes tokens, as its read-only endpoints do
 (DC/OS strict mode runs agents with `--authenticate_http_readonly`): 401 otherwise.
+`/version` answers as the master's `/version` does, without authentication.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from devcluster.background import BackgroundServer
+from devcluster.state_json import version_json
 
 if TYPE_CHECKING:
     from devcluster.agent import SimulatedAgent
@@ -146,6 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         url = urlparse(self.path)
+        if url.path == "/version":
+            # apache/mesos 1.4.3 `src/version/version.cpp` `VersionProcess::initialize`:
+            # routed without an authentication realm, so open in strict mode too.
+            self._json(version_json(self.master.mesos))
+            return
         if not self._authenticated():
             self._reply(401, b"")
             return

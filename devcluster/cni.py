@@ -2,8 +2,11 @@
 (`container.network_infos[].name`): find the network's config, run its plugin, read the
 address back. Modelled on apache/mesos 1.4.0
 `src/slave/containerizer/mesos/isolators/network/cni/cni.cpp`:
-- configs are read from `--network_cni_config_dir` at each launch (MESOS-6567, Mesos 1.2+),
-  the one whose `name` matches is used; its `type` is the plugin, looked up in
+- configs are read from `--network_cni_config_dir` at each launch (MESOS-6567, Mesos 1.2+;
+  1.4.3 and 1.8.1 `NetworkCniIsolatorProcess::getNetworkConfigJSON(network)`: a name not in
+  the cache, or whose cached file no longer validates, makes `loadNetworkConfigs` rescan the
+  dir, so a network added after the agent started is found without a restart), the one
+  whose `name` matches is used; its `type` is the plugin, looked up in
   `--network_cni_plugins_dir`;
 - `attach`: CNI_COMMAND=ADD, CNI_CONTAINERID, CNI_PATH, CNI_IFNAME=eth<i>, CNI_NETNS; the
   config on stdin with `args["org.apache.mesos"]["network_info"]` added (a config that sets

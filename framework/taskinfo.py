@@ -36,11 +36,18 @@ class ArtifactUrls:
     cni_config: str
 
 
+# The steps whose installer takes `--allow-restart` (uninstall always may restart: it runs
+# under a restart slot).
+RESTARTING_STEPS = (STEP_DOCKER, STEP_CNI)
+
+
 def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
               hostname: str, etcd_peers: tuple[str, ...] = ()) -> dict:
     """`etcd_peers`: the cluster's peer URLs, which the agents' proxies start from unless
     they find the members by DNS SRV."""
     argv, uris = _step_command(config, launch.step, urls, hostname, etcd_peers)
+    if launch.step in RESTARTING_STEPS and launch.allow_restart:
+        argv.append("--allow-restart")
     command = {
         "shell": False,
         "value": config.installer.python,
@@ -104,7 +111,9 @@ def _step_command(config: Config, step: str, urls: ArtifactUrls, hostname: str,
             {"value": config.etcd_proxy.binary_url, "extract": False, "cache": True,
              "output_file": archive}]
     if step == STEP_DOCKER:
-        return ["docker", "--cluster-store", config.docker.cluster_store, *timing], []
+        live_restore = ["--live-restore"] if config.docker.live_restore else []
+        return ["docker", "--cluster-store", config.docker.cluster_store, *live_restore,
+                *timing], []
     if step == STEP_CNI:
         argv = ["cni", "--calico-binary", "./calico",
                 *_sha256_arg("--calico-sha256", config.cni.plugin_sha256),

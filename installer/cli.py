@@ -1,8 +1,9 @@
 """Entry point: parse options, run one step, write the result file, map to the exit code.
 
 Exit 0: the step's target holds (verified) or the step was skipped with a reason.
-Exit 75: progress made; run the step again. Anything else: failed, and the last stderr line
-is the one-line reason.
+Exit 75: progress made; run the step again. Exit 76: a unit restart is needed and the run
+was not allowed one (`--allow-restart`); nothing was changed. Anything else: failed. After
+76 or a failure the last stderr line is the one-line reason.
 """
 
 import logging
@@ -14,7 +15,14 @@ from typing import Any, Dict, List, Optional
 from installer import options as cli_options
 from installer.errors import BadInput, InstallerError
 from installer.host import Host
-from installer.result import EXIT_FAILED, FAILED, Outcome, result_path, write_result
+from installer.result import (
+    EXIT_FAILED,
+    FAILED,
+    NEEDS_RESTART,
+    Outcome,
+    result_path,
+    write_result,
+)
 from installer.steps import check, cni, docker, etcd_proxy, ip, node, uninstall
 
 RUNNERS = {
@@ -79,7 +87,7 @@ def _report(path: str, step: str, outcome: Outcome, started: float,
         write_result(path, step, outcome, started, changes)
     except InstallerError as err:
         log.warning("no result file: %s", err.reason)
-    if outcome.status == FAILED:
+    if outcome.status in (FAILED, NEEDS_RESTART):
         log.error("%s", outcome.message)
         sys.stderr.write("{}\n".format(outcome.message))
     else:

@@ -9,6 +9,8 @@ from installer.errors import BadInput, HostError
 
 CLUSTER_STORE = "cluster-store"
 CLUSTER_STORE_OPTS = "cluster-store-opts"
+CLUSTER_ADVERTISE = "cluster-advertise"
+LIVE_RESTORE = "live-restore"
 # cluster-store arrived in Docker 1.10's daemon.json support and was removed in 23.0.
 FIRST_SUPPORTED = (1, 10)
 FIRST_UNSUPPORTED = (23, 0)
@@ -50,10 +52,19 @@ def render_daemon_json(settings: Dict[str, Any]) -> bytes:
     return (json.dumps(settings, indent=2) + "\n").encode("utf-8")
 
 
-def desired_settings(cluster_store: str, store_opts: Dict[str, str]) -> Dict[str, Any]:
+def desired_settings(cluster_store: str, store_opts: Dict[str, str],
+                     advertise: Optional[str] = None,
+                     live_restore: bool = False) -> Dict[str, Any]:
+    """The keys the docker step sets. `cluster-advertise` goes with the store: a reload
+    takes a store only when the file also sets it (moby v18.09.9 `daemon/reload.go`
+    `Daemon.reloadClusterDiscovery`); None leaves it to the command line."""
     desired = OrderedDict([(CLUSTER_STORE, cluster_store)])  # type: Dict[str, Any]
+    if advertise is not None:
+        desired[CLUSTER_ADVERTISE] = advertise
     if store_opts:
         desired[CLUSTER_STORE_OPTS] = OrderedDict(sorted(store_opts.items()))
+    if live_restore:
+        desired[LIVE_RESTORE] = True
     return desired
 
 
@@ -86,6 +97,12 @@ def restore(settings: Dict[str, Any], previous: Dict[str, Any]) -> "OrderedDict[
         else:
             restored.pop(key, None)
     return restored
+
+
+def has_flag(texts: Iterable[str], name: str) -> bool:
+    """Whether `--name` appears as a flag in unit files or command lines."""
+    pattern = re.compile(r"(?:^|\s)--" + re.escape(name) + r"(?:[=\s]|$)")
+    return any(pattern.search(text) for text in texts)
 
 
 def flag_values(texts: Iterable[str]) -> List[str]:

@@ -79,6 +79,12 @@ def _timing(sub: argparse.ArgumentParser) -> None:
                      help="seconds between unit state checks")
 
 
+def _restarts(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--allow-restart", action="store_true",
+                     help="restart a unit when the change needs it; without this flag a run "
+                          "that needs a restart changes nothing and exits 76")
+
+
 def _etcd_tls(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--etcd-ca-file", help="CA bundle to verify etcd servers")
     sub.add_argument("--etcd-cert-file", help="client certificate for etcd")
@@ -106,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--cluster-store", required=True, help="e.g. etcd://127.0.0.1:2379")
     sub.add_argument("--cluster-store-opt", type=opt_pair, action="append", default=None,
                      metavar="KEY=VALUE", help="cluster-store-opts entry (repeatable)")
+    sub.add_argument("--cluster-advertise",
+                     help="Docker's cluster-advertise (default: the agent IP, port 2375)")
+    sub.add_argument("--live-restore", action="store_true",
+                     help="also enable Docker's live-restore (by reload, before any restart)")
+    sub.add_argument("--reload-timeout", type=seconds, default=docker.RELOAD_TIMEOUT_S,
+                     help="seconds a reload may take to show in docker info")
+    _restarts(sub)
 
     sub = steps.add_parser("cni", help="install the calico CNI plugins and network config")
     _common(sub)
@@ -119,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--plugins-dir", default=cni.PLUGINS_DIR, help="host CNI plugin dir")
     sub.add_argument("--config-dir", default=cni.CONFIG_DIR, help="host CNI config dir")
     sub.add_argument("--config-name", default=cni.CONFIG_NAME)
+    sub.add_argument("--mesos-version",
+                     help="the agent's Mesos version (default: read from the agent's /version)")
+    _restarts(sub)
 
     sub = steps.add_parser("etcd-proxy", help="run etcd's v2 API proxy in the foreground")
     _common(sub)

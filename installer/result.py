@@ -11,14 +11,20 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_AGAIN = 75  # EX_TEMPFAIL: progress made, run the step again
+# A restart of a unit is needed and this run may not restart one; nothing was changed
+# (see installer/README.md, "Restarts"). 76 is EX_PROTOCOL in sysexits.h: the next free
+# code after EX_TEMPFAIL, unused by Python, systemd or Mesos's command executor.
+EXIT_NEEDS_RESTART = 76
 
 OK = "ok"
 SKIPPED = "skipped"
 AGAIN = "again"
 FAILED = "failed"
 EXITED = "exited"
+NEEDS_RESTART = "needs-restart"
 
-_EXIT_CODES = {OK: EXIT_OK, SKIPPED: EXIT_OK, AGAIN: EXIT_AGAIN, FAILED: EXIT_FAILED}
+_EXIT_CODES = {OK: EXIT_OK, SKIPPED: EXIT_OK, AGAIN: EXIT_AGAIN, FAILED: EXIT_FAILED,
+               NEEDS_RESTART: EXIT_NEEDS_RESTART}
 
 
 class Outcome(NamedTuple):

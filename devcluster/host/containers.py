@@ -143,8 +143,12 @@ def apply_exit_faults(host: HostDir, state: dict, now: float) -> bool:
     return fired
 
 
-def daemon_stopped(host: HostDir, now: float, exit_code: int) -> None:
-    """The daemon went down: every running container stops; remember who comes back."""
+def daemon_stopped(host: HostDir, now: float, exit_code: int, live_restore: bool) -> None:
+    """The daemon went down: every running container stops (unless the daemon ran with
+    live-restore: then they all keep running, see dockerd.live_restore); remember who comes
+    back."""
+    if live_restore:
+        return
     state = load(host)
     for cid, record in list(state["containers"].items()):
         policy = record["HostConfig"]["RestartPolicy"]["Name"]

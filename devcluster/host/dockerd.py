@@ -102,16 +102,40 @@ def _go_json_error(exc: json.JSONDecodeError) -> str:
     return f"invalid character at line {exc.lineno} column {exc.colno}: {exc.msg}"
 
 
+def live_restore(config: dict | None) -> bool:
+    """Whether a daemon running with `config` keeps its containers when it stops (moby
+    v1.13.1 `daemon/daemon.go` `Daemon.Shutdown`, v18.09.9 `daemon/daemon.go`
+    `Daemon.Shutdown`: with LiveRestoreEnabled it returns before stopping any container;
+    `daemon/daemon.go` `Daemon.restore` takes them back at the next start)."""
+    value = (config or {}).get("live-restore", False)
+    return value is True or value == "true"
+
+
 def effective_config(version: str, daemon_json: bytes | None, exec_start: list[str]) -> dict:
     """The configuration dockerd `version` would run with, or DaemonConfigError."""
-    parsed = parse_version(version)
-    removed = parsed >= CLUSTER_STORE_REMOVED
+    removed = parse_version(version) >= CLUSTER_STORE_REMOVED
     flags = flag_values(exec_start)
-    if parsed < DAEMON_JSON_SINCE:
-        daemon_json = None
     unknown_flags = sorted(name for name in flags if removed and name in REMOVED_IN_23)
     if unknown_flags:
         raise DaemonConfigError(f"unknown flag: --{unknown_flags[0]}")
+    file_config = file_settings(version, daemon_json)
+    both = sorted(set(flags) & set(file_config))
+    if both:
+        detail = ", ".join(
+            f"{key}: (from flag: {flags[key]}, from file: {file_config[key]})" for key in both)
+        raise DaemonConfigError(
+            f"unable to configure the Docker daemon with file {DAEMON_JSON_HOST_PATH}: "
+            "the following directives are specified both as a flag and in the "
+            "configuration file: " + detail)
+    return {**file_config, **flags}
+
+
+def file_settings(version: str, daemon_json: bytes | None) -> dict:
+    """The directives daemon.json sets for dockerd `version`, or DaemonConfigError."""
+    parsed = parse_version(version)
+    removed = parsed >= CLUSTER_STORE_REMOVED
+    if parsed < DAEMON_JSON_SINCE:
+        daemon_json = None
     prefix = f"unable to configure the Docker daemon with file {DAEMON_JSON_HOST_PATH}: "
     file_config: dict = {}
     if daemon_json is not None and daemon_json.strip():
@@ -135,11 +159,4 @@ def effective_config(version: str, daemon_json: bytes | None, exec_start: list[s
         if key in STRING_DIRECTIVES and not isinstance(file_config[key], str))
     if wrong_type:
         raise DaemonConfigError(prefix + f"json: cannot unmarshal {wrong_type[0]} into a string")
-    both = sorted(set(flags) & set(file_config))
-    if both:
-        detail = ", ".join(
-            f"{key}: (from flag: {flags[key]}, from file: {file_config[key]})" for key in both)
-        raise DaemonConfigError(
-            prefix + "the following directives are specified both as a flag and in the "
-            "configuration file: " + detail)
-    return {**file_config, **flags}
+    return file_config

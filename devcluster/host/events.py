@@ -13,8 +13,9 @@ from pathlib import Path
 
 from devcluster.host.errors import EventError
 
-# Units start, stop and restart; workloads of other frameworks are lost (devcluster/workloads.py).
-ACTIONS = ("start", "stop", "restart", "lost")
+# Units start, stop, restart and reload; workloads of other frameworks are lost
+# (devcluster/workloads.py).
+ACTIONS = ("start", "stop", "restart", "reload", "lost")
 PHASES = ("begin", "end")
 REQUIRED_KEYS = ("time", "agent_id", "hostname", "unit", "action", "phase", "ok")
 

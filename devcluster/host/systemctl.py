@@ -121,6 +121,29 @@ def _act(host: HostDir, unit: str, action: str, no_block: bool) -> int:
     return EXIT_OK
 
 
+def _reload(host: HostDir, unit: str) -> int:
+    """`systemctl reload`: runs the unit's ExecReload (docker.service's is
+    `/bin/kill -s HUP $MAINPID`, moby v1.13.1 to v18.09.9
+    `contrib/init/systemd/docker.service`), which makes dockerd reload daemon.json
+    (devcluster/host/reload.py). Messages and exit codes are systemd's."""
+    if unit not in host.units:
+        print(f"Failed to reload {unit}.service: Unit {unit}.service not found.",
+              file=sys.stderr)
+        return EXIT_NO_UNIT_ACTION
+    if _is_remote(host, unit) or not unitfile.exec_reload(host, unit):
+        print(f"Failed to reload {unit}.service: Job type reload is not applicable for unit "
+              f"{unit}.service.", file=sys.stderr)
+        return EXIT_FAILED
+    with host.locked():
+        now = time.time()
+        state = units.active_state(units.settle(host, unit, now), now)
+        if state != "active":
+            print(f"{unit}.service is not active, cannot reload.", file=sys.stderr)
+            return EXIT_FAILED
+        units.reload_docker(host, now)
+    return EXIT_OK
+
+
 def _format_time(unix_time: float | None) -> str:
     if unix_time is None:
         return ""
@@ -223,6 +246,10 @@ def run(host: HostDir, command: str, unit_list: list[str], options: dict) -> int
             if code != EXIT_OK:
                 return code
         return EXIT_OK
+    if command == "reload":
+        if not unit_list:
+            raise Usage("reload needs at least one unit name")
+        return max(_reload(host, unit) for unit in unit_list)
     if command == "is-active":
         if not unit_list:
             raise Usage("is-active needs at least one unit name")

@@ -106,3 +106,12 @@ def exec_start(host: HostDir, unit: str, expand: bool = True) -> list[str]:
         return _expand(command, environment) if expand else shlex.split(command)
     except ValueError as exc:
         raise StateError(f"unit {unit}: cannot parse its ExecStart: {exc}") from exc
+
+
+def exec_reload(host: HostDir, unit: str) -> str:
+    """The unit's effective ExecReload as written ("" when none, or reset by an empty one)."""
+    command = ""
+    for key, value in _directives(host, unit):
+        if key == "ExecReload":
+            command = value
+    return command

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from devcluster.host import containers, dockerd, faults, store, unitfile
+from devcluster.host import containers, dockerd, faults, reload, store, unitfile
 from devcluster.host.errors import StateError, UnitError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
@@ -47,6 +47,7 @@ def fresh_record(state: str, now: float) -> dict:
         "last_job": None,
         "next_job_id": 1,
         "store": None,  # docker: how opening its cluster store went (dockerd.py)
+        "netstore": None,  # docker: the store libnetwork uses (reload.py), may differ from config's
     }
 
 
@@ -108,9 +109,13 @@ def initial_record(host: HostDir, unit: str, now: float) -> dict:
     if state == ACTIVE:
         record["crash_at"] = _crash_at(host, unit, now)
         if unit == DOCKER_UNIT:
-            record["store"] = dockerd.open_cluster_store(
-                (config or {}).get("cluster-store"), host.spec.get("netns"))
+            _open_store(host, record, (config or {}).get("cluster-store"))
     return record
+
+
+def _open_store(host: HostDir, record: dict, store: str | None) -> None:
+    record["netstore"] = store or None
+    record["store"] = dockerd.open_cluster_store(store, host.spec.get("netns"))
 
 
 def _crash_at(host: HostDir, unit: str, started: float) -> float | None:
@@ -139,8 +144,7 @@ def _finish_job(host: HostDir, unit: str, record: dict) -> None:
         record["crash_at"] = _crash_at(host, unit, end)
         if unit == DOCKER_UNIT:
             containers.daemon_started(host, end)
-            record["store"] = dockerd.open_cluster_store(
-                (job["config"] or {}).get("cluster-store"), host.spec.get("netns"))
+            _open_store(host, record, (job["config"] or {}).get("cluster-store"))
     extra = {"job": job["id"], "time": end}
     if job["reason"]:
         extra["reason"] = job["reason"]
@@ -157,10 +161,12 @@ def settle(host: HostDir, unit: str, now: float) -> dict:
     crash_at = record["crash_at"]
     if record["job"] is None and record["state"] == ACTIVE and crash_at is not None \
             and now >= crash_at:
-        record.update(state=FAILED, since=crash_at, result="signal", config=None, crash_at=None,
-                      store=None, reason=f"{unit} exited unexpectedly (injected fault)")
         if unit == DOCKER_UNIT:
-            containers.daemon_stopped(host, crash_at, CRASH_EXIT_CODE)
+            containers.daemon_stopped(host, crash_at, CRASH_EXIT_CODE,
+                                      dockerd.live_restore(record["config"]))
+        record.update(state=FAILED, since=crash_at, result="signal", config=None, crash_at=None,
+                      store=None, netstore=None,
+                      reason=f"{unit} exited unexpectedly (injected fault)")
         changed = True
     if changed:
         save(host, unit, record)
@@ -200,12 +206,37 @@ def request(host: HostDir, unit: str, action: str, now: float) -> dict | None:
         "config": config,
     }
     if unit == DOCKER_UNIT and record["state"] == ACTIVE:
-        containers.daemon_stopped(host, now, containers.STOP_EXIT_CODE)
+        containers.daemon_stopped(host, now, containers.STOP_EXIT_CODE,
+                                  dockerd.live_restore(record["config"]))
     record.update(job=job, next_job_id=job["id"] + 1, crash_at=None, state=INACTIVE, config=None,
-                  store=None)
+                  store=None, netstore=None)
     save(host, unit, record)
     host.log(unit, action, "begin", True, job=job["id"], time=now)
     return job
+
+
+def reload_docker(host: HostDir, now: float) -> list[str]:
+    """SIGHUP to the running dockerd (ExecReload): its log lines. The caller checked that
+    docker is active and that the unit has an ExecReload."""
+    record = settle(host, DOCKER_UNIT, now)
+    try:
+        daemon_json = host.daemon_json.read_bytes()
+    except FileNotFoundError:
+        daemon_json = None
+    try:
+        exec_start = unitfile.exec_start(host, DOCKER_UNIT)
+    except StateError as exc:
+        return [f"Error reloading configuration: {exc}"]
+    result = reload.reload(host.spec["docker_version"], record["config"] or {},
+                           record.get("netstore"), daemon_json, exec_start)
+    record["config"] = result.config
+    if result.store_taken:
+        _open_store(host, record, result.netstore)
+    save(host, DOCKER_UNIT, record)
+    host.log(DOCKER_UNIT, "reload", "begin", True, time=now)
+    host.log(DOCKER_UNIT, "reload", "end", not result.logs[-1].startswith("Error"), time=now,
+             reason=" / ".join(result.logs))
+    return result.logs
 
 
 def _job_ends_active(record: dict) -> bool:

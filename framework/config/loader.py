@@ -246,6 +246,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             enabled=p["CALICO_DOCKER_ENABLED"],
             cluster_store=p["CALICO_DOCKER_CLUSTER_STORE"],
             resources=resources("DOCKER"),
+            live_restore=p["CALICO_DOCKER_LIVE_RESTORE"],
         ),
         cni=CniStep(
             enabled=p["CALICO_CNI_ENABLED"],

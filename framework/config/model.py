@@ -113,6 +113,10 @@ class DockerStep:
     enabled: bool
     cluster_store: str
     resources: Resources
+    # Enable Docker's live-restore (by reload) before a Docker restart, so running
+    # containers survive it. Off by default: it changes the operator's Docker beyond the
+    # cluster store.
+    live_restore: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,7 +237,8 @@ class Config:
                 "tls": tls,
                 "resources": dataclasses.asdict(self.etcd_proxy.resources),
             },
-            STEP_DOCKER: {"cluster_store": self.docker.cluster_store},
+            STEP_DOCKER: {"cluster_store": self.docker.cluster_store,
+                          **({"live_restore": True} if self.docker.live_restore else {})},
             STEP_CNI: {
                 "plugin_url": self.cni.plugin_url,
                 "plugin_sha256": self.cni.plugin_sha256,

@@ -105,6 +105,9 @@ VARIABLES: tuple[Variable, ...] = (
          "set Docker's cluster-store and restart Docker where needed"),
     _var("CALICO_DOCKER_CLUSTER_STORE", v.cluster_store, "etcd://127.0.0.1:2379",
          "Docker cluster-store URL (etcd://, consul:// or zk://)"),
+    _var("CALICO_DOCKER_LIVE_RESTORE", v.boolean, "false",
+         "enable Docker's live-restore by reload before a Docker restart, so containers "
+         "keep running"),
     _var("CALICO_DOCKER_CPUS", CPUS, "0.1", "cpus of each docker install task"),
     _var("CALICO_DOCKER_MEM", MEM_MB, "64", "memory (MB) of each docker install task"),
     # cni step

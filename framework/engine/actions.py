@@ -22,6 +22,10 @@ class Launch:
     mem: float
     target_hash: str
     refuse_seconds: float = DEFAULT_REFUSE_WAIT_S
+    # Disruptive steps only: the task may restart a unit (it holds a restart slot).
+    # Without it the installer applies what it can live and exits 76 when a restart is
+    # needed.
+    allow_restart: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ from framework.engine.records import (
     OperatorNote,
     StepRecord,
 )
+from framework.engine.reports import NEEDS_RESTART_STATUS
 from framework.engine.status import Observations, status_document
 from framework.engine.steps import (
     SATISFIED,
@@ -217,6 +218,10 @@ class Engine:
         if self.uninstall_complete():
             return AfterRemoval.UNINSTALLED
         return AfterRemoval.FINISH_UNINSTALL
+
+    def waiting_in_line(self) -> frozenset[str]:
+        """Agents declined until about their turn for a restart slot or the parallel cap."""
+        return self._slot_line.waiting() | self._parallel_line.waiting()
 
     def wants_offers(self) -> bool:
         if self._maintenance:
@@ -544,6 +549,7 @@ class Engine:
                 # A one-shot task returns its resources when it ends, which brings the
                 # agent's next offer (see `_wait`); a long-running one keeps them.
                 self.policy.refuse_wait_s if spec.long_running else self.policy.refuse_idle_s,
+                allow_restart=rec.restart_allowed,
             )
         )
         tx.notices.append(Notice(f"launch {task_id} (attempt {rec.attempts})", agent_id, spec.name))
@@ -622,6 +628,8 @@ class Engine:
             if rec.report == report or rec.task_state not in TERMINAL_STATES:
                 return
             new = dataclasses.replace(rec, report=report, message=report.message)
+            if report.status == NEEDS_RESTART_STATUS and rec.restart_hash == rec.task_hash:
+                new = dataclasses.replace(new, restart_reason=_reason_line(report.message))
         else:
             index = next((i for i, past in enumerate(rec.history)
                           if past.task_id == event.task_id), None)
@@ -631,6 +639,10 @@ class Engine:
             history[index] = dataclasses.replace(history[index], report=report,
                                                  message=report.message)
             new = dataclasses.replace(rec, history=tuple(history))
+            if report.status == NEEDS_RESTART_STATUS and rec.restart_hash == rec.task_hash \
+                    and rec.restart_reason is None:
+                # read after the relaunch it caused: still this target's reason
+                new = dataclasses.replace(new, restart_reason=_reason_line(report.message))
         self._put(tx, agent.with_step(step, new))
         if report.status == "failed":
             tx.notices.append(Notice(f"{event.task_id}: {report.message}", agent_id, step))
@@ -848,6 +860,12 @@ def _returns_resources(spec: StepSpec | None, rec: StepRecord | None) -> bool:
     """The agent's task is a one-shot task the master confirmed: its end frees resources."""
     return (spec is not None and not spec.long_running and rec is not None
             and rec.task_state not in (None, LAUNCHED))
+
+
+def _reason_line(message: str) -> str:
+    """The installer's reason without its "needs a restart of <unit>: " prefix."""
+    head, sep, reason = message.partition(": ")
+    return reason if sep and head.startswith("needs a restart") else message
 
 
 def _fitting_role(offer: Offer, spec: StepSpec) -> str | None:

@@ -46,6 +46,9 @@ class Line:
     def __len__(self) -> int:
         return len(self._tickets)
 
+    def waiting(self) -> frozenset[str]:
+        return frozenset(self._tickets)
+
     def rank(self, agent_id: str) -> int:
         """How many agents wait ahead of this one. A new one joins at the end, or at the
         front when it held the capacity before (an agent between two disruptive steps

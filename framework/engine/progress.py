@@ -26,7 +26,7 @@ from framework.engine.records import (
     AgentRecord,
     StepRecord,
 )
-from framework.engine.steps import SATISFIED, Phase, step_phase
+from framework.engine.steps import SATISFIED, Phase, needs_slot, step_phase
 from framework.engine.tasks import LAUNCHED, is_live
 
 AGENT_PENDING = "pending"
@@ -81,7 +81,7 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
             failed = True
         if live and phase not in SATISFIED:
             started = True
-            in_flight = in_flight or not spec.disruptive
+            in_flight = in_flight or not (spec.disruptive and rec.restart_allowed)
         elif phase is Phase.READY and rec.task_hash == spec.target_hash and rec.attempts:
             started = True
         if current is None and phase not in SATISFIED:
@@ -177,7 +177,7 @@ def blocker(
             return Blocker(Block.PAUSED, spec, rec)
     if rec.backoff_until is not None and now < rec.backoff_until:
         return Blocker(Block.BACKOFF, spec, rec)
-    if spec.disruptive:
+    if needs_slot(spec, rec):
         if not may_enter_disruptive(agent.agent_id, gates.holders, policy.max_concurrent_restarts):
             return Blocker(Block.BUDGET, spec, rec)
     elif not may_start_parallel(agent.agent_id, gates.in_flight, policy.max_parallel):

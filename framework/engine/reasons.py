@@ -125,8 +125,9 @@ def _blocked(
         )
     if kind is Block.BUDGET:
         holders = name_agents(hostname_of(a) for a in gates.holders)
+        why = f" ({rec.restart_reason})" if rec.restart_reason else ""
         return (
-            f"waiting for a restart slot for {step}: held by {holders} "
+            f"waiting for a restart slot for {step}{why}: held by {holders} "
             f"(max_concurrent_restarts={policy.max_concurrent_restarts})"
         )
     return (

@@ -78,6 +78,11 @@ class StepRecord:
     its next launch; `kill_requested`: the engine killed the task, so its end is expected.
     `history`: the step's earlier tasks, newest first, at most HISTORY_KEPT.
     `report`: what the installer said about the current task, once read from its sandbox.
+    `restart_hash`: an installer run found that this host needs a unit restart to reach
+    this target (exit 76), so the step's next launch needs a restart slot;
+    `restart_reason`: the installer's reason line for it. `restart_allowed`: the last task
+    was launched with restarts allowed (holding a slot); true for records stored before
+    these fields existed, whose disruptive tasks always could restart.
     """
 
     task_id: str | None = None
@@ -96,6 +101,9 @@ class StepRecord:
     running_since: float | None = None
     updated_at: float | None = None
     backoff_until: float | None = None
+    restart_hash: str | None = None
+    restart_reason: str | None = None
+    restart_allowed: bool = True
     history: tuple[PastTask, ...] = ()
     report: TaskReport | None = None
 
@@ -163,6 +171,9 @@ _STEP_FIELDS: dict[str, tuple[type, ...]] = {
     "running_since": _OPT_NUM,
     "updated_at": _OPT_NUM,
     "backoff_until": _OPT_NUM,
+    "restart_hash": _OPT_STR,
+    "restart_reason": _OPT_STR,
+    "restart_allowed": (bool,),
 }
 _PAST_FIELDS: dict[str, tuple[type, ...]] = {
     "task_id": (str,),

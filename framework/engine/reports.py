@@ -15,7 +15,8 @@ from typing import Any
 
 from framework.engine.errors import RecordError
 
-STATUSES = ("ok", "skipped", "again", "failed", "exited")
+NEEDS_RESTART_STATUS = "needs-restart"  # installer exit 76
+STATUSES = ("ok", "skipped", "again", "failed", NEEDS_RESTART_STATUS, "exited")
 RESTARTED = "restarted"
 ACTIONS = ("wrote", "removed", "restored", RESTARTED, "reloaded")
 MAX_CHANGES = 20

@@ -237,6 +237,8 @@ def _step_doc(spec: StepSpec, rec: StepRecord, policy: Policy, now: float) -> di
         "updated_at": rec.updated_at,
         "disruptive": spec.disruptive,
         "target_hash": spec.target_hash,
+        "needs_restart": spec.disruptive and rec.restart_hash == spec.target_hash,
+        "restart_reason": rec.restart_reason if rec.restart_hash == spec.target_hash else None,
     }
 
 

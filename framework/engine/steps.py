@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from framework.engine.plan import UNINSTALL_TARGET, StepSpec
+from framework.engine.plan import STEP_UNINSTALL, UNINSTALL_TARGET, StepSpec
 from framework.engine.policy import RetryPolicy
 from framework.engine.records import HISTORY_KEPT, StepRecord
 from framework.engine.tasks import (
@@ -14,6 +14,7 @@ from framework.engine.tasks import (
     AGENT_RESTART_REASONS,
     INFERRED_TERMINAL_STATES,
     LAUNCHED,
+    NEEDS_RESTART_EXIT_MARKER,
     RERUN_EXIT_MARKER,
     TASK_DROPPED,
     TASK_FAILED,
@@ -46,7 +47,18 @@ class Outcome(Enum):
     DONE = "done"
     EXPECTED = "expected"  # the engine killed it
     RERUN = "rerun"  # run again; not a failed attempt
+    NEEDS_RESTART = "needs-restart"  # run again holding a restart slot; not a failure
     FAILURE = "failure"
+
+
+def needs_slot(spec: StepSpec, rec: StepRecord) -> bool:
+    """Whether the step's next launch needs a restart slot (and may restart units): the
+    uninstall always; a disruptive install step once an installer run found this host
+    needs a restart for the current target (exit 76). Otherwise a disruptive step is first
+    launched without one, like a non-disruptive step."""
+    if spec.name == STEP_UNINSTALL:
+        return True
+    return spec.disruptive and rec.restart_hash == spec.target_hash
 
 
 def step_phase(spec: StepSpec, rec: StepRecord, retry: RetryPolicy) -> Phase:
@@ -77,7 +89,8 @@ def _healthy_enough(spec: StepSpec, healthy: bool | None) -> bool:
 
 
 def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepRecord:
-    """The record once a launch of the step's target is decided (an expectation)."""
+    """The record once a launch of the step's target is decided (an expectation); the task
+    may restart units only when the launch needs (and so holds) a restart slot."""
     same = rec.task_hash == spec.target_hash
     past = rec.current_task()
     history = rec.history if past is None else (past, *rec.history)[:HISTORY_KEPT]
@@ -99,6 +112,7 @@ def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepR
         updated_at=now,
         backoff_until=None,
         report=None,
+        restart_allowed=needs_slot(spec, rec),
     )
 
 
@@ -113,6 +127,9 @@ def classify(spec: StepSpec, rec: StepRecord, state: str, message: str, reason: 
         return Outcome.EXPECTED
     if state == TASK_FAILED and RERUN_EXIT_MARKER in message:
         return Outcome.RERUN
+    if state == TASK_FAILED and NEEDS_RESTART_EXIT_MARKER in message and spec.disruptive \
+            and not rec.restart_allowed:
+        return Outcome.NEEDS_RESTART
     if state == TASK_DROPPED or (rec.task_state == LAUNCHED and state in INFERRED_TERMINAL_STATES):
         return Outcome.RERUN  # the task never started
     if spec.disruptive and (state in AGENT_LOSS_STATES or reason in AGENT_RESTART_REASONS):
@@ -158,6 +175,7 @@ def updated(
     if outcome is Outcome.RERUN and rec.reruns >= retry.max_reruns:
         outcome = Outcome.FAILURE
     failures, reruns, backoff_until = rec.failures, rec.reruns, None
+    restart_hash = rec.task_hash if outcome is Outcome.NEEDS_RESTART else rec.restart_hash
     if outcome is Outcome.RERUN:
         reruns += 1
     elif outcome is Outcome.FAILURE:
@@ -176,10 +194,13 @@ def updated(
         done_hash=rec.task_hash if outcome is Outcome.DONE else rec.done_hash,
         failures=failures,
         reruns=reruns,
-        message=text or _DEFAULT_MESSAGES[outcome].format(state=state),
+        message=(_DEFAULT_MESSAGES[outcome] if outcome is Outcome.NEEDS_RESTART
+                 else text or _DEFAULT_MESSAGES[outcome].format(state=state)),
         running_since=None,
         updated_at=now,
         backoff_until=backoff_until,
+        restart_hash=restart_hash,
+        restart_reason=None if outcome is Outcome.NEEDS_RESTART else rec.restart_reason,
     )
     return new, outcome
 
@@ -188,6 +209,7 @@ _DEFAULT_MESSAGES = {
     Outcome.DONE: "finished",
     Outcome.EXPECTED: "killed by the scheduler",
     Outcome.RERUN: "{state}: will run again",
+    Outcome.NEEDS_RESTART: "this host needs a restart: waiting for a restart slot",
     Outcome.FAILURE: "{state}",
 }
 
@@ -211,7 +233,8 @@ def uninstall_began(rec: StepRecord, now: float) -> StepRecord:
     is marked as started with the uninstall target, so the agent holds a restart slot from
     now on (see budget.py), before the uninstall task itself is launched."""
     return dataclasses.replace(rec, task_hash=UNINSTALL_TARGET, released=False,
-                               message="stopping calico-node first", updated_at=now)
+                               restart_allowed=True, message="stopping calico-node first",
+                               updated_at=now)
 
 
 def skipped(spec: StepSpec, rec: StepRecord, now: float) -> StepRecord:

@@ -66,6 +66,9 @@ AGENT_RESTART_REASONS = frozenset(
 # The Mesos command executor words the installer's "run again" exit as
 # "Command exited with status 75".
 RERUN_EXIT_MARKER = "status 75"
+# Installer exit 76: this host needs a unit restart and the run had no restart slot;
+# nothing was changed (installer/README.md, "Restarts").
+NEEDS_RESTART_EXIT_MARKER = "status 76"
 # The installer's failures with a documented status (installer/errors.py, README.md), worded
 # for the page: the executor's message carries only the status.
 INSTALLER_EXIT_REASONS = {

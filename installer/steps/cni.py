@@ -1,4 +1,14 @@
-"""`cni`: place the calico plugins and network config, then restart the agent unit once.
+"""`cni`: place the calico plugins and network config; restart the agent unit only where it
+does not read CNI configs at each launch.
+
+Mesos reads `--network_cni_config_dir` again whenever a container names a network it has
+not cached (apache/mesos 1.4.3 and 1.8.1 `src/slave/containerizer/mesos/isolators/network/
+cni/cni.cpp` `NetworkCniIsolatorProcess::getNetworkConfigJSON(network)`: a cache miss calls
+`loadNetworkConfigs` again; a cached file is read again at each use; CHANGELOG 1.2.0,
+MESOS-6567; `docs/cni.md` "Adding/Deleting/Modifying CNI networks"). So on an agent with
+Mesos >= 1.2 whose CNI flags name our dirs the files are live once written. Elsewhere the
+agent must restart, which a run may do only with `--allow-restart` (without: exit 76,
+nothing changed).
 
 Journal record "cni" (phases saved before the action they name):
     writing     files are being replaced; originals are backed up, created dirs listed
@@ -18,9 +28,9 @@ from installer import downloads, fsutil
 from installer.changes import REMOVED, RESTORED, WROTE
 from installer.errors import BadInput, HostError, ServiceError
 from installer.host import Host
-from installer.result import AGAIN, OK, Outcome
+from installer.result import AGAIN, NEEDS_RESTART, OK, Outcome
 from installer.services import Timing, Unit
-from installer.steps import agent_unit
+from installer.steps import agent_flags, agent_unit
 
 STEP = "cni"
 PLUGINS_DIR = "/opt/mesosphere/active/cni"
@@ -30,6 +40,12 @@ BINARY_MODE = 0o755
 CONFIG_MODE = 0o644
 
 log = logging.getLogger("calico-installer")
+
+
+def needs_restart(unit: str, reason: str) -> Outcome:
+    """Exit 76: a restart of `unit` is needed and not allowed in this run; nothing changed."""
+    return Outcome(NEEDS_RESTART, "needs a restart of {}: {}".format(unit, reason),
+                   details={"restart_reason": reason})
 
 
 class Placement(NamedTuple):
@@ -132,21 +148,34 @@ class CniSteps:
         wanted += self._shadowing(options, wanted[-1].data)
         unit = self._unit()
         phase = self.record.get("phase")
+        reason = agent_flags.restart_reason(self.host, options)
+        if phase in ("rolling-back", "restarting") and not options.allow_restart \
+                and (phase == "rolling-back" or self._restart_pending(unit)):
+            return needs_restart(unit.name, "an interrupted restart must be finished")
         if phase == "rolling-back":
             self._roll_back(unit, self.record.get("reason", "previous run failed"), resumed=True)
         changed = [p for p in wanted if self._differs(p.dest, p.data)]
         if changed:
+            if reason is not None and not options.allow_restart:
+                return needs_restart(unit.name, reason)
             self._write(changed, unit.name)
             placed = [p.dest for p in changed if p.data is not None]
             aside = [p.dest for p in changed if p.data is None]
             what = ["installed " + ", ".join(placed)] if placed else []
             what += ["moved aside " + ", ".join(aside)] if aside else []
-            return self._restart(unit, "restarting", "; ".join(what))
+            if reason is None:
+                return self._live("; ".join(what))
+            return self._restart(unit, "restarting", "; ".join(what), reason)
         if phase == "writing":
-            return self._restart(unit, "restarting", "CNI files in place")
+            if reason is None:
+                return self._live("CNI files in place")
+            if not options.allow_restart:
+                return needs_restart(unit.name, reason)
+            return self._restart(unit, "restarting", "CNI files in place", reason)
         if phase == "restarting":
             if self._restart_pending(unit):
-                return self._restart(unit, "restarting", "restart was not issued")
+                return self._restart(unit, "restarting", "restart was not issued",
+                                     self.record.get("restart_reason") or "")
             try:
                 unit.wait_stable()
             except ServiceError as err:
@@ -197,11 +226,19 @@ class CniSteps:
         marker = self.record.get("marker")
         return marker is not None and unit.start_marker() == marker
 
-    def _restart(self, unit: Unit, phase: str, what: str) -> Outcome:
-        self._save(phase, marker=unit.start_marker())
+    def _live(self, what: str) -> Outcome:
+        """The agent reads the files at each launch: done without a restart."""
+        self._save("done", marker=None)
+        return Outcome(OK, "{}; the agent reads CNI configs at each launch, no restart".format(
+            what), changed=True)
+
+    def _restart(self, unit: Unit, phase: str, what: str, reason: str = "") -> Outcome:
+        self._save(phase, marker=unit.start_marker(), restart_reason=reason or None)
         unit.restart()
-        return Outcome(AGAIN, "{}; restart of {} issued, run again to verify".format(
-            what, unit.name), changed=True)
+        because = " ({})".format(reason) if reason else ""
+        return Outcome(AGAIN, "{}; restart of {} issued{}, run again to verify".format(
+            what, unit.name, because), changed=True,
+            details={"restart_reason": reason} if reason else None)
 
     def _roll_back(self, unit: Unit, reason: str, resumed: bool) -> None:
         """Put the previous files back, restart the agent once more and fail with reason."""

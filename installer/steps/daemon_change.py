@@ -4,10 +4,13 @@ Docker, wait until it is stable, and restore the exact previous bytes if it is n
 Journal phases (record "phase"), each saved before the action it names:
     backed-up   the rollback copy of daemon.json is saved
     written     the new daemon.json is in place
+    reloading   Docker was asked to reload the written file (SIGHUP); not yet verified
     restarting  Docker's start marker before the restart is recorded; restart issued next
     rolling-back  the previous bytes are being restored
-A re-run after a kill in any phase resumes from the saved rollback copy and restarts Docker
-only when the recorded start marker shows no restart happened since.
+A re-run after a kill in any restart phase resumes from the saved rollback copy and restarts
+Docker only when the recorded start marker shows no restart happened since. A record left in
+`reloading` keeps its rollback copy: the next run verifies again, and a restart it then needs
+resumes from `written`, so a rollback still restores the bytes from before the change.
 """
 
 import logging
@@ -83,27 +86,50 @@ class DaemonJsonChange:
         """Apply target(current) and restart Docker; True when something changed (nothing
         when the file already matches, unless restart_anyway). ServiceError after rollback."""
         resumed_phase = resumed.get("phase") if in_progress(resumed) else None
-        mode = fsutil.file_mode(self.path, DEFAULT_MODE)
         if resumed_phase == "rolling-back":
             self._roll_back(resumed_phase, self.record.get("reason", "previous run failed"))
         if resumed_phase is None:
-            current = fsutil.read_bytes(self.path)
-            if target(current) == current and not restart_anyway:
+            if not self.write(target, force=restart_anyway):
                 return False
-            if current is not None:
-                self.journal.save_backup(STEP, ROLLBACK_COPY, current)
-            self._save("backed-up", backup_existed=current is not None, mode=mode)
-        desired = target(self._rollback_bytes())
-        if self._put(desired, self.record.get("mode", mode)):
-            log.info("wrote %s", self.path)
-        if resumed_phase in (None, "backed-up"):
-            self._save("written")
+        else:
+            self._write_and_save(target, save=resumed_phase == "backed-up")
         self._restart_unless_done(resumed_phase, "restarting")
         try:
             self.unit.wait_stable()
         except ServiceError as err:
             self._roll_back(None, err.reason)
         return True
+
+    def write(self, target: TargetFn, force: bool = False) -> bool:
+        """Back up daemon.json and write target(current) atomically (phases `backed-up`,
+        `written`); False when it already holds that (and not forced)."""
+        current = fsutil.read_bytes(self.path)
+        if target(current) == current and not force:
+            return False
+        if current is not None:
+            self.journal.save_backup(STEP, ROLLBACK_COPY, current)
+        self._save("backed-up", backup_existed=current is not None,
+                   mode=fsutil.file_mode(self.path, DEFAULT_MODE))
+        self._write_and_save(target, save=True)
+        return True
+
+    def _write_and_save(self, target: TargetFn, save: bool) -> None:
+        if self._put(target(self._rollback_bytes()), self.record.get("mode", DEFAULT_MODE)):
+            log.info("wrote %s", self.path)
+        if save:
+            self._save("written")
+
+    def reload(self) -> bool:
+        """Ask the running Docker to reload daemon.json (phase `reloading`); True when
+        systemd ran the unit's reload. Whether it took is for the caller to verify."""
+        self._save("reloading")
+        return self.unit.reload()
+
+    def put_back(self) -> None:
+        """Undo a write whose reload did not take, without a restart: the previous bytes
+        are back and the rollback copy is dropped (phase `put-back`)."""
+        self._put(self._rollback_bytes(), self.record.get("mode", DEFAULT_MODE), RESTORED)
+        self.finish("put-back")
 
     def _rollback_bytes(self) -> Optional[bytes]:
         """The bytes before this change (None: there was no file)."""

@@ -99,6 +99,7 @@ def _cases(files):
         "CALICO_ETCD_PROXY_MEM": ("512", lambda c: c.etcd_proxy.resources.mem_mb, 512.0),
         "CALICO_DOCKER_ENABLED": ("no", lambda c: c.enabled_steps(),
                                   ("etcd-proxy", "cni", "calico-node")),
+        "CALICO_DOCKER_LIVE_RESTORE": ("true", lambda c: c.docker.live_restore, True),
         "CALICO_DOCKER_CLUSTER_STORE": ("consul://c1:8500", lambda c: c.docker.cluster_store,
                                         "consul://c1:8500"),
         "CALICO_DOCKER_CPUS": ("0.3", lambda c: c.docker.resources.cpus, 0.3),

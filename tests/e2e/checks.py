@@ -21,13 +21,14 @@ class Window:
 
 
 def restart_windows(events_file: Path) -> list[Window]:
-    """Every begin..end of a unit restart (or stop..start) on every host."""
+    """Every begin..end of a unit restart (or stop..start) on every host; a reload
+    (SIGHUP) disrupts nothing and is no window."""
     if not Path(events_file).exists():
         return []
     open_at: dict[tuple[str, str], float] = {}
     windows = []
     for event in read_events(events_file):
-        if event["unit"] not in DISRUPTIVE_UNITS:
+        if event["unit"] not in DISRUPTIVE_UNITS or event["action"] == "reload":
             continue
         key = (event["agent_id"], event["unit"])
         if event["phase"] == "begin":

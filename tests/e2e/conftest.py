@@ -1,4 +1,5 @@
 import dataclasses
+import json
 
 import pytest
 
@@ -48,3 +49,17 @@ def make_stack(tmp_path):
     yield make
     for stack in stacks:
         stack.stop()
+
+
+# A store the hosts' Docker runs with before the install (nothing listens there): the
+# package's store is then a change, which Docker takes only by a restart.
+OLD_STORE = "etcd://127.0.0.1:4001"
+
+
+def docker_runs_another_store(stack) -> None:
+    """A `prepare` hook: every host's Docker starts with OLD_STORE, so the docker step
+    needs a restart (under a slot) on each; the CNI files still go in live."""
+    for index in range(stack.options.cluster.agents + stack.options.cluster.public_agents):
+        path = stack.work_dir / "hosts" / f"{index + 1:04d}" / "etc/docker/daemon.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"cluster-store": OLD_STORE}) + "\n")

@@ -13,6 +13,7 @@ import pytest
 from devcluster.host.faults import set_fault
 from framework.state import DEFAULT_TTL_S as LEASE_TTL_S
 from tests.e2e.checks import max_agents_disrupted_at_once, restarts_per_agent
+from tests.e2e.conftest import docker_runs_another_store
 from tests.wait import wait_until
 from universe import build
 from universe.render import render_app
@@ -41,7 +42,7 @@ def code(stack, path: str) -> int:
 
 def test_new_agent_joins_and_lost_agent_holds_its_slot(make_stack):
     # Mesos 1.4: the lost agent's return is announced by nothing but its offers.
-    stack = make_stack(agents=3, mesos_version="1.4")
+    stack = make_stack(agents=3, mesos_version="1.4", prepare=docker_runs_another_store)
     holders = stack.wait_status(lambda s: s["rollout"]["budget"]["holders"], DEADLINE_S)
     lost = holders["rollout"]["budget"]["holders"][0]
     stack.cluster.master.lose_agent(lost)
@@ -75,7 +76,8 @@ def test_teardown_registers_afresh_without_restarts(make_stack):
 
 def test_docker_that_never_comes_back_fails_the_agent_and_halts(make_stack):
     stack = make_stack(agents=3, env={"CALICO_RETRY_MAX_ATTEMPTS": "2",
-                                      "CALICO_RESTART_TIMEOUT": "5"})
+                                      "CALICO_RESTART_TIMEOUT": "5"},
+                       prepare=docker_runs_another_store)
     for agent in stack.cluster.master.agents.values():
         set_fault(agent.spec.root, "docker_never_starts", True)
     status = stack.wait_status(lambda s: s["rollout"]["state"] == "halted", DEADLINE_S)

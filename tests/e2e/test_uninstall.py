@@ -53,7 +53,7 @@ def test_uninstall_through_cosmos_is_rolling_resumable_and_leaves_nothing(stack)
     stack.start_scheduler()
     installed = stack.wait_status(lambda s: s["rollout"]["state"] == "complete", DEADLINE_S)
     framework_id = installed["framework"]["id"]
-    assert all(n == 1 for n in restarts_per_agent(events).values())
+    assert not restarts_per_agent(events)  # installed live: Docker reloaded, CNI read at launch
 
     cosmos = CosmosUninstall(stack)
     cosmos.start()
@@ -75,11 +75,11 @@ def test_uninstall_through_cosmos_is_rolling_resumable_and_leaves_nothing(stack)
     assert framework_id not in master.frameworks
     assert not [t for t in master.removed_frameworks[framework_id].tasks.values()
                 if not t.terminal]
-    # Never more than one agent restarting at once, install and uninstall alike; each unit
-    # restarted once to install and once to uninstall, whatever the scheduler's restart.
+    # Never more than one agent restarting at once; each unit restarted once, to uninstall
+    # (the install restarted none), whatever the scheduler's restart.
     assert max_agents_disrupted_at_once(events) == 1
     restarts = restarts_per_agent(events)
-    assert len(restarts) == 2 * len(agents) and set(restarts.values()) == {2}, restarts
+    assert len(restarts) == 2 * len(agents) and set(restarts.values()) == {1}, restarts
     for agent in agents:
         assert host_files(agent.spec.root) == before[agent.id], agent.spec.hostname
         info = docker(agent, "info")

@@ -23,7 +23,7 @@ from framework.engine import (
     StepSpec,
     TaskStatus,
 )
-from framework.engine.plan import LONG_RUNNING_STEPS
+from framework.engine.plan import DISRUPTIVE_STEPS, LONG_RUNNING_STEPS
 
 CPUS = 0.1
 MEM = 64.0
@@ -70,8 +70,13 @@ class Driver:
         policy: Policy | None = None,
         agents: Iterable[str] = (),
         now: float = 1000.0,
+        needs_restart: bool = True,
         **engine_kwargs,
     ) -> None:
+        """`needs_restart`: every host needs a restart for its disruptive steps, so their
+        first (live) run exits 76 and the step is relaunched holding a restart slot; False:
+        every host takes the changes live."""
+        self.needs_restart = needs_restart
         self.plan = plan or make_plan()
         self.engine = Engine(self.plan, policy or Policy(), **engine_kwargs)
         self.now = now
@@ -89,7 +94,16 @@ class Driver:
 
     def launch(self, agent_id: str, advance: float = 0.0) -> Launch | None:
         launches = of_type(self.offer(agent_id, advance=advance), Launch)
+        if launches and self.refused_live(launches[0]):
+            return self.launch(agent_id)
         return launches[0] if launches else None
+
+    def refused_live(self, launch: Launch) -> bool:
+        """A live run of a disruptive step on a host that needs a restart: it exits 76."""
+        if not self.needs_restart or launch.allow_restart or launch.step not in DISRUPTIVE_STEPS:
+            return False
+        self.status(launch.task_id, "TASK_FAILED", message="Command exited with status 76")
+        return True
 
     def status(self, task_id: str, state: str, advance: float = 0.0, **kwargs) -> Decision:
         return self.send(TaskStatus(task_id, state, **kwargs), advance)
@@ -113,8 +127,9 @@ class Driver:
                     continue
                 return done
             for launch in launches:
-                self.succeed(launch)
-                done.append(launch)
+                if not self.refused_live(launch):
+                    self.succeed(launch)
+                    done.append(launch)
         raise AssertionError(f"{agent_id} did not settle within {limit} offers")
 
     def state(self, agent_id: str) -> str:

@@ -32,6 +32,7 @@ class SimTask:
     agent_id: str
     step: str
     target_hash: str
+    allow_restart: bool = True
     state: str = "TASK_STAGING"
 
     @property
@@ -86,7 +87,15 @@ class SimCluster:
         self.pending.append(TaskStatus(task.task_id, state, message=message, **kw))
 
     def advance(self, task: SimTask, outcome: str) -> None:
-        """Move a live task on: start it, or end it with `outcome` (ok, rerun, fail)."""
+        """Move a live task on: start it, or end it with `outcome` (ok, rerun, restart,
+        fail); `restart`: a disruptive run without restarts allowed exits 76 (the host needs
+        a restart), any other run succeeds."""
+        if outcome == "restart":
+            if task.step in DISRUPTIVE_STEPS and not task.allow_restart \
+                    and task.state != "TASK_STAGING":
+                self.report(task, "TASK_FAILED", message="Command exited with status 76")
+                return
+            outcome = "ok"
         if task.state == "TASK_STAGING":
             self.report(task, "TASK_RUNNING")
         elif task.step in LONG_RUNNING_STEPS:
@@ -112,9 +121,11 @@ class SimCluster:
         return update
 
     def restart_agent(self, agent_id: str) -> None:
-        """A unit restart kills the installer task that triggered it."""
+        """A unit restart kills the installer task that triggered it (only a run allowed to
+        restart one triggers it)."""
         for task in self.live_tasks(reachable_only=True):
-            if task.agent_id == agent_id and task.step in DISRUPTIVE_STEPS:
+            if task.agent_id == agent_id and task.step in DISRUPTIVE_STEPS \
+                    and task.allow_restart:
                 self.report(task, "TASK_KILLED", reason="REASON_AGENT_RESTARTED")
 
     def reregister(self, agent_id: str) -> None:
@@ -131,7 +142,8 @@ class SimCluster:
                 check_launch(action)
                 if action.task_id in self.tasks:
                     raise InvariantBroken(f"task id used twice: {action.task_id}")
-                task = SimTask(action.task_id, action.agent_id, action.step, action.target_hash)
+                task = SimTask(action.task_id, action.agent_id, action.step, action.target_hash,
+                               action.allow_restart)
                 self.tasks[task.task_id] = task
                 if self.drop_next_launch:
                     self.drop_next_launch = False

@@ -61,6 +61,7 @@ def test_a_freed_slot_goes_to_the_next_agent_in_line_without_a_revive():
     offer."""
     driver = _ready_for_docker(1)
     docker = driver.launch("a1")
+    assert driver.launch("a2") is None  # its live run found a restart needed: queued
     assert refuse_seconds(driver.offer("a2")) == [Policy().refuse_wait_s]
     driver.status(docker.task_id, "TASK_RUNNING")
     assert of_type(driver.succeed(docker), Revive) == []
@@ -86,7 +87,7 @@ def test_run_again_outcomes_keep_the_slot_and_cost_no_attempt(message, reason, s
     assert driver.launch("a2") is None
     assert driver.reason("a1") == f"waiting for a restart to finish before {first.step} runs again"
     again = driver.launch("a1")
-    assert (again.step, driver.engine.agents["a1"].step(first.step).attempts) == (first.step, 2)
+    assert (again.step, driver.engine.agents["a1"].step(first.step).attempts) == (first.step, 3)
     assert driver.engine.agents["a1"].step(first.step).failures == 0
     driver.succeed(again)
     assert driver.engine.restart_slot_holders() == set()
@@ -162,15 +163,19 @@ def test_non_disruptive_steps_run_in_parallel_up_to_their_cap():
 
 
 def test_one_offers_batch_from_two_agents_with_k_1_gives_one_disruptive_launch():
-    """Both agents are ready for docker and offer in the same batch: the slot the first
-    takes is counted before the second is decided."""
+    """Both agents need a restart for docker and offer in the same batch: the slot the
+    first takes is counted before the second is decided."""
     driver = Driver(policy=Policy(max_concurrent_restarts=1), agents=("a1", "a2"))
     for agent_id in ("a1", "a2"):
         driver.succeed(driver.launch(agent_id))  # etcd-proxy
-    decision = driver.send(Offers((offer("a1", hostname="a1.example"),
-                                   offer("a2", hostname="a2.example"))))
+    both = (offer("a1", hostname="a1.example"), offer("a2", hostname="a2.example"))
+    live = of_type(driver.send(Offers(both)), Launch)
+    assert [(run.step, run.allow_restart) for run in live] == [("docker", False)] * 2
+    for run in live:
+        driver.status(run.task_id, "TASK_FAILED", message="Command exited with status 76")
+    decision = driver.send(Offers(both), advance=Policy().refuse_wait_s)
     (launch,) = of_type(decision, Launch)
-    assert launch.step == "docker"
+    assert (launch.step, launch.allow_restart) == ("docker", True)
     assert driver.engine.restart_slot_holders() == {launch.agent_id}
     waiting = "a2" if launch.agent_id == "a1" else "a1"
     assert len(refuse_seconds(decision)) == 1  # the waiting agent's offer, until its turn
@@ -184,6 +189,7 @@ def test_a_rolled_back_batch_leaves_no_agent_counted_as_declined_for_long():
     for agent_id in ("a1", "a2"):
         driver.succeed(driver.launch(agent_id))  # etcd-proxy
     docker = driver.launch("a1")
+    assert driver.launch("a2") is None  # its live docker run needs a restart: queued
     batch = driver.send(Offers((offer("a2", hostname="a2.example"),
                                 offer("a3", hostname="a3.example"))))
     assert [a.step for a in of_type(batch, Launch)] == ["etcd-proxy"]  # a3's; a2 queued

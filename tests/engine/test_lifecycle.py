@@ -67,7 +67,7 @@ def test_reruns_are_bounded_and_then_count_as_failures():
         task = driver.launch("a1")
     driver.status(task.task_id, "TASK_FAILED", message="exit status 75")
     record = driver.engine.agents["a1"].step("docker")
-    assert (record.reruns, record.failures, record.attempts) == (RETRY.max_reruns, 1, 3)
+    assert (record.reruns, record.failures, record.attempts) == (RETRY.max_reruns, 1, 4)
 
 
 @pytest.mark.parametrize("state", ["TASK_FAILED", "TASK_KILLED", "TASK_LOST", "TASK_FINISHED"])

@@ -1,7 +1,9 @@
 """Random event orders against the engine and a simulated cluster (Hypothesis).
 
 Checked after every step: never more than k agents inside disruptive steps (and every live
-disruptive task belongs to a slot holder unless an operator released it); never two live
+disruptive task allowed to restart units belongs to a slot holder unless an operator
+released it; such a task is launched only on a slot holder); hosts may need a restart
+(their live run exits 76) or take the change live; never two live
 tasks for one agent and step; no finished one-shot step is launched again for the same
 target; the engine's indexes match a recount. At the end, benign events make it converge.
 
@@ -139,6 +141,9 @@ class RolloutMachine(RuleBasedStateMachine):
                 raise InvariantBroken(f"complete long-running task killed: {kill}")
 
     def check_launch(self, launch: Launch) -> None:
+        if launch.step in DISRUPTIVE_STEPS and launch.allow_restart \
+                and launch.agent_id not in self.engine.restart_slot_holders():
+            raise InvariantBroken(f"restart allowed without a slot: {launch}")
         if (launch.step == "uninstall") != self.engine.uninstalling:
             raise InvariantBroken(f"{launch.step} launched while uninstalling="
                                   f"{self.engine.uninstalling}")
@@ -178,7 +183,7 @@ class RolloutMachine(RuleBasedStateMachine):
         self.send(Offers((self.sim.make_offer(agent_id, cpus=0.05 if short else 4.0),)))
         self.sim.drop_next_launch = False
 
-    @rule(pick=PICK, outcome=st.sampled_from(["ok", "ok", "ok", "rerun", "fail"]))
+    @rule(pick=PICK, outcome=st.sampled_from(["ok", "ok", "ok", "rerun", "restart", "fail"]))
     def progress_task(self, pick, outcome):
         tasks = self.sim.live_tasks(reachable_only=True)
         if tasks:
@@ -304,10 +309,13 @@ class RolloutMachine(RuleBasedStateMachine):
     def budget_holds(self):
         holders = self.engine.restart_slot_holders()
         assert len(holders) <= self.policy.max_concurrent_restarts, holders
+        restarting = set()
         for task in self.sim.live_tasks():
-            if task.step in DISRUPTIVE_STEPS:
+            if task.step in DISRUPTIVE_STEPS and task.allow_restart:
                 record = self.engine.agents[task.agent_id].step(task.step)
                 assert task.agent_id in holders or record.released, (task, holders)
+                restarting.add(task.agent_id)
+        assert len(restarting) <= self.policy.max_concurrent_restarts, restarting
 
     @invariant()
     def an_agent_whose_uninstall_began_holds_its_slot(self):
@@ -334,10 +342,11 @@ class RolloutMachine(RuleBasedStateMachine):
         ending = {u.task_id for u in self.sim.pending if u.state in TERMINAL_STATES}
         running = {t.agent_id for t in self.sim.tasks.values()
                    if t.step not in LONG_RUNNING_STEPS and (t.live or t.task_id in ending)}
+        in_line = self.engine.waiting_in_line()
         for agent_id in self.reachable():
             if (budget_full and agent_id not in holders) or (
-                    parallel_full and not facts[agent_id].in_flight):
-                continue  # waiting in line: declined until about its turn
+                    parallel_full and not facts[agent_id].in_flight) or agent_id in in_line:
+                continue  # waiting in line: declined until about its turn (lines.py)
             if agent_id in running:
                 continue  # its one-shot task's end (reported or still to be) lifts the filter
             if facts[agent_id].unfinished:

@@ -106,6 +106,9 @@ def test_refusals_last_until_what_brings_the_agent_s_next_offer():
     assert refuse_seconds(driver.offer("a1")) == [IDLE]
     proxy = driver.launch("a2")
     assert (proxy.step, proxy.refuse_seconds) == ("etcd-proxy", WAIT)
+    driver.succeed(proxy)
+    assert driver.launch("a2") is None  # its live docker run found a restart needed
+    assert refuse_seconds(driver.offer("a2")) == [WAIT]  # first in line for a1's slot
     driver2 = Driver(agents=("a1",))
     driver2.complete_agent("a1")
     assert refuse_seconds(driver2.offer("a1")) == [IDLE]

@@ -32,6 +32,7 @@ AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restar
               "unit_restarts", "steps"}
 STEP_KEYS = {
     "name", "state", "task_id", "attempts", "message", "updated_at", "disruptive", "target_hash",
+    "needs_restart", "restart_reason",
 }
 
 

@@ -123,7 +123,8 @@ def test_agents_where_nothing_ran_are_complete_at_once():
     assert driver.agent_doc("a1")["steps"] == [{
         "name": "uninstall", "state": "complete", "task_id": None, "attempts": 0,
         "message": "nothing to remove: no task of this framework ran here",
-        "updated_at": None, "disruptive": True, "target_hash": "uninstalled"}]
+        "updated_at": None, "disruptive": True, "target_hash": "uninstalled",
+        "needs_restart": False, "restart_reason": None}]
     assert driver.state("a1") == "complete"
 
 

@@ -142,4 +142,6 @@ def test_a_launched_step_is_not_launched_again_before_its_update():
         "updated_at": None,
         "disruptive": False,
         "target_hash": "etcd-proxy-v1",
+        "needs_restart": False,
+        "restart_reason": None,
     }

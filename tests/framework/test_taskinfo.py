@@ -83,3 +83,22 @@ def test_every_documented_installer_exit_has_a_worded_reason():
         "Command exited with status 81: the etcd behind this agent's proxy")
     assert explained("Command exited with status 1") == "Command exited with status 1"
     assert explained("Command exited with status 810") == "Command exited with status 810"
+
+
+def _arguments(step: str, allow_restart: bool, env: dict | None = None) -> list[str]:
+    launch = Launch("o1", "a1", f"calico-{step}.a1.1", step, "*", 0.1, 64.0, "h",
+                    allow_restart=allow_restart)
+    return task_info(load([], env or {}), launch, OFFER, URLS, "h1", PEERS)[
+        "command"]["arguments"]
+
+
+@pytest.mark.parametrize("step", ["docker", "cni"])
+def test_only_a_launch_holding_a_restart_slot_lets_the_installer_restart(step):
+    assert "--allow-restart" in _arguments(step, True)
+    assert "--allow-restart" not in _arguments(step, False)
+
+
+def test_live_restore_is_passed_only_when_the_option_is_on():
+    assert "--live-restore" not in _arguments("docker", False)
+    assert "--live-restore" in _arguments("docker", False,
+                                          {"CALICO_DOCKER_LIVE_RESTORE": "true"})

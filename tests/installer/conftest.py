@@ -19,6 +19,8 @@ from tests.wait import wait_until
 
 RESTART_S = 0.05
 FAST_TIMING = ["--restart-timeout", "5", "--stable-for", "0.1", "--poll-interval", "0.03"]
+# As the scheduler launches a step that holds a restart slot.
+RESTART_OK = [*FAST_TIMING, "--allow-restart"]
 RUN_TIMEOUT_S = 60
 HOST_STATE = "var/lib/devcluster"
 

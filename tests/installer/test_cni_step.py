@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.installer.conftest import FAST_TIMING, last_line
+from tests.installer.conftest import FAST_TIMING, RESTART_OK, last_line
 
 PLUGINS = "/opt/mesosphere/active/cni"
 CONFIGS = "/opt/mesosphere/etc/dcos/network/cni"
@@ -30,7 +30,7 @@ def inputs(host, calico=b"#!/bin/sh\necho calico v1\n", ipam=b"#!/bin/sh\necho i
 
 
 def cni_step(host, args, *extra, **kwargs):
-    return host.run("cni", *args, *FAST_TIMING, *extra, **kwargs)
+    return host.run("cni", *args, *RESTART_OK, *extra, **kwargs)
 
 
 def converge(host, args, max_runs=4):
@@ -245,4 +245,74 @@ def test_refused_on_an_agent_with_dcos_own_calico(make_host):
     assert done.returncode == 83
     assert "installing Calico v2.6 over it would break its networking" in last_line(done.stderr)
     assert not host.file(PLUGINS + "/calico").exists()
+    assert host.restarts("dcos-mesos-slave") == 0
+
+
+def live_cni(host, args, *extra):
+    """As the scheduler first launches the step: no restart allowed."""
+    return host.run("cni", *args, *FAST_TIMING, *extra)
+
+
+@pytest.mark.parametrize("version", ["1.4.3", "1.8.1"])
+def test_an_agent_that_reads_configs_at_launch_is_not_restarted(make_host, version):
+    host = make_host()
+    args = inputs(host)
+    done = live_cni(host, args, "--mesos-version", version)
+    assert done.returncode == 0, done.stderr
+    assert last_line(done.stderr).endswith("the agent reads CNI configs at each launch, "
+                                           "no restart")
+    assert [c["action"] for c in host.result("cni")["changes"]] == ["wrote"] * 3
+    assert json.loads(host.file(CONFIGS + "/calico.conf").read_text()) == NETWORK
+    assert host.restarts("dcos-mesos-slave") == 0
+    again = live_cni(host, args, "--mesos-version", version)
+    assert again.returncode == 0 and "already in place" in last_line(again.stderr)
+
+
+@pytest.mark.parametrize("extra, setup, reason", [
+    (["--mesos-version", "1.1.0"], None,
+     "Mesos 1.1.0 reads CNI configs only when the agent starts"),
+    ([], None, "cannot tell this agent's Mesos version"),
+    (["--mesos-version", "1.8.1"], "MESOS_NETWORK_CNI_CONFIG_DIR=/etc/cni/net.d\n",
+     "the agent reads CNI configs from '/etc/cni/net.d', not " + CONFIGS),
+])
+def test_an_agent_that_needs_a_restart_changes_nothing_without_one(make_host, extra, setup,
+                                                                   reason):
+    host = make_host()
+    if setup is not None:
+        host.file("/opt/mesosphere/etc/mesos-slave-common").write_text(setup)
+    args = inputs(host)
+    before = host.snapshot()
+    done = live_cni(host, args, *extra)
+    assert done.returncode == 76
+    assert last_line(done.stderr).startswith("needs a restart of dcos-mesos-slave: " + reason)
+    assert host.result("cni")["status"] == "needs-restart"
+    assert host.snapshot() == before and host.restarts("dcos-mesos-slave") == 0
+    assert converge(host, args) == [75, 0]  # with restarts allowed: the restart path
+    assert host.restarts("dcos-mesos-slave") == 1
+
+
+def test_the_agent_version_is_read_from_its_version_endpoint(make_host):
+    import http.server
+
+    class Agent(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib naming
+            body = json.dumps({"version": "1.4.3"}).encode()
+            self.send_response(200 if self.path == "/version" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Agent)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        host = make_host()
+        host.env["MESOS_AGENT_ENDPOINT"] = f"127.0.0.1:{server.server_port}"
+        done = live_cni(host, inputs(host))
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
     assert host.restarts("dcos-mesos-slave") == 0

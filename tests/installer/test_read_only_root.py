@@ -2,7 +2,13 @@
 
 import pytest
 
-from tests.installer.conftest import FAST_TIMING, last_line, read_only_supported, run_read_only
+from tests.installer.conftest import (
+    FAST_TIMING,
+    RESTART_OK,
+    last_line,
+    read_only_supported,
+    run_read_only,
+)
 from tests.installer.test_cni_step import inputs
 
 pytestmark = pytest.mark.skipif(not read_only_supported(), reason="needs mount namespaces")
@@ -23,7 +29,7 @@ def test_cni_step_on_read_only_root(make_host, tmp_path):
     host = make_host()
     args = inputs(host)
     before = host.snapshot()
-    done = run_read_only(host, tmp_path, "cni", *args, *FAST_TIMING)
+    done = run_read_only(host, tmp_path, "cni", *args, *RESTART_OK)
     assert done.returncode == 1
     assert last_line(done.stderr) == (
         f"cannot write to {host.root}/opt/mesosphere/active/cni: permission denied or read-only")
@@ -33,12 +39,12 @@ def test_cni_step_on_read_only_root(make_host, tmp_path):
 def test_uninstall_on_read_only_root_changes_nothing(make_host, tmp_path):
     host = make_host()
     args = inputs(host)
-    assert host.run("docker", "--cluster-store", "etcd://e:2379", *FAST_TIMING).returncode == 0
+    assert host.run("docker", "--cluster-store", "etcd://e:2379", *RESTART_OK).returncode == 0
     for _ in range(2):
-        host.run("cni", *args, *FAST_TIMING)
+        host.run("cni", *args, *RESTART_OK)
     before = host.snapshot()
     done = run_read_only(host, tmp_path, "uninstall", *FAST_TIMING)
     assert done.returncode == 1
     assert "read-only" in last_line(done.stderr)
     assert host.snapshot() == before
-    assert host.restarts("dcos-mesos-slave") == 1 and host.restarts("docker") == 1
+    assert host.restarts("dcos-mesos-slave") == 1 and host.restarts("docker") == 0

@@ -81,6 +81,7 @@ def _samples(files):
         "etcd.proxy.mem": (200, {}, lambda c: c.etcd_proxy.resources.mem_mb),
         "docker.enabled": (False, {}, lambda c: c.docker.enabled),
         "docker.cluster_store": ("consul://c1:8500", {}, lambda c: c.docker.cluster_store),
+        "docker.live_restore": (True, {}, lambda c: c.docker.live_restore),
         "docker.cpus": (0.3, {}, lambda c: c.docker.resources.cpus),
         "docker.mem": (100, {}, lambda c: c.docker.resources.mem_mb),
         "cni.enabled": (False, {}, lambda c: c.cni.enabled),
