@@ -9,6 +9,10 @@ A `DevStack` with `workloads` tasks and containers of another framework on every
    scheduler restarted (as Marathon does on a new package
    configuration) with `CALICO_DOCKER_CLUSTER_STORE` given a path, so the docker step's
    target changes on every agent; until every agent's docker step has the new target.
+   Docker refuses a changed store by reload, so every host restarts Docker.
+3. The same change again with the package's `docker.live_restore` on
+   (`CALICO_DOCKER_LIVE_RESTORE`): the installer enables live-restore by reload before
+   it restarts Docker, so the containers keep running.
 
 Per scenario, from the host action log (`--events`): `unit_restarts` (restarts begun of
 docker and of the agent unit) and `workload_lost` (`lost` lines); from `/v1/status`
@@ -47,15 +51,14 @@ from tests.bench.rollout import (
 from tests.bench.targets import DISRUPTION_TARGETS
 
 RESTARTED_UNITS = ("docker", "dcos-mesos-slave", "dcos-mesos-slave-public")
-STORE_PATH = "/calico-dcos-bench"  # appended to the cluster store for the change
-# The package option that keeps containers across a Docker restart is not offered yet:
-# the variant with it is reported as pending.
-LIVE_RESTORE_PENDING = "pending: the package has no docker.live_restore option yet"
+STORE_PATH = "/calico-dcos-bench"  # appended to the cluster store for each change
+# The changes measured after the fresh install: (scenario, docker.live_restore).
+CHANGES = (("cluster_store_change", False), ("cluster_store_change_live_restore", True))
 
 
 @dataclass(frozen=True)
 class DisruptionFigures:
-    scenario: str  # "fresh_install" | "cluster_store_change"
+    scenario: str  # "fresh_install" | one of CHANGES
     live_restore: bool
     agents: int
     budget: int
@@ -91,18 +94,23 @@ def measure(work_dir: Path, agents: int, budget: int, workloads: int, deadline_s
         stack.start()
         fresh = wait_complete(stack, agents, time.monotonic() + deadline_s)
         figures = [_figures(stack, "fresh_install", began, fresh, agents, budget)]
-        if stack.workloads is not None:
-            stack.workloads.replace_lost(deadline_s)
+        reported = fresh["rollout"]["unit_restarts"]
         store = load_config([], stack.scheduler_env()).docker.cluster_store
-        changed = {"CALICO_DOCKER_CLUSTER_STORE": store + STORE_PATH}
-        stack.stop_scheduler()
-        began = time.time()
-        stack.start_scheduler(changed)
-        done = stack.wait_status(
-            lambda s: s["rollout"]["state"] == "complete" and _changed_everywhere(s, began),
-            deadline_s)
-        figures.append(_figures(stack, "cluster_store_change", began, done, agents, budget,
-                                changed, reported_before=figures[0].unit_restarts_reported))
+        for number, (scenario, live_restore) in enumerate(CHANGES, 1):
+            if stack.workloads is not None:
+                stack.workloads.replace_lost(deadline_s)
+            changed = {"CALICO_DOCKER_CLUSTER_STORE": f"{store}{STORE_PATH}{number}",
+                       "CALICO_DOCKER_LIVE_RESTORE": "true" if live_restore else "false"}
+            stack.stop_scheduler()
+            began = time.time()
+            stack.start_scheduler(changed)
+            done = stack.wait_status(
+                lambda s, since=began: s["rollout"]["state"] == "complete"
+                and _changed_everywhere(s, since),
+                deadline_s)
+            figures.append(_figures(stack, scenario, began, done, agents, budget, changed,
+                                    reported_before=reported, live_restore=live_restore))
+            reported = done["rollout"]["unit_restarts"]
     finally:
         stack.stop()
     return figures
@@ -116,7 +124,7 @@ def _changed_everywhere(status: dict, since: float) -> bool:
 
 def _figures(stack: DevStack, scenario: str, since: float, status: dict, agents: int,
              budget: int, env: dict[str, str] | None = None,
-             reported_before: int = 0) -> DisruptionFigures:
+             reported_before: int = 0, live_restore: bool = False) -> DisruptionFigures:
     restarts, lost = host_counts(read_events(stack.options.cluster.events_file), since)
     plan, _ = bench_plan_policy(budget, {**stack.scheduler_env(), **(env or {})})
     histories = read_agent_histories(stack.etcd.endpoint, stack.options.framework_name)
@@ -130,7 +138,7 @@ def _figures(stack: DevStack, scenario: str, since: float, status: dict, agents:
     ideal = ideal_s(work, budget)
     workloads = stack.workloads.counts()["workloads"] if stack.workloads else 0
     return DisruptionFigures(
-        scenario=scenario, live_restore=False, agents=agents, budget=budget,
+        scenario=scenario, live_restore=live_restore, agents=agents, budget=budget,
         workloads=workloads, unit_restarts=restarts,
         unit_restarts_reported=status["rollout"]["unit_restarts"] - reported_before,
         workload_lost=lost,
@@ -146,7 +154,6 @@ def report(figures: list[DisruptionFigures]) -> tuple[dict, list[str]]:
         values[f"{scenario}_unit_restarts"] = f.unit_restarts
         values[f"{scenario}_workload_lost"] = f.workload_lost
         values[f"{scenario}_overhead_ratio"] = f.overhead_ratio
-    values["cluster_store_change_workload_lost_live_restore"] = LIVE_RESTORE_PENDING
     lines = []
     for name, value in values.items():
         target = DISRUPTION_TARGETS.get(name)

@@ -51,8 +51,9 @@ DISRUPTION_TARGETS: dict[str, Target] = {
     "fresh_install_unit_restarts": at_most(0),
     "fresh_install_workload_lost": at_most(0),
     "fresh_install_overhead_ratio": SINGLE_SLOT_OVERHEAD,
-    "cluster_store_change_workload_lost_live_restore": at_most(0),
     "cluster_store_change_overhead_ratio": SINGLE_SLOT_OVERHEAD,
+    "cluster_store_change_live_restore_workload_lost": at_most(0),
+    "cluster_store_change_live_restore_overhead_ratio": SINGLE_SLOT_OVERHEAD,
 }
 
 

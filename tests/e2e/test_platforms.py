@@ -61,7 +61,6 @@ def test_the_install_completes_on_the_platforms_mesos_and_docker_and_reports_wor
         assert (line["phase"], line["ok"]) == ("end", False) and line["reason"]
 
 
-@pytest.mark.xfail(reason="fresh install restarts units until live reload lands", strict=True)
 def test_a_fresh_install_restarts_no_unit_and_loses_no_workload(fresh_install):
     platform, result, events = fresh_install
     assert result.returncode == 0, result.stdout + result.stderr
