@@ -126,7 +126,7 @@ def _figures(stack: DevStack, scenario: str, since: float, status: dict, agents:
              budget: int, env: dict[str, str] | None = None,
              reported_before: int = 0, live_restore: bool = False) -> DisruptionFigures:
     restarts, lost = host_counts(read_events(stack.options.cluster.events_file), since)
-    plan, _ = bench_plan_policy(budget, {**stack.scheduler_env(), **(env or {})})
+    plan, policy = bench_plan_policy(budget, {**stack.scheduler_env(), **(env or {})})
     histories = read_agent_histories(stack.etcd.endpoint, stack.options.framework_name)
     ends = restart_ends_of(stack.options.cluster.events_file)
     work = [agent_work(plan, h, ends.get(agent_id, []), since)
@@ -135,7 +135,7 @@ def _figures(stack: DevStack, scenario: str, since: float, status: dict, agents:
     if not runs:
         raise RolloutError(f"{scenario}: no task launched after {since}")
     rollout_s = max(a.ended_at for a in runs) - min(a.launched_at for a in runs)
-    ideal = ideal_s(work, budget)
+    ideal = ideal_s(work, budget, policy.max_parallel)
     workloads = stack.workloads.counts()["workloads"] if stack.workloads else 0
     return DisruptionFigures(
         scenario=scenario, live_restore=live_restore, agents=agents, budget=budget,

@@ -41,6 +41,7 @@ class Attempt:
     task_id: str
     launched_at: float
     ended_at: float
+    restart_allowed: bool = True  # False: a live run, which holds no restart slot
 
     @property
     def duration_s(self) -> float:
@@ -116,7 +117,7 @@ def attempts(plan: Plan, history: AgentHistory, since: float = 0.0) -> list[Atte
                 spec.long_running and rec.done_hash == spec.target_hash)
             if ended:
                 found[rec.task_id] = Attempt(spec.name, rec.task_id, rec.launched_at,
-                                             rec.updated_at)
+                                             rec.updated_at, rec.restart_allowed)
     return sorted(found.values(), key=lambda a: a.launched_at)
 
 

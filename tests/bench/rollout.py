@@ -73,22 +73,32 @@ class AgentWork:
     """Intrinsic seconds of one agent's steps: before, inside and after its restarts."""
 
     before_s: float
-    disruptive_s: float
+    disruptive_s: float  # inside a restart slot
     after_s: float
+    live_s: float = 0.0  # disruptive steps run live (no slot): under the parallel cap
+
+    @property
+    def total_s(self) -> float:
+        return self.before_s + self.disruptive_s + self.after_s + self.live_s
 
 
-def ideal_s(work: list[AgentWork], budget: int) -> float:
+def ideal_s(work: list[AgentWork], budget: int, max_parallel: int | None = None) -> float:
     """A lower bound on any schedule of the same work under the same budget.
 
     The restart slots must carry every agent's disruptive work (at most `budget` at once,
     one agent's work never split across slots in parallel); no disruptive work can start
     before some agent finished its earlier steps; after the last disruptive work ends, that
-    agent still has its later steps to run.
+    agent still has its later steps to run. Each agent's steps run one after another, and
+    at most `max_parallel` agents run work outside a slot at once.
     """
     if not work:
         return 0.0
     slots = max(sum(w.disruptive_s for w in work) / budget, max(w.disruptive_s for w in work))
-    return min(w.before_s for w in work) + slots + min(w.after_s for w in work)
+    bound = max(min(w.before_s for w in work) + slots + min(w.after_s for w in work),
+                max(w.total_s for w in work))
+    if max_parallel:
+        bound = max(bound, sum(w.total_s - w.disruptive_s for w in work) / max_parallel)
+    return bound
 
 
 def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float],
@@ -100,10 +110,12 @@ def agent_work(plan: Plan, history: AgentHistory, restart_ends: list[float],
     first, last = (disruptive[0], disruptive[-1]) if disruptive else (len(plan.steps), -1)
     phase_of = {s.name: (0 if i < first else 2 if i > last else 1)
                 for i, s in enumerate(plan.steps)}
-    totals = [0.0, 0.0, 0.0]
+    totals = [0.0, 0.0, 0.0, 0.0]
     previous: dict[str, float] = {}
     for attempt in attempts(plan, history, since):
         phase = phase_of[attempt.step]
+        if phase == 1 and not attempt.restart_allowed:
+            phase = 3  # a live run of a disruptive step holds no slot
         totals[phase] += attempt.duration_s
         ended = previous.get(attempt.step)
         if ended is not None:
@@ -208,7 +220,7 @@ def measure(work_dir: Path, agents: int, budget: int, max_parallel: int,
     restart_ends = restart_ends_of(events_file)
     work = [agent_work(plan, h, restart_ends.get(agent_id, []))
             for agent_id, h in histories.items()]
-    ideal = ideal_s(work, budget)
+    ideal = ideal_s(work, budget, max_parallel)
     waits = [w for agent_id, h in histories.items()
              for w in in_slot_waits(plan, h, restart_ends.get(agent_id, []))]
     holds = [hold for h in histories.values() if (hold := slot_hold(plan, h)) is not None]

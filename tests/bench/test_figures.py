@@ -93,9 +93,9 @@ def test_attempts_run_from_launch_to_outcome(rolled_out):
 
 def test_agent_work_counts_the_agent_restart_between_attempts(rolled_out):
     plan, history = rolled_out.plan, rolled_out.history
-    assert astuple(agent_work(plan, history, [])) == pytest.approx((0.2, 4.5, 0.2))
+    assert astuple(agent_work(plan, history, [])) == pytest.approx((0.2, 0.0, 0.2, 4.5))
     # The agent unit came back 1.5 s after the first cni attempt ended: not scheduler time.
-    assert astuple(agent_work(plan, history, [7.5])) == pytest.approx((0.2, 6.0, 0.2))
+    assert astuple(agent_work(plan, history, [7.5])) == pytest.approx((0.2, 0.0, 0.2, 6.0))
 
 
 def test_waits_inside_the_slot_leave_out_the_agent_restart(rolled_out):
@@ -126,11 +126,21 @@ def test_every_write_of_a_full_install_is_a_step_transition_or_close(rolled_out)
     ([AgentWork(1.0, 5.0, 2.0)] * 4, 1, 1.0 + 20.0 + 2.0),     # N / k rounds plus the rest
     ([AgentWork(1.0, 5.0, 2.0)] * 4, 2, 1.0 + 10.0 + 2.0),
     ([AgentWork(1.0, 5.0, 2.0)] * 4, 8, 1.0 + 5.0 + 2.0),      # one agent's work is serial
-    ([AgentWork(3.0, 2.0, 1.0), AgentWork(1.0, 6.0, 4.0)], 1, 1.0 + 8.0 + 1.0),
+    ([AgentWork(3.0, 2.0, 1.0), AgentWork(1.0, 5.0, 2.0)], 1, 1.0 + 7.0 + 1.0),
+    ([AgentWork(3.0, 2.0, 1.0), AgentWork(1.0, 6.0, 4.0)], 1, 11.0),  # one agent's own steps
     ([], 1, 0.0),
 ])
 def test_ideal_lower_bound(work, budget, expected):
     assert ideal_s(work, budget) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("max_parallel", "expected"), [
+    (None, 1.0 + 3.0 + 2.0),  # each agent's own steps, run live: no slot is needed
+    (2, 8 * 6.0 / 2),          # at most two agents run them at once
+])
+def test_ideal_of_live_work_is_bounded_by_the_parallel_cap(max_parallel, expected):
+    work = [AgentWork(1.0, 0.0, 2.0, live_s=3.0)] * 8
+    assert ideal_s(work, 1, max_parallel) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("samples", "pct", "expected"), [
@@ -146,7 +156,7 @@ def test_attempts_and_work_since_a_change_leave_out_the_earlier_tasks(rolled_out
     plan, history = rolled_out.plan, rolled_out.history
     found = [(a.step, a.launched_at) for a in attempts(plan, history, since=7.0)]
     assert found == [("cni", 8.0), ("calico-node", 10.0)]
-    assert astuple(agent_work(plan, history, [], since=7.0)) == pytest.approx((0.0, 1.5, 0.2))
+    assert astuple(agent_work(plan, history, [], since=7.0)) == pytest.approx((0.0, 0.0, 0.2, 1.5))
 
 
 def _event(when: float, unit: str, action: str, phase: str = "begin") -> dict:
