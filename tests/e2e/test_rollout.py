@@ -5,11 +5,13 @@ covered without running everything twice; test_mesos_versions.py runs on both.""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,11 @@ def test_a_cluster_store_change_restarts_docker_under_the_budget(make_stack):
         assert docker["restart_reason"] == (
             "Docker runs with cluster-store etcd://127.0.0.1:2379; libnetwork does not "
             "change an existing store on reload")
+    # The agent page says why the host needed its restart.
+    agent_id = status["agents"][0]["id"]
+    with urllib.request.urlopen(f"{stack.status_url}agents/{agent_id}", timeout=5) as resp:
+        page = html.unescape(resp.read().decode())
+    assert "Needs a restart: Docker runs with cluster-store etcd://127.0.0.1:2379;" in page
 
 
 def test_resume_after_sigkill_then_no_restarts_then_new_image(make_stack):

@@ -318,6 +318,7 @@
         el("header", {}, chip(step), " ", el("span", { class: "muted" },
           "attempt " + step.attempts + (step.disruptive ? " · disruptive" : "") + " · updated " + age(step.updated_at))),
         step.message ? el("p", { class: "msg" }, step.message) : null,
+        step.restart_reason ? el("p", { class: "restart-reason" }, "Needs a restart: " + step.restart_reason) : null,
         renderHistory(step));
     }
 
