@@ -115,13 +115,16 @@ def test_refusals_last_until_what_brings_the_agent_s_next_offer():
 
 
 def _waiting_for_docker(agents: int, k: int = 1) -> Driver:
-    """`agents` agents past etcd-proxy; the first k hold the restart slots with docker."""
+    """`agents` agents past etcd-proxy whose hosts need a restart for docker; the first k
+    hold the restart slots, the others wait in line."""
     driver = Driver(policy=Policy(max_concurrent_restarts=k),
                     agents=[f"a{i}" for i in range(agents)])
     for i in range(agents):
         driver.succeed(driver.launch(f"a{i}"))
     for i in range(k):
         assert driver.launch(f"a{i}").step == "docker"
+    for i in range(k, agents):
+        assert driver.launch(f"a{i}") is None  # its live docker run needs a restart: queued
     return driver
 
 
@@ -152,6 +155,7 @@ def test_an_agent_between_two_disruptive_steps_goes_to_the_front_of_the_line():
     docker = driver.engine.agents["a0"].step("docker").task_id
     driver.status(docker, "TASK_FINISHED")
     assert driver.launch("a1", advance=WAIT).step == "docker"  # a1 was first in line
+    assert driver.launch("a0") is None  # its live cni run needs a restart too
     assert refuse_seconds(driver.offer("a0")) == [WAIT]  # a0's cni is next, before a2's
 
 
