@@ -41,7 +41,8 @@ def test_driver_gets_offers_from_every_agent_and_runs_a_task(big):
         def offered_agents() -> set[str]:
             with sched.lock:
                 return {o["agent_id"]["value"] for o in sched.offers}
-        wait_until(lambda: len(offered_agents()) == PRIVATE + PUBLIC, what="1,000 offers")
+        wait_until(lambda: len(offered_agents()) == PRIVATE + PUBLIC, deadline_s=120.0,
+                   what="1,000 offers")
         last = list(big.master.agents)[-1]
         offer = sched.take_offer(last)
         assert offer["allocation_info"] == {"role": "slave_public"}
