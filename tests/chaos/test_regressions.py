@@ -14,6 +14,7 @@ from devcluster.host.faults import set_fault
 from tests.chaos import invariants as inv
 from tests.chaos.runner import CHANGE_ENV, POLL_S
 from tests.chaos.schedulers import Schedulers
+from tests.e2e.conftest import docker_will_run_another_store
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,8 @@ def test_config_change_keeps_the_restart_slot_of_an_agent_whose_docker_is_down(c
     schedulers.start()
     # The healthy agent converges first, whichever agent's etcd proxy would be healthy first.
     wait_leader_status(schedulers, complete)
+    # Its Docker runs another store, so the docker step needs a restart, which never ends.
+    docker_will_run_another_store(stack.cluster.work_dir, len(master.agents))
     broken = stack.cluster.add_agent()
     set_fault(broken.spec.root, "docker_never_starts", True)  # its etcd-proxy step comes first
     first = wait_leader_status(schedulers, lambda s: s["rollout"]["state"] == "halted")

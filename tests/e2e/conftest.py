@@ -60,6 +60,11 @@ def docker_runs_another_store(stack) -> None:
     """A `prepare` hook: every host's Docker starts with OLD_STORE, so the docker step
     needs a restart (under a slot) on each; the CNI files still go in live."""
     for index in range(stack.options.cluster.agents + stack.options.cluster.public_agents):
-        path = stack.work_dir / "hosts" / f"{index + 1:04d}" / "etc/docker/daemon.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"cluster-store": OLD_STORE}) + "\n")
+        docker_will_run_another_store(stack.work_dir, index)
+
+
+def docker_will_run_another_store(work_dir, index: int) -> None:
+    """Host `index` (0-based, not yet added) will start its Docker with OLD_STORE."""
+    path = work_dir / "hosts" / f"{index + 1:04d}" / "etc/docker/daemon.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cluster-store": OLD_STORE}) + "\n")
