@@ -20,6 +20,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from devcluster.versions import named
+
 if TYPE_CHECKING:
     from devcluster.cluster import ClusterOptions
 
@@ -44,12 +46,7 @@ DEFAULT_PLATFORM = "1.13"
 
 
 def platform(name: str) -> Platform:
-    """The emulated release called `name`; ValueError names the choices."""
-    try:
-        return PLATFORMS[name]
-    except KeyError:
-        raise ValueError(f"unknown DC/OS platform {name!r}; emulated: "
-                         f"{', '.join(sorted(PLATFORMS))}") from None
+    return named(PLATFORMS, name, "DC/OS platform")
 
 
 def shipping(mesos_version: str) -> Platform:

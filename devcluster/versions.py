@@ -17,7 +17,11 @@ flags (github:dcos/dcos `gen/dcos-config.yaml` at 1.10.11 and 1.13.9) are in `DC
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Calls every emulated version knows (include/mesos/v1/scheduler/scheduler.proto `Call.Type`).
 _CALLS_1_4 = frozenset({
@@ -116,10 +120,14 @@ class DcosFlags:
 DCOS_FLAGS = DcosFlags()
 
 
-def mesos_version(name: str) -> MesosVersion:
-    """The emulated version called `name`; ValueError names the choices."""
+def named(table: Mapping[str, T], name: str, what: str) -> T:
+    """`table[name]`; a ValueError naming `what` and the choices when it is not there."""
     try:
-        return VERSIONS[name]
+        return table[name]
     except KeyError:
-        raise ValueError(f"unknown Mesos version {name!r}; emulated: "
-                         f"{', '.join(sorted(VERSIONS))}") from None
+        raise ValueError(f"unknown {what} {name!r}; emulated: "
+                         f"{', '.join(sorted(table))}") from None
+
+
+def mesos_version(name: str) -> MesosVersion:
+    return named(VERSIONS, name, "Mesos version")

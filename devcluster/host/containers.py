@@ -6,6 +6,14 @@ killed, removed, when an injected `container_exit` fault fires, or when the daem
 `always` also brings back containers stopped by hand, as real Docker does).
 Exit codes of auto-removed containers are kept briefly so a foreground `docker run` can
 still report them. Callers hold the host lock.
+
+Read from moby at v1.13.1, v17.06.2-ce and v18.09.9 (the Docker of DC/OS 1.10-1.13 agents):
+- `daemon/daemon.go` `Daemon.Shutdown`: with live-restore and containers running, the
+  daemon stops without stopping them; otherwise every container is stopped.
+- `daemon/daemon.go` `Daemon.restore` and `container/container.go` `ShouldRestart`, through
+  `restartmanager/restartmanager.go` `ShouldRestart`: at daemon start a container comes back
+  under `always` (even one stopped by hand) and under `unless-stopped` unless stopped by hand.
+The daemon side (what a SIGHUP reloads, when a restart is needed) is in reload.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ settles it and logs its `end` event (stamped with the job's real end time). Call
 the host lock (HostDir.locked()) around every function here that takes `now`.
 
 Docker's start outcome is decided when the job is requested, from the daemon.json and unit
-ExecStart in place at that moment, exactly as dockerd would judge them.
+ExecStart in place at that moment, exactly as dockerd would judge them (dockerd.py: moby's
+config loading and flag-conflict checks); what a reload takes is in reload.py and what
+happens to containers across a daemon restart in containers.py, each with its moby source.
 """
 
 from __future__ import annotations

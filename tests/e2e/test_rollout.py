@@ -55,12 +55,8 @@ def test_a_cluster_store_change_restarts_docker_under_the_budget(make_stack):
     status = stack.wait_status(complete, ROLLOUT_DEADLINE_S)
     assert status["rollout"]["counts"]["complete"] == 4
     assert not restarts_per_agent(events)
-    old = {a["id"]: _step(a, "docker")["target_hash"] for a in status["agents"]}
-    stack.stop_scheduler()
-    stack.start_scheduler({"CALICO_DOCKER_CLUSTER_STORE": "etcd://127.0.0.1:2379/calico"})
-    status = stack.wait_status(
-        lambda s: complete(s) and all(_step(a, "docker")["target_hash"] != old[a["id"]]
-                                      for a in s["agents"]), ROLLOUT_DEADLINE_S)
+    status = _roll_out_change(stack, status, "docker",
+                              {"CALICO_DOCKER_CLUSTER_STORE": "etcd://127.0.0.1:2379/calico"})
     assert max_agents_disrupted_at_once(events) == 2  # both slots used, never more
     assert sorted(restarts_per_agent(events).values()) == [1] * 4  # docker, once each
     for agent in status["agents"]:
@@ -95,17 +91,23 @@ def test_resume_after_sigkill_then_no_restarts_then_new_image(make_stack):
     stack.wait_status(lambda s: s["framework"]["subscribed"] and complete(s), 60)
     assert restarts_per_agent(events) == restarts
 
-    old_hashes = {a["id"]: _step(a, "calico-node")["target_hash"] for a in status["agents"]}
-    stack.stop_scheduler()
-    stack.start_scheduler({"CALICO_NODE_IMAGE": "calico/node:v2.6.13"})
-    status = stack.wait_status(
-        lambda s: complete(s) and all(_step(a, "calico-node")["target_hash"] != old_hashes[a["id"]]
-                                      for a in s["agents"]), ROLLOUT_DEADLINE_S)
+    _roll_out_change(stack, status, "calico-node", {"CALICO_NODE_IMAGE": "calico/node:v2.6.13"})
     assert restarts_per_agent(events) == restarts
     # The task reports RUNNING before its container exists: wait for the container.
     for agent in stack.cluster.master.agents.values():
         wait_until(lambda env=agent.host_env: _runs_image(env, "calico/node:v2.6.13"),
                  what=f"calico/node v2.6.13 running on {agent.spec.hostname}")
+
+
+def _roll_out_change(stack, status: dict, step: str, env: dict) -> dict:
+    """Restart the scheduler with `env` and wait until every agent's `step` is complete
+    with a new target hash."""
+    old = {a["id"]: _step(a, step)["target_hash"] for a in status["agents"]}
+    stack.stop_scheduler()
+    stack.start_scheduler(env)
+    return stack.wait_status(
+        lambda s: complete(s) and all(_step(a, step)["target_hash"] != old[a["id"]]
+                                      for a in s["agents"]), ROLLOUT_DEADLINE_S)
 
 
 def _step(agent: dict, name: str) -> dict:
