@@ -47,7 +47,8 @@ class AgentFacts:
     (declined briefly while it waits). `maintenance`: its current step only restores a
     long-running task that had already reached its target, which goes on while the rollout
     is paused or halted. `idle`: nothing will happen on this agent without a new event
-    (complete, failed or gone); its offers are declined for long.
+    (complete, failed, gone, or a done long-running task reporting unhealthy); its offers
+    are declined for long.
     """
 
     current: int | None
@@ -60,6 +61,18 @@ class AgentFacts:
     idle: bool
     unconfirmed: tuple[str, ...]
     state: str
+
+
+def _unhealthy_after_done(plan: Plan, agent: AgentRecord, current: int | None,
+                          phase: Phase | None) -> bool:
+    """A long-running task that reached its target and now reports unhealthy: nothing is
+    launched until it is healthy again or Mesos kills it (its terminal update makes the
+    step READY, and maintenance restores it), so its offers need not come meanwhile."""
+    if current is None or phase is not Phase.BUSY:
+        return False
+    spec = plan.steps[current]
+    rec = agent.step(spec.name)
+    return spec.long_running and rec.done_hash == spec.target_hash == rec.task_hash
 
 
 def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
@@ -87,7 +100,8 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
         if current is None and phase not in SATISFIED:
             current, current_phase = index, phase
     holder = holds_restart_slot(plan, agent)
-    idle = gone or current is None or current_phase is Phase.FAILED
+    idle = (gone or current is None or current_phase is Phase.FAILED
+            or _unhealthy_after_done(plan, agent, current, current_phase))
     unfinished = not idle and agent.presence == PRESENCE_ACTIVE
     maintenance = False
     if unfinished and current is not None and current_phase is Phase.READY:

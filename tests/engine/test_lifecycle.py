@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from framework.engine import Engine, Kill, Launch, Policy, RetryAgent, RetryPolicy, Suppress
+from framework.engine import (
+    Engine,
+    Kill,
+    Launch,
+    Policy,
+    RetryAgent,
+    RetryPolicy,
+    Revive,
+    Suppress,
+)
 from tests.engine.kit import Driver, launch_step, make_plan, of_type, refuse_seconds
 
 RETRY = RetryPolicy(max_attempts=3, backoff_base_s=10.0, backoff_cap_s=15.0, max_reruns=2)
@@ -112,6 +121,23 @@ def _converged(plan=None) -> Driver:
     for agent_id in ("a1", "a2"):
         driver.complete_agent(agent_id)
     return driver
+
+
+def test_a_converged_task_turning_unhealthy_brings_no_offers_until_it_ends():
+    """Health checks flap under load: each flap of a done calico-node must not REVIVE every
+    agent's filters; the agent's offers are welcome again once the task ends."""
+    driver = _converged()
+    node = driver.engine.agents["a1"].step("calico-node")
+    decision = driver.status(node.task_id, "TASK_RUNNING", healthy=False)
+    assert of_type(decision, Revive) == []
+    doc = driver.agent_doc("a1")
+    assert next(s for s in doc["steps"] if s["name"] == "calico-node")["state"] == "running"
+    assert refuse_seconds(driver.offer("a1")) == [driver.engine.policy.refuse_idle_s]
+    driver.status(node.task_id, "TASK_RUNNING", healthy=True)
+    assert driver.state("a1") == "complete"
+    driver.status(node.task_id, "TASK_RUNNING", healthy=False)
+    assert of_type(driver.status(node.task_id, "TASK_KILLED"), Revive) == [Revive()]
+    assert driver.launch("a1", advance=60.0).step == "calico-node"  # after its backoff
 
 
 def test_a_converged_agent_re_runs_nothing_after_a_scheduler_restart():
