@@ -45,12 +45,12 @@ from framework.engine import (
     Pause,
     Resume,
     RetryAgent,
+    RolloutControl,
     SkipAgent,
     Subscribed,
     Tick,
     Uninstall,
 )
-from framework.engine import Control as EngineControl
 from framework.engine.records import OperatorNote
 from framework.liveness import Heartbeat
 from framework.master_api import MasterClient
@@ -220,7 +220,7 @@ class Runtime:
     def load_state(self) -> None:
         self.applier.load()
 
-    def _engine(self, records, control: EngineControl | None = None) -> Engine:
+    def _engine(self, records, control: RolloutControl | None = None) -> Engine:
         # Random task id suffixes: unique across scheduler restarts, however quick.
         return Engine(self.plan, self.policy, records, control,
                       new_unique=lambda now: f"{int(now)}-{uuid.uuid4().hex[:12]}")
@@ -538,7 +538,7 @@ class Runtime:
         note = self.engine.control.uninstall or OperatorNote(
             "uninstall", UNINSTALL_BY, time.time(), UNINSTALL_WHY)
         self.applier.engine = self._engine(self.engine.agents.values(),
-                                           EngineControl(uninstall=note))
+                                           RolloutControl(uninstall=note))
         self.applier.framework_id = None
         self.torn_down = True
         self._dirty = True
