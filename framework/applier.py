@@ -38,8 +38,7 @@ from framework.engine import (
 from framework.engine.records import OperatorNote
 from framework.mesos import RawOffers, StatusUpdate, kill_task, reconcile_tasks
 from framework.plan import load_records
-from framework.state import Batch, ConflictError, NewEvent, StoreUnavailable
-from framework.state import Control as StoredControl
+from framework.state import Batch, ConflictError, NewEvent, StoredControl, StoreUnavailable
 
 log = logging.getLogger("framework")
 
