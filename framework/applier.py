@@ -36,8 +36,8 @@ from framework.engine import (
     Teardown,
 )
 from framework.engine.records import OperatorNote
+from framework.engine_setup import load_records
 from framework.mesos import RawOffers, StatusUpdate, kill_task, reconcile_tasks
-from framework.plan import load_records
 from framework.state import Batch, ConflictError, NewEvent, StoredControl, StoreUnavailable
 
 log = logging.getLogger("framework")

@@ -52,6 +52,7 @@ from framework.engine import (
     Uninstall,
 )
 from framework.engine.records import OperatorNote
+from framework.engine_setup import engine_plan, engine_policy
 from framework.liveness import Heartbeat
 from framework.master_api import MasterClient
 from framework.mesos import (
@@ -64,7 +65,6 @@ from framework.mesos import (
     StatusUpdate,
     framework_info,
 )
-from framework.plan import engine_plan, engine_policy
 from framework.retry import OUTAGES, EtcdRetry
 from framework.sandbox import SandboxReader
 from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
