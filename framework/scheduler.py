@@ -30,8 +30,7 @@ from typing import TypeVar
 
 from pymesos import MesosSchedulerDriver
 
-from framework import artifacts as artifact_files
-from framework import etcd_check
+from framework import etcd_check, task_files
 from framework.applier import Applier
 from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
@@ -169,7 +168,7 @@ class Runtime:
         self.web = serve(app, self.config.web.bind_addresses, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
         # The artifacts' URLs name the port the web server got.
-        self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
+        self.urls = task_files.prepare(self.config, self.artifacts_dir, self.web.port)
         return self.web.port
 
     def check_etcd(self) -> None:
