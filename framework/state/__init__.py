@@ -49,8 +49,8 @@ from framework.state.errors import (
 )
 from framework.state.keys import DEFAULT_ROOT, check_framework_name
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
-from framework.state.records import Event, NewEvent, StoredControl
 from framework.state.store import DEFAULT_MAX_EVENTS, Batch, StateStore, StoreStats
+from framework.state.values import Event, NewEvent, StoredControl
 
 __all__ = [
     "DEFAULT_MAX_EVENTS", "DEFAULT_ROOT", "DEFAULT_TTL_S", "Batch",

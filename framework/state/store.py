@@ -38,7 +38,7 @@ from framework.state.errors import (
 )
 from framework.state.keys import DEFAULT_ROOT, Keyspace, range_end
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
-from framework.state.records import Event, NewEvent, StoredControl, decode_object, encode_json
+from framework.state.values import Event, NewEvent, StoredControl, decode_object, encode_json
 
 log = logging.getLogger(__name__)
 
