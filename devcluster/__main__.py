@@ -22,8 +22,8 @@ import threading
 from pathlib import Path
 
 from devcluster.cluster import ClusterOptions, LocalCluster
+from devcluster.master_records import MasterOptions
 from devcluster.platforms import DEFAULT_PLATFORM, PLATFORMS, on_platform
-from devcluster.records import MasterOptions
 from devcluster.versions import VERSIONS
 
 EXIT_FAILED = 1

@@ -35,8 +35,8 @@ from pathlib import Path
 from devcluster import cni, netns
 from devcluster.errors import FetchError
 from devcluster.fetcher import fetch_all
+from devcluster.master_records import AgentTask
 from devcluster.protocol import TERMINAL_STATES, Resources, new_uuid_b64
-from devcluster.records import AgentTask
 from devcluster.versions import DCOS_FLAGS, MesosVersion
 
 log = logging.getLogger(__name__)

@@ -42,7 +42,7 @@ from devcluster.state_json import version_json
 if TYPE_CHECKING:
     from devcluster.agent import SimulatedAgent
     from devcluster.master import Master
-    from devcluster.records import AgentTask
+    from devcluster.master_records import AgentTask
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from devcluster.master_records import OfferFilter
 from devcluster.protocol import Resources
-from devcluster.records import OfferFilter
 
 if TYPE_CHECKING:
     from devcluster.agent import SimulatedAgent
-    from devcluster.records import Framework, Offer
+    from devcluster.master_records import Framework, Offer
 
 # master/constants.hpp DEFAULT_MIN_ALLOCATABLE_RESOURCES "cpus:0.01|mem:32".
 MIN_ALLOCATABLE_CPUS = 0.01

@@ -10,7 +10,7 @@ from pathlib import Path
 from devcluster import netns
 from devcluster.agent import AgentSpec, SimulatedAgent
 from devcluster.agent_http import AgentServer
-from devcluster.control import Control
+from devcluster.control_api import ControlApi
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
 from devcluster.netns import ClusterNetwork
@@ -52,7 +52,7 @@ class LocalCluster:
             master_options = MasterOptions(**{**master_options.__dict__,
                                               "agent_restart_s": self.options.agent_restart_s})
         self.master = Master(self.work_dir, master_options, self.options.events_file)
-        self.control = Control(self)
+        self.control = ControlApi(self)
         self.network = (ClusterNetwork(self.options.agents + self.options.public_agents)
                         if self.options.host_netns else None)
         try:

@@ -44,7 +44,7 @@ from devcluster.errors import CallError
 from devcluster.protocol import Resources, duration_text
 
 if TYPE_CHECKING:
-    from devcluster.records import AgentTask, Framework, MasterOptions, Offer
+    from devcluster.master_records import AgentTask, Framework, MasterOptions, Offer
     from devcluster.timers import Timers
     from devcluster.versions import MesosVersion
 

@@ -40,8 +40,15 @@ from devcluster.allocator import (
 )
 from devcluster.errors import CallError, TaskInvalid
 from devcluster.lifecycle import AgentLifecycle
+from devcluster.master_records import (
+    AgentTask,
+    Faults,
+    Framework,
+    MasterOptions,
+    Offer,
+    Subscription,
+)
 from devcluster.protocol import Resources
-from devcluster.records import AgentTask, Faults, Framework, MasterOptions, Offer, Subscription
 from devcluster.timers import Timers
 from devcluster.validation import (
     framework_info_problem,

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlparse
 from devcluster.background import BackgroundServer
 from devcluster.errors import CallError
 from devcluster.master import Master
-from devcluster.records import Subscription
+from devcluster.master_records import Subscription
 from devcluster.state_json import slaves_json, state_json, version_json
 from devcluster.validation import call_problem, validate_call
 

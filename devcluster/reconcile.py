@@ -25,11 +25,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from devcluster.records import AgentTask
+from devcluster.master_records import AgentTask
 
 if TYPE_CHECKING:
     from devcluster.master import Master
-    from devcluster.records import Framework
+    from devcluster.master_records import Framework
 
 LATEST = "Reconciliation: Latest task state"
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devcluster import netns
-from devcluster.artifacts import ArtifactMirror
 from devcluster.cluster import ClusterOptions, LocalCluster
 from devcluster.etcd import EtcdServer
+from devcluster.mirror import ArtifactMirror
 from devcluster.ports import free_port
 from devcluster.workloads import Workloads
 

@@ -15,8 +15,8 @@ import time
 
 from devcluster.agent import SimulatedAgent
 from devcluster.master import Master
+from devcluster.master_records import COMPLETED_TASKS_KEPT, AgentTask, Framework, Offer
 from devcluster.protocol import Resources, duration_text
-from devcluster.records import COMPLETED_TASKS_KEPT, AgentTask, Framework, Offer
 from devcluster.versions import MesosVersion
 
 BUILD_TIME = 1577836800.0

@@ -31,15 +31,14 @@ from framework.engine import (
     Launch,
     Reconcile,
     Revive,
+    RolloutControl,
     Suppress,
     Teardown,
 )
-from framework.engine import Control as EngineControl
 from framework.engine.records import OperatorNote
+from framework.engine_setup import load_records
 from framework.mesos import RawOffers, StatusUpdate, kill_task, reconcile_tasks
-from framework.plan import load_records
-from framework.state import Batch, ConflictError, NewEvent, StoreUnavailable
-from framework.state import Control as StoredControl
+from framework.state import Batch, ConflictError, NewEvent, StoredControl, StoreUnavailable
 
 log = logging.getLogger("framework")
 
@@ -86,7 +85,7 @@ class Applier:
     """
 
     def __init__(self, store: Store, *,
-                 build_engine: Callable[[Iterable[AgentRecord], EngineControl | None], Engine],
+                 build_engine: Callable[[Iterable[AgentRecord], RolloutControl | None], Engine],
                  connect: Callable[[str | None], Driver],
                  task_for: Callable[[Launch, dict], dict],
                  refuse_s: float,
@@ -123,7 +122,7 @@ class Applier:
         self.etcd_seen(True)
         uninstall = None if stored.uninstall is None else OperatorNote.from_dict(
             stored.uninstall, "control.uninstall")
-        control = EngineControl(stored.paused, stored.by, stored.at, stored.why, uninstall)
+        control = RolloutControl(stored.paused, stored.by, stored.at, stored.why, uninstall)
         self.engine = self.build_engine(records, control)
         log.info("loaded %d agent records; framework id %s", len(records),
                  self.framework_id or "(none yet)")
@@ -269,7 +268,7 @@ class Applier:
         self.connect()
 
 
-def stored_control(control: EngineControl) -> StoredControl:
+def stored_control(control: RolloutControl) -> StoredControl:
     uninstall = None if control.uninstall is None else control.uninstall.to_dict()
     return StoredControl(paused=control.paused, by=control.by, at=control.at, why=control.why,
                          uninstall=uninstall)

@@ -30,8 +30,7 @@ from typing import TypeVar
 
 from pymesos import MesosSchedulerDriver
 
-from framework import artifacts as artifact_files
-from framework import etcd_check
+from framework import etcd_check, task_files
 from framework.applier import Applier
 from framework.config import Config
 from framework.dcos_auth import TokenAuth, scheduler_driver, service_account_credentials
@@ -45,13 +44,14 @@ from framework.engine import (
     Pause,
     Resume,
     RetryAgent,
+    RolloutControl,
     SkipAgent,
     Subscribed,
     Tick,
     Uninstall,
 )
-from framework.engine import Control as EngineControl
 from framework.engine.records import OperatorNote
+from framework.engine_setup import engine_plan, engine_policy
 from framework.liveness import Heartbeat
 from framework.master_api import MasterClient
 from framework.mesos import (
@@ -64,7 +64,6 @@ from framework.mesos import (
     StatusUpdate,
     framework_info,
 )
-from framework.plan import engine_plan, engine_policy
 from framework.retry import OUTAGES, EtcdRetry
 from framework.sandbox import SandboxReader
 from framework.snapshot import OperatorControl, OperatorRequest, Snapshot, StatusView
@@ -169,7 +168,7 @@ class Runtime:
         self.web = serve(app, self.config.web.bind_addresses, self.config.web.port)
         log.info("status page and API on port %d", self.web.port)
         # The artifacts' URLs name the port the web server got.
-        self.urls = artifact_files.prepare(self.config, self.artifacts_dir, self.web.port)
+        self.urls = task_files.prepare(self.config, self.artifacts_dir, self.web.port)
         return self.web.port
 
     def check_etcd(self) -> None:
@@ -220,7 +219,7 @@ class Runtime:
     def load_state(self) -> None:
         self.applier.load()
 
-    def _engine(self, records, control: EngineControl | None = None) -> Engine:
+    def _engine(self, records, control: RolloutControl | None = None) -> Engine:
         # Random task id suffixes: unique across scheduler restarts, however quick.
         return Engine(self.plan, self.policy, records, control,
                       new_unique=lambda now: f"{int(now)}-{uuid.uuid4().hex[:12]}")
@@ -538,7 +537,7 @@ class Runtime:
         note = self.engine.control.uninstall or OperatorNote(
             "uninstall", UNINSTALL_BY, time.time(), UNINSTALL_WHY)
         self.applier.engine = self._engine(self.engine.agents.values(),
-                                           EngineControl(uninstall=note))
+                                           RolloutControl(uninstall=note))
         self.applier.framework_id = None
         self.torn_down = True
         self._dirty = True

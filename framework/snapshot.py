@@ -116,7 +116,7 @@ class OperatorRequest:
 
 
 class OperatorControl:
-    """`web.Control`: hands each action to the worker and waits for its outcome."""
+    """`web.OperatorActions`: hands each action to the worker and waits for its outcome."""
 
     def __init__(self, inbox: queue.Queue, make_event,
                  deadline_s: float = OPERATOR_DEADLINE_S) -> None:

@@ -7,7 +7,7 @@ The scheduler builds the app and serves it::
 
     app = create_app(
         status,                  # StatusSource: status(), agent(id), events(agent_id, limit)
-        control,                 # Control: pause/resume(by, why), retry/skip(agent_id, by, why)
+        control,                 # OperatorActions: pause/resume(by, why), retry/skip(id, by, why)
         token=operator_token,    # operator token for scripts; None: none
         dcos_users=verifier,     # DcosUsers: checks DC/OS users' tokens; None: no DC/OS login
         health=lambda: HealthReport(ok, reasons),
@@ -22,13 +22,13 @@ docs/status-api.md. Nothing here imports pymesos or etcd3.
 
 from web.app import create_app
 from web.contracts import (
-    Control,
-    ControlError,
     ControlUnavailableError,
     DcosUsers,
     HealthReport,
     MetricsSource,
     NotApplicableError,
+    OperatorActionError,
+    OperatorActions,
     StatusSource,
     TokenRejectedError,
     UnknownAgentError,
@@ -40,13 +40,13 @@ from web.server import ServerHandle, serve
 
 __all__ = [
     "SCHEDULER_COUNTERS",
-    "Control",
-    "ControlError",
     "ControlUnavailableError",
     "DcosUsers",
     "HealthReport",
     "MetricsSource",
     "NotApplicableError",
+    "OperatorActionError",
+    "OperatorActions",
     "ServerHandle",
     "StatusSource",
     "TokenRejectedError",

@@ -12,11 +12,11 @@ from flask import Blueprint, Response, jsonify, request
 from web.auth import DISABLED, OPERATOR_HEADER, Operator
 from web.context import get_context
 from web.contracts import (
-    ControlError,
     ControlUnavailableError,
     Document,
     HealthReport,
     NotApplicableError,
+    OperatorActionError,
     UnknownAgentError,
 )
 from web.errors import ApiError
@@ -35,7 +35,7 @@ DEFAULT_EVENTS = 100
 MAX_EVENTS = 1000
 HEALTH_FAILED = 503
 
-_CONTROL_STATUS: Mapping[type[ControlError], int] = {
+_CONTROL_STATUS: Mapping[type[OperatorActionError], int] = {
     UnknownAgentError: 404,
     NotApplicableError: 409,
     ControlUnavailableError: 503,
@@ -181,7 +181,7 @@ def _perform(action: str, agent_id: str | None) -> Response:
             getattr(context.control, action)(by, why)
         else:
             getattr(context.control, action)(agent_id, by, why)
-    except ControlError as err:
+    except OperatorActionError as err:
         status_code = next(
             (code for kind, code in _CONTROL_STATUS.items() if isinstance(err, kind)), 409
         )

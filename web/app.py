@@ -13,7 +13,7 @@ from operator_cli.wording import age, duration, last_message
 from web import api, artifacts, pages, plans
 from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
-from web.contracts import Control, DcosUsers, HealthCheck, MetricsSource, StatusSource
+from web.contracts import DcosUsers, HealthCheck, MetricsSource, OperatorActions, StatusSource
 from web.encoded import EncodedDocument
 from web.errors import ApiError, WebConfigError
 
@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
 
 def create_app(
     status: StatusSource,
-    control: Control,
+    control: OperatorActions,
     *,
     token: str | None,
     health: HealthCheck,

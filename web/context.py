@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app
 
 from web.auth import Authenticator
-from web.contracts import Control, HealthCheck, MetricsSource, StatusSource
+from web.contracts import HealthCheck, MetricsSource, OperatorActions, StatusSource
 from web.encoded import EncodedDocument
 
 EXTENSION_KEY = "calico_dcos"
@@ -18,7 +18,7 @@ EXTENSION_KEY = "calico_dcos"
 @dataclass(frozen=True)
 class WebContext:
     status: StatusSource
-    control: Control
+    control: OperatorActions
     auth: Authenticator
     health: HealthCheck
     metrics: MetricsSource

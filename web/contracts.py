@@ -29,19 +29,19 @@ from framework.engine import AGENT_STATES, ROLLOUT_STATES, STEP_STATES  # noqa: 
 Document = Mapping[str, Any]
 
 
-class ControlError(Exception):
-    """Root of the errors a `Control` raises for requests it cannot carry out."""
+class OperatorActionError(Exception):
+    """Root of the errors an `OperatorActions` raises for requests it cannot carry out."""
 
 
-class UnknownAgentError(ControlError):
+class UnknownAgentError(OperatorActionError):
     """The agent id names no agent the scheduler knows."""
 
 
-class NotApplicableError(ControlError):
+class NotApplicableError(OperatorActionError):
     """The action makes no sense in the current state (e.g. skip on a complete agent)."""
 
 
-class ControlUnavailableError(ControlError):
+class ControlUnavailableError(OperatorActionError):
     """The scheduler cannot record the action right now (not leader, etcd unreachable)."""
 
 
@@ -55,7 +55,7 @@ class StatusSource(Protocol):
     def events(self, agent_id: str | None = None, limit: int = 100) -> Sequence[Document]: ...
 
 
-class Control(Protocol):
+class OperatorActions(Protocol):
     """Operator actions. Each is idempotent and recorded in the event log by the scheduler.
 
     ``by`` names who asked, ``why`` is their reason. Raise `UnknownAgentError`,

@@ -25,5 +25,5 @@ class StateError(HostError):
     """Stored host state is unreadable (for example a corrupt state file)."""
 
 
-class ControlError(HostError):
+class UnitControlError(HostError):
     """The master emulator's unit control endpoint failed or answered unexpectedly."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
-from devcluster.host import control, faults, unitfile, units
-from devcluster.host.errors import ControlError, HostError
+from devcluster.host import faults, unit_control, unitfile, units
+from devcluster.host.errors import HostError, UnitControlError
 from devcluster.host.hostdir import HostDir, unit_name
 
 EXIT_OK = 0
@@ -82,7 +82,7 @@ def _is_remote(host: HostDir, unit: str) -> bool:
 def observe(host: HostDir, unit: str) -> dict:
     """The unit's current state: active_state, active_since (unix or None), restarts, ..."""
     if _is_remote(host, unit):
-        remote = control.get_state(host.spec["control_url"])
+        remote = unit_control.get_state(host.spec["control_url"])
         state = remote["active_state"]
         return {"active_state": state, "active_since": remote.get("active_since"),
                 "restarts": remote.get("restarts", 0),
@@ -98,7 +98,7 @@ def observe(host: HostDir, unit: str) -> dict:
 
 def _act(host: HostDir, unit: str, action: str, no_block: bool) -> int:
     if _is_remote(host, unit):
-        control.post_action(host.spec["control_url"], action)
+        unit_control.post_action(host.spec["control_url"], action)
         return EXIT_OK
     with host.locked():
         job = units.request(host, unit, action, time.time())
@@ -240,7 +240,7 @@ def run(host: HostDir, command: str, unit_list: list[str], options: dict) -> int
                 return EXIT_NO_UNIT_ACTION
             try:
                 code = _act(host, unit, command, options["no_block"])
-            except ControlError as exc:
+            except UnitControlError as exc:
                 print(f"Failed to {command} {unit}.service: {exc}", file=sys.stderr)
                 return EXIT_FAILED
             if code != EXIT_OK:

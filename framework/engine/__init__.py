@@ -51,7 +51,7 @@ from framework.engine.events import (
 from framework.engine.plan import STEP_ORDER, STEP_UNINSTALL, Plan, StepSpec
 from framework.engine.policy import Policy, RetryPolicy
 from framework.engine.progress import AGENT_STATES
-from framework.engine.records import AgentRecord, Control, OperatorNote, StepRecord
+from framework.engine.records import AgentRecord, OperatorNote, RolloutControl, StepRecord
 from framework.engine.reports import HostChange, TaskReport
 from framework.engine.status import (
     MODES,
@@ -75,7 +75,6 @@ __all__ = [
     "AgentSeen",
     "AgentUnreachable",
     "AgentsListed",
-    "Control",
     "Decision",
     "Decline",
     "Engine",
@@ -102,6 +101,7 @@ __all__ = [
     "RetryPolicy",
     "Revive",
     "RoleResources",
+    "RolloutControl",
     "STEP_ORDER",
     "STEP_UNINSTALL",
     "SkipAgent",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from framework.engine.policy import DEFAULT_REFUSE_WAIT_S
-from framework.engine.records import AgentRecord, Control
+from framework.engine.records import AgentRecord, RolloutControl
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +88,11 @@ class Decision:
 
     records: tuple[AgentRecord, ...] = ()
     removed: tuple[str, ...] = ()
-    control: Control | None = None
+    control: RolloutControl | None = None
     actions: tuple[Action, ...] = ()
     notices: tuple[Notice, ...] = ()
     undo: dict[str, AgentRecord | None] = field(default_factory=dict, repr=False, compare=False)
-    undo_control: Control | None = field(default=None, repr=False, compare=False)
+    undo_control: RolloutControl | None = field(default=None, repr=False, compare=False)
     undo_suppressed: bool = field(default=False, repr=False, compare=False)
     undo_declined: set[str] | None = field(default=None, repr=False, compare=False)
     undo_declined_added: frozenset[str] = field(default=frozenset(), repr=False, compare=False)

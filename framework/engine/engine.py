@@ -66,8 +66,8 @@ from framework.engine.records import (
     PRESENCE_GONE,
     PRESENCE_UNREACHABLE,
     AgentRecord,
-    Control,
     OperatorNote,
+    RolloutControl,
     StepRecord,
 )
 from framework.engine.reports import NEEDS_RESTART_STATUS
@@ -129,7 +129,7 @@ class _Txn:
         self.changed: dict[str, AgentRecord] = {}
         self.removed: list[str] = []
         self.undo: dict[str, AgentRecord | None] = {}
-        self.control: Control | None = None
+        self.control: RolloutControl | None = None
         self.actions: list[Action] = []
         self.notices: list[Notice] = []
         self.revive = False
@@ -149,12 +149,12 @@ class Engine:
         plan: Plan,
         policy: Policy,
         agents: Iterable[AgentRecord] = (),
-        control: Control | None = None,
+        control: RolloutControl | None = None,
         new_unique: Callable[[float], str] | None = None,
     ) -> None:
         self.plan = plan
         self.policy = policy
-        self._control = control or Control()
+        self._control = control or RolloutControl()
         counter = itertools.count()
         self._new_unique = new_unique or (lambda now: f"{int(now * 1000)}-{next(counter)}")
         self._agents: dict[str, AgentRecord] = {}
@@ -187,7 +187,7 @@ class Engine:
         return MappingProxyType(self._agents)
 
     @property
-    def control(self) -> Control:
+    def control(self) -> RolloutControl:
         return self._control
 
     @property

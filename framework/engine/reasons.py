@@ -9,7 +9,7 @@ from framework.engine.events import Offer
 from framework.engine.plan import Plan, StepSpec
 from framework.engine.policy import Policy
 from framework.engine.progress import AgentFacts, Block, Blocker, Gates, blocker
-from framework.engine.records import AgentRecord, Control
+from framework.engine.records import AgentRecord, RolloutControl
 from framework.engine.tasks import TASK_UNREACHABLE, TERMINAL_STATES
 
 # Hostnames named in one sentence before the rest are summarised as "and N more".
@@ -53,7 +53,7 @@ def halt_reason(policy: Policy, failed_hostnames: Iterable[str], what: str = "ro
     )
 
 
-def pause_reason(control: Control, what: str = "rollout") -> str:
+def pause_reason(control: RolloutControl, what: str = "rollout") -> str:
     when = "" if control.at is None else f" at {timestamp(control.at)}"
     return f"{what} paused by {control.by}{when}: {control.why}"
 
@@ -66,7 +66,7 @@ def waiting_reason(
     gates: Gates,
     now: float,
     hostname_of: Callable[[str], str],
-    control: Control,
+    control: RolloutControl,
     last_offer_at: Mapping[str, float],
     offer_notes: Mapping[str, str],
 ) -> str | None:
@@ -92,7 +92,7 @@ def _blocked(
     policy: Policy,
     gates: Gates,
     hostname_of: Callable[[str], str],
-    control: Control,
+    control: RolloutControl,
 ) -> str | None:
     kind, spec, rec = block.kind, block.step, block.record
     if kind in (Block.GONE, Block.NOTHING) or spec is None or rec is None:

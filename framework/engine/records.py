@@ -293,7 +293,7 @@ class AgentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Control:
+class RolloutControl:
     """Rollout-wide operator control: paused or not, by whom, when and why; and the uninstall
     request (who, when, why), which is never withdrawn once made."""
 
@@ -312,7 +312,7 @@ class Control:
                 "uninstall": None if self.uninstall is None else self.uninstall.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: Any) -> Control:
+    def from_dict(cls, data: Any) -> RolloutControl:
         if not isinstance(data, Mapping) or not isinstance(data.get("paused"), bool):
             raise RecordError("control: expected an object with a boolean 'paused'")
         by, at, why = data.get("by"), data.get("at"), data.get("why")

@@ -22,7 +22,7 @@ from framework.engine.progress import (
     agent_facts,
 )
 from framework.engine.reasons import halt_reason, pause_reason, waiting_reason
-from framework.engine.records import AgentRecord, Control, StepRecord
+from framework.engine.records import AgentRecord, RolloutControl, StepRecord
 from framework.engine.reports import RESTARTED
 from framework.engine.steps import Phase, step_phase
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, TASK_STARTING, is_live
@@ -98,7 +98,7 @@ def status_document(
     plan: Plan,
     policy: Policy,
     agents: Iterable[AgentRecord],
-    control: Control,
+    control: RolloutControl,
     now: float,
     framework: Mapping[str, Any] | None = None,
     observations: Observations | None = None,
@@ -171,7 +171,7 @@ def status_document(
     }
 
 
-def _uninstall_doc(plan: Plan, policy: Policy, control: Control,
+def _uninstall_doc(plan: Plan, policy: Policy, control: RolloutControl,
                    agents: Iterable[AgentRecord]) -> dict[str, Any] | None:
     """Who asked for the uninstall, and the agents an operator skipped (Calico stays there)."""
     if control.uninstall is None:
@@ -193,7 +193,7 @@ def _agent_doc(
     gates: Gates,
     now: float,
     hostnames: Mapping[str, str],
-    control: Control,
+    control: RolloutControl,
     seen: Observations,
 ) -> dict[str, Any]:
     uninstalling = control.uninstalling

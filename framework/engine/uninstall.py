@@ -60,7 +60,7 @@ from framework.engine.records import (
     PRESENCE_GONE,
     PRESENCE_UNREACHABLE,
     AgentRecord,
-    Control,
+    RolloutControl,
     StepRecord,
 )
 from framework.engine.steps import SATISFIED, Phase, step_phase
@@ -226,7 +226,7 @@ def uninstall_waiting_reason(
     gates: Gates,
     now: float,
     hostname_of: Callable[[str], str],
-    control: Control,
+    control: RolloutControl,
     last_offer_at: Mapping[str, float],
     offer_notes: Mapping[str, str],
 ) -> str | None:
@@ -253,7 +253,7 @@ def _blocked(
     policy: Policy,
     gates: Gates,
     hostname_of: Callable[[str], str],
-    control: Control,
+    control: RolloutControl,
 ) -> str | None:
     kind, rec = block.kind, block.record
     if kind in (Block.GONE, Block.NOTHING) or rec is None:

@@ -3,7 +3,7 @@
 Layout under `<root>/<framework-name>/` (root defaults to `/calico-dcos`):
   framework-id     the Mesos framework id, plain text
   agents/<id>      one JSON object per agent: the rollout engine's record, opaque here
-  control          JSON `Control`: paused, by, at, why, uninstall
+  control          JSON `StoredControl`: paused, by, at, why, uninstall
   events/<seq>     JSON `Event`, seq zero-padded to 20 digits; oldest trimmed past max_events
   leader           the leader's identity, bound to its lease
 
@@ -16,7 +16,7 @@ Use:
     store.leader.is_leader, store.leader.holder(), store.leader.release()
     framework_id = store.load_framework_id()    # None on first start
     agents = store.load_agents()                # {agent_id: record}, paged reads
-    control = store.load_control()              # Control() when never written
+    control = store.load_control()              # StoredControl() when never written
     store.commit(Batch(agents={agent_id: record}, removed_agents={gone_id},
                        events=[NewEvent("step", "cni done", agent_id)], control=control))
     store.put_agent(id, record); store.remove_agent(id); store.save_control(control)
@@ -49,13 +49,14 @@ from framework.state.errors import (
 )
 from framework.state.keys import DEFAULT_ROOT, check_framework_name
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
-from framework.state.records import Control, Event, NewEvent
 from framework.state.store import DEFAULT_MAX_EVENTS, Batch, StateStore, StoreStats
+from framework.state.values import Event, NewEvent, StoredControl
 
 __all__ = [
     "DEFAULT_MAX_EVENTS", "DEFAULT_ROOT", "DEFAULT_TTL_S", "Batch",
-    "ConflictError", "Control", "CorruptValue", "Credentials", "EtcdConnection", "Event",
+    "ConflictError", "CorruptValue", "Credentials", "EtcdConnection", "Event",
     "InvalidRecord", "LeaderLock", "NewEvent", "NotLeader", "StateStore", "StoreAuthError",
-    "StoreConfigError", "StoreError", "StoreStats", "StoreUnavailable", "TLSFiles",
+    "StoreConfigError", "StoreError", "StoreStats", "StoreUnavailable", "StoredControl",
+    "TLSFiles",
     "check_framework_name",
 ]

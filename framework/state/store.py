@@ -38,7 +38,7 @@ from framework.state.errors import (
 )
 from framework.state.keys import DEFAULT_ROOT, Keyspace, range_end
 from framework.state.leader import DEFAULT_TTL_S, LeaderLock
-from framework.state.records import Control, Event, NewEvent, decode_object, encode_json
+from framework.state.values import Event, NewEvent, StoredControl, decode_object, encode_json
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Batch:
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)
     removed_agents: set[str] = field(default_factory=set)
     events: list[NewEvent] = field(default_factory=list)
-    control: Control | None = None
+    control: StoredControl | None = None
 
 
 @dataclass
@@ -112,9 +112,9 @@ class StateStore:
         except UnicodeDecodeError:
             raise CorruptValue(f"{self.keys.framework_id}: not UTF-8 text") from None
 
-    def load_control(self) -> Control:
+    def load_control(self) -> StoredControl:
         raw = self._read_one(self.keys.control)
-        return Control() if raw is None else Control.from_json(self.keys.control, raw)
+        return StoredControl() if raw is None else StoredControl.from_json(self.keys.control, raw)
 
     def load_agent(self, agent_id: str) -> dict[str, Any] | None:
         key = self.keys.agent(agent_id)
@@ -186,7 +186,7 @@ class StateStore:
     def remove_agent(self, agent_id: str) -> None:
         self.commit(Batch(removed_agents={agent_id}))
 
-    def save_control(self, control: Control) -> None:
+    def save_control(self, control: StoredControl) -> None:
         self.commit(Batch(control=control))
 
     def append_events(self, *events: NewEvent) -> list[Event]:

@@ -44,7 +44,7 @@ from framework.engine import (
 from framework.engine.plan import LONG_RUNNING_STEPS
 from framework.engine.progress import AGENT_COMPLETE
 from framework.engine.tasks import TERMINAL_STATES
-from framework.plan import engine_plan, engine_policy
+from framework.engine_setup import engine_plan, engine_policy
 
 START_TIME = 1_764_000_000.0
 ALLOCATION_INTERVAL_S = 1.0

@@ -35,9 +35,9 @@ from devcluster.cluster import agent_ip
 from devcluster.etcd import EtcdServer
 from devcluster.master import Framework, Master, MasterOptions
 from devcluster.master_http import MasterServer
+from devcluster.master_records import AgentTask
 from devcluster.ports import free_port
 from devcluster.protocol import Resources
-from devcluster.records import AgentTask
 from devcluster.versions import DEFAULT_VERSION
 from framework.engine import AgentRecord, Plan
 from framework.engine.tasks import LAUNCHED, TASK_STAGING, is_live

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from devcluster.cluster import ClusterOptions
 from devcluster.host.events import read_events
-from devcluster.records import MasterOptions
+from devcluster.master_records import MasterOptions
 from devcluster.stack import DevStack, StackOptions
 from devcluster.versions import DEFAULT_VERSION
 from framework.engine import Plan

@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.chaos.plan import FAULT_KINDS, MESOS_VERSIONS, PlanError, make_plan
 from tests.chaos.report import summarize
 from tests.chaos.runner import run_plan
+from tests.chaos.scenario import FAULT_KINDS, MESOS_VERSIONS, PlanError, make_plan
 
 DEFAULT_SEEDS = 10
 DEFAULT_AGENTS = 4

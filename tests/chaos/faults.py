@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from devcluster.host.faults import set_fault
 from devcluster.stack import DevStack
-from tests.chaos import plan as p
+from tests.chaos import scenario
 from tests.chaos.schedulers import Schedulers
 
 HOLD_S = 3.0
@@ -62,51 +62,51 @@ class Cluster:
 Heal = Callable[[], None]
 
 
-def inject(cluster: Cluster, fault: p.Fault, now: float) -> Heal | None:
+def inject(cluster: Cluster, fault: scenario.Fault, now: float) -> Heal | None:
     """Inject `fault`; return how to heal it after HOLD_S, or None."""
     master = cluster.stack.cluster.master
     kind = fault.kind
-    if kind in (p.SCHEDULER_KILL, p.SCHEDULER_KILL_AT_LAUNCH):
+    if kind in (scenario.SCHEDULER_KILL, scenario.SCHEDULER_KILL_AT_LAUNCH):
         cluster.restart_leader(signal.SIGKILL)
         return None
-    if kind == p.SECOND_SCHEDULER:
+    if kind == scenario.SECOND_SCHEDULER:
         found = cluster.schedulers.leader()
         if found is None:
             raise InjectError("no scheduler leads")
         cluster.schedulers.start()
         # The first steps down (as Marathon stops the old instance); the second takes over.
         return lambda: found[0].stop(signal.SIGTERM)
-    if kind == p.ETCD_RESTART:
+    if kind == scenario.ETCD_RESTART:
         cluster.stack.etcd.stop()
         return cluster.stack.etcd.start
-    if kind == p.STREAM_DROP:
+    if kind == scenario.STREAM_DROP:
         master.drop_stream(cluster.framework_id())
         return None
-    if kind == p.MASTER_FAILOVER:
+    if kind == scenario.MASTER_FAILOVER:
         master.fail_over()
         return None
-    if kind == p.AGENT_ADDED:
+    if kind == scenario.AGENT_ADDED:
         cluster.agent_ids.append(cluster.stack.cluster.add_agent().id)
         return None
-    if kind == p.UPDATES_DELAYED:
+    if kind == scenario.UPDATES_DELAYED:
         master.faults.update_delay_s = UPDATE_DELAY_S
         return lambda: setattr(master.faults, "update_delay_s", 0.0)
-    if kind == p.UPDATES_DUPLICATED:
+    if kind == scenario.UPDATES_DUPLICATED:
         master.faults.duplicate_updates = True
         return lambda: setattr(master.faults, "duplicate_updates", False)
     agent_id = cluster.target(fault.target)
-    if kind == p.AGENT_LOST:
+    if kind == scenario.AGENT_LOST:
         master.lose_agent(agent_id)
         return lambda: master.restore_agent(agent_id)
-    if kind == p.AGENT_REMOVED:
+    if kind == scenario.AGENT_REMOVED:
         master.remove_agent(agent_id)
         cluster.removed_at[agent_id] = now
         return None
-    if kind == p.DOCKER_DEAD:
+    if kind == scenario.DOCKER_DEAD:
         set_fault(master.agents[agent_id].spec.root, "docker_never_starts", True)
         cluster.permanently_faulted.add(agent_id)
         return None
-    if kind == p.FETCH_FAILURE:
+    if kind == scenario.FETCH_FAILURE:
         master.faults.fetch_failures[agent_id] += 1
         return None
     raise InjectError(f"unknown fault kind {kind!r}")

@@ -27,7 +27,7 @@ from devcluster.platforms import on_platform, shipping
 from devcluster.stack import DevStack, StackOptions
 from framework.state import DEFAULT_ROOT
 from tests.chaos import invariants as inv
-from tests.chaos import plan as p
+from tests.chaos import scenario
 from tests.chaos.faults import HOLD_S, Cluster, Heal, InjectError, inject
 from tests.chaos.schedulers import Schedulers, disruptive_launches
 
@@ -51,7 +51,7 @@ DOCKER_PS_TIMEOUT_S = 10.0
 @dataclass
 class RunResult:
     seed: int
-    plan: p.ChaosPlan
+    plan: scenario.ChaosPlan
     injected: collections.Counter = field(default_factory=collections.Counter)
     skipped: list[str] = field(default_factory=list)
     checked: collections.Counter = field(default_factory=collections.Counter)
@@ -76,7 +76,7 @@ class Phase:
     status: dict | None = None
 
 
-def run_plan(plan: p.ChaosPlan, work_dir: Path) -> RunResult:
+def run_plan(plan: scenario.ChaosPlan, work_dir: Path) -> RunResult:
     """Run one plan in `work_dir` and check every invariant; never raises for a violation."""
     began = time.monotonic()
     result = RunResult(plan.seed, plan)
@@ -103,15 +103,15 @@ def run_plan(plan: p.ChaosPlan, work_dir: Path) -> RunResult:
     return result
 
 
-def _run_phases(plan: p.ChaosPlan, stack: DevStack, schedulers: Schedulers,
+def _run_phases(plan: scenario.ChaosPlan, stack: DevStack, schedulers: Schedulers,
                 events_file: Path, result: RunResult) -> None:
     stack.work_dir.mkdir(parents=True, exist_ok=True)
     stack.etcd.start()
     stack.cluster.start()
     stack.artifacts.start()
     cluster = Cluster(stack, schedulers, list(stack.cluster.master.agents))
-    for name in p.PHASES:
-        if name == p.PHASE_CHANGE:
+    for name in scenario.PHASES:
+        if name == scenario.PHASE_CHANGE:
             schedulers.stop_all()
             schedulers.env = dict(CHANGE_ENV)
         phase = Phase(name, time.time())
@@ -124,7 +124,7 @@ def _run_phases(plan: p.ChaosPlan, stack: DevStack, schedulers: Schedulers,
     result.record(inv.ONE_SCHEDULER, inv.check_one_scheduler(schedulers.actions()))
 
 
-def _drive(plan: p.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult) -> None:
+def _drive(plan: scenario.ChaosPlan, phase: Phase, cluster: Cluster, result: RunResult) -> None:
     """Inject the phase's faults at their moments, heal them, wait for the rollout to settle."""
     pending = list(plan.in_phase(phase.name))
     healing: list[tuple[float, Heal]] = []
@@ -166,7 +166,7 @@ def _keep_evidence(cluster: Cluster, name: str, status: dict | None) -> None:
     log.warning("rollout stuck; master and scheduler state saved in %s", path)
 
 
-def _due(moment: p.Moment, status: dict | None, settled: bool, launches: int) -> bool:
+def _due(moment: scenario.Moment, status: dict | None, settled: bool, launches: int) -> bool:
     if settled:
         return True
     if moment.at_launch:
@@ -182,7 +182,7 @@ def _settled(status: dict, cluster: Cluster) -> bool:
     return set(_present(cluster)) <= listed
 
 
-def _inject(cluster: Cluster, fault: p.Fault, result: RunResult) -> Heal | None:
+def _inject(cluster: Cluster, fault: scenario.Fault, result: RunResult) -> Heal | None:
     try:
         heal = inject(cluster, fault, time.time())
     except InjectError as err:

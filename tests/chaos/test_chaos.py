@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.chaos import invariants as inv
-from tests.chaos.plan import make_plan
 from tests.chaos.runner import run_plan
+from tests.chaos.scenario import make_plan
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tests.chaos import invariants as inv
-from tests.chaos import plan as p
+from tests.chaos import scenario
 from tests.chaos.report import summarize
 from tests.chaos.runner import RunResult
 from tests.chaos.schedulers import Action, disruptive_launches, read_actions
@@ -28,30 +28,30 @@ def restart(t0, t1, agent, unit="docker", ok=True):
 
 @pytest.mark.parametrize("seed", range(50))
 def test_a_seed_names_one_plan_within_its_limits(seed):
-    plan = p.make_plan(seed, 4)
-    assert plan == p.make_plan(seed, 4)
-    assert p.MIN_FAULTS <= len(plan.faults) <= p.MAX_FAULTS
-    assert sum(f.kind in p.SHRINKING_KINDS for f in plan.faults) <= 1
+    plan = scenario.make_plan(seed, 4)
+    assert plan == scenario.make_plan(seed, 4)
+    assert scenario.MIN_FAULTS <= len(plan.faults) <= scenario.MAX_FAULTS
+    assert sum(f.kind in scenario.SHRINKING_KINDS for f in plan.faults) <= 1
     for fault in plan.faults:
-        assert (fault.target is not None) == (fault.kind in p.TARGETED_KINDS)
+        assert (fault.target is not None) == (fault.kind in scenario.TARGETED_KINDS)
         assert 0 <= fault.moment.complete < 4
-        assert fault.moment.at_launch == (fault.kind == p.SCHEDULER_KILL_AT_LAUNCH)
-    phases = [p.PHASES.index(f.moment.phase) for f in plan.faults]
+        assert fault.moment.at_launch == (fault.kind == scenario.SCHEDULER_KILL_AT_LAUNCH)
+    phases = [scenario.PHASES.index(f.moment.phase) for f in plan.faults]
     assert phases == sorted(phases)
 
 
 def test_seeds_cover_every_fault_kind():
-    kinds = {f.kind for seed in range(100) for f in p.make_plan(seed, 4).faults}
-    assert kinds == set(p.FAULT_KINDS)
+    kinds = {f.kind for seed in range(100) for f in scenario.make_plan(seed, 4).faults}
+    assert kinds == set(scenario.FAULT_KINDS)
 
 
 def test_kinds_restrict_the_draw_and_bad_arguments_are_refused():
-    plan = p.make_plan(7, 3, (p.ETCD_RESTART,))
-    assert {f.kind for f in plan.faults} == {p.ETCD_RESTART}
-    with pytest.raises(p.PlanError, match="at least"):
-        p.make_plan(1, 1)
-    with pytest.raises(p.PlanError, match="unknown"):
-        p.make_plan(1, 3, ("meteor",))
+    plan = scenario.make_plan(7, 3, (scenario.ETCD_RESTART,))
+    assert {f.kind for f in plan.faults} == {scenario.ETCD_RESTART}
+    with pytest.raises(scenario.PlanError, match="at least"):
+        scenario.make_plan(1, 1)
+    with pytest.raises(scenario.PlanError, match="unknown"):
+        scenario.make_plan(1, 3, ("meteor",))
 
 
 # -- disruption windows -----------------------------------------------------------------------
@@ -231,16 +231,16 @@ def test_scheduler_log_lines_become_actions(tmp_path):
 # -- the summary line -------------------------------------------------------------------------
 
 def test_summary_counts_faults_checks_violations_and_broken_runs():
-    first = RunResult(1, p.make_plan(1, 3))
-    first.injected.update({p.ETCD_RESTART: 1, p.STREAM_DROP: 1})
+    first = RunResult(1, scenario.make_plan(1, 3))
+    first.injected.update({scenario.ETCD_RESTART: 1, scenario.STREAM_DROP: 1})
     first.record(inv.BUDGET, [])
     first.record(inv.END_STATE, ["agent a ended 'pending'"])
-    second = RunResult(2, p.make_plan(2, 3), error="StackError: etcd did not start")
-    second.injected.update({p.STREAM_DROP: 2})
+    second = RunResult(2, scenario.make_plan(2, 3), error="StackError: etcd did not start")
+    second.injected.update({scenario.STREAM_DROP: 2})
     summary = summarize([first, second])
     assert json.loads(json.dumps(summary)) == summary
     assert summary["seeds"] == [1, 2] and summary["seeds_run"] == 2
-    assert summary["faults"] == {p.ETCD_RESTART: 1, p.STREAM_DROP: 3}
+    assert summary["faults"] == {scenario.ETCD_RESTART: 1, scenario.STREAM_DROP: 3}
     assert summary["checks"] == 2
     assert summary["violations"] == [{"seed": 1, "invariant": inv.END_STATE,
                                       "detail": "agent a ended 'pending'"}]

@@ -17,7 +17,7 @@ from devcluster.agent import AgentSpec, SimulatedAgent
 from devcluster.cluster import agent_ip
 from devcluster.master import Master, MasterOptions
 from devcluster.master_http import MasterServer
-from devcluster.records import AgentTask
+from devcluster.master_records import AgentTask
 from tests.wait import wait_until
 
 DEADLINE_S = 20.0

@@ -21,8 +21,8 @@ from devcluster.allocator import (
     is_filtered,
     refuse_seconds,
 )
+from devcluster.master_records import Framework
 from devcluster.protocol import Resources
-from devcluster.records import Framework
 
 NOW = 1000.0
 TOTAL = Resources({"cpus": 8.0, "mem": 8192.0})

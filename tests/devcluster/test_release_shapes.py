@@ -11,8 +11,8 @@ import tarfile
 
 import pytest
 
-from devcluster.artifacts import ArtifactMirror, file_sha256
 from devcluster.fetcher import fetch_all
+from devcluster.mirror import ArtifactMirror, file_sha256
 from framework.config import defaults, load
 from framework.engine import Launch
 from framework.taskinfo import ArtifactUrls, task_info

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from devcluster import netns
-from devcluster.artifacts import file_sha256
 from devcluster.etcd import etcd_binary
 from devcluster.host import units
 from devcluster.host.hostdir import HostDir
+from devcluster.mirror import file_sha256
 from framework.config import defaults
 from tests.devcluster.harness import RecordingScheduler, launch
 from tests.e2e.checks import restarts_per_agent

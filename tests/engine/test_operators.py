@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from framework.engine import (
-    Control,
     Kill,
     OperatorNote,
     Pause,
@@ -14,6 +13,7 @@ from framework.engine import (
     RetryAgent,
     RetryPolicy,
     Revive,
+    RolloutControl,
     SkipAgent,
     Suppress,
     UnknownAgentError,
@@ -24,7 +24,7 @@ from tests.engine.kit import Driver, launch_step, of_type
 def test_pause_is_recorded_with_who_when_and_why_and_is_idempotent():
     driver = Driver(agents=("a1",))
     decision = driver.send(Pause("alice", "change freeze"), advance=5)
-    assert decision.control == Control(True, "alice", driver.now, "change freeze")
+    assert decision.control == RolloutControl(True, "alice", driver.now, "change freeze")
     assert driver.engine.control == decision.control
     assert Suppress() in decision.actions
     again = driver.send(Pause("bob", "me too"))
@@ -41,7 +41,7 @@ def test_a_paused_rollout_starts_no_step_and_says_why():
     rollout = driver.engine.status_document(driver.now)["rollout"]
     assert (rollout["state"], rollout["control"]["why"]) == ("paused", "change freeze")
     resumed = driver.send(Resume("bob", "freeze over"))
-    assert resumed.control == Control(False, "bob", driver.now, "freeze over")
+    assert resumed.control == RolloutControl(False, "bob", driver.now, "freeze over")
     assert Revive() in resumed.actions
     assert driver.launch("a1").step == "etcd-proxy"
     assert driver.send(Resume("bob", "again")).control is None

@@ -9,10 +9,10 @@ from framework.engine import (
     AgentRecord,
     AgentRemoved,
     AgentSeen,
-    Control,
     Engine,
     Policy,
     RetryPolicy,
+    RolloutControl,
     StepRecord,
     status_document,
 )
@@ -128,7 +128,7 @@ def test_the_pure_function_needs_only_stored_records():
         )}),
         AgentRecord("a2", "a2.example", presence="unreachable", presence_since=0.0),
     ]
-    doc = status_document(plan, Policy(), records, Control(), now=10.0)
+    doc = status_document(plan, Policy(), records, RolloutControl(), now=10.0)
     assert doc["agents"][0]["waiting_reason"] == (
         "no offer from this agent yet (needed to start docker)"
     )
@@ -177,6 +177,6 @@ def test_unit_restarts_are_counted_from_the_installers_reports_per_agent_and_in_
     })
     a3 = AgentRecord("a3", "h3")
     assert [unit_restarts(a) for a in (a1, a2, a3)] == [3, 0, 0]
-    doc = status_document(make_plan(), Policy(), [a3, a2, a1], Control(), 10.0)
+    doc = status_document(make_plan(), Policy(), [a3, a2, a1], RolloutControl(), 10.0)
     assert [a["unit_restarts"] for a in doc["agents"]] == [3, 0, 0]
     assert doc["rollout"]["unit_restarts"] == 3

@@ -11,7 +11,6 @@ from framework.engine import (
     AfterRemoval,
     AgentRemoved,
     AgentUnreachable,
-    Control,
     Engine,
     Kill,
     Launch,
@@ -21,6 +20,7 @@ from framework.engine import (
     RetryAgent,
     RetryPolicy,
     Revive,
+    RolloutControl,
     SkipAgent,
     Subscribed,
     Suppress,
@@ -77,13 +77,13 @@ def test_the_request_is_recorded_once_and_switches_the_plan():
     driver = installed(agents=("a1",))
     decision = uninstall(driver)
     note = OperatorNote("uninstall", "cosmos", driver.now, "dcos package uninstall")
-    assert decision.control == Control(uninstall=note)
+    assert decision.control == RolloutControl(uninstall=note)
     assert Revive() in decision.actions
     assert [(n.text, n.by) for n in decision.notices] == [
         ("uninstall requested: dcos package uninstall", "cosmos")]
     assert driver.engine.uninstalling and driver.state("a1") == "pending"
     assert uninstall(driver).control is None  # never asked twice, never withdrawn
-    assert Control.from_dict(json.loads(json.dumps(decision.control.to_dict()))) == \
+    assert RolloutControl.from_dict(json.loads(json.dumps(decision.control.to_dict()))) == \
         decision.control
 
 

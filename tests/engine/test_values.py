@@ -8,7 +8,6 @@ import pytest
 
 from framework.engine import (
     AgentRecord,
-    Control,
     OperatorNote,
     Plan,
     PlanError,
@@ -16,6 +15,7 @@ from framework.engine import (
     PolicyError,
     RecordError,
     RetryPolicy,
+    RolloutControl,
     StepRecord,
     StepSpec,
     TaskIdError,
@@ -207,8 +207,8 @@ def test_malformed_records_name_the_bad_field(data, field):
 
 
 def test_control_round_trips_and_rejects_junk():
-    control = Control(True, "alice", 5.0, "maintenance window")
-    assert Control.from_dict(json.loads(json.dumps(control.to_dict()))) == control
+    control = RolloutControl(True, "alice", 5.0, "maintenance window")
+    assert RolloutControl.from_dict(json.loads(json.dumps(control.to_dict()))) == control
     for junk in ({}, {"paused": "yes"}, {"paused": True, "at": "noon"}, {"paused": True, "by": 3}):
         with pytest.raises(RecordError):
-            Control.from_dict(junk)
+            RolloutControl.from_dict(junk)

@@ -11,8 +11,7 @@ import pytest
 from framework.applier import Applier
 from framework.engine import AgentRecord, Engine, Pause, Policy, TaskStatus, Uninstall
 from framework.mesos import RawOffers, StatusUpdate
-from framework.state import Batch, ConflictError, StoreUnavailable
-from framework.state import Control as StoredControl
+from framework.state import Batch, ConflictError, StoredControl, StoreUnavailable
 from tests.engine.kit import make_plan
 
 PLAN = make_plan(("docker",))

@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from devcluster.artifacts import CNI_STANDIN, PROJECT_ROOT
 from devcluster.etcd import EtcdServer
 from devcluster.host import units
 from devcluster.host.etcdv2 import Client
 from devcluster.host.hostdir import HostDir
+from devcluster.mirror import CNI_STANDIN, PROJECT_ROOT
 
 NETWORK = {"name": "calico", "cniVersion": "0.2.0", "type": "calico", "mtu": 1500,
            "nodename": "n1", "ipam": {"type": "calico-ipam", "ipv4_pools": ["192.168.0.0/16"]}}

@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from devcluster.artifacts import etcd_release_archive, file_sha256
 from devcluster.etcd import EtcdServer
+from devcluster.mirror import etcd_release_archive, file_sha256
 from devcluster.ports import free_port
 from installer import options as cli_options
 from installer.steps.etcd_proxy import proxy_argv

@@ -9,11 +9,11 @@ import pytest
 from framework.state import (
     Batch,
     ConflictError,
-    Control,
     CorruptValue,
     InvalidRecord,
     NewEvent,
     NotLeader,
+    StoredControl,
 )
 from framework.state.connection import put
 
@@ -36,7 +36,7 @@ def test_new_store_starts_empty(make_store):
     store = make_store()
     assert store.load_agents() == {}
     assert store.load_framework_id() is None
-    assert store.load_control() == Control()
+    assert store.load_control() == StoredControl()
     assert store.recent_events() == []
 
 
@@ -147,7 +147,7 @@ def test_corrupt_record_is_reported_and_left_alone(leader_store):
 
 
 def test_control_round_trip_with_who_when_why(leader_store):
-    control = Control().paused_by("alice", 100.0, "maintenance window")
+    control = StoredControl().paused_by("alice", 100.0, "maintenance window")
     leader_store.save_control(control)
     assert leader_store.load_control() == control
     leader_store.save_control(control.resumed_by("carol", 102.0, "done"))
@@ -160,7 +160,7 @@ def test_a_control_stored_by_an_earlier_release_still_loads(leader_store):
     raw_put(leader_store, leader_store.keys.control,
             b'{"agent_requests":{},"at":5.0,"by":"alice","paused":true,"uninstall":null,'
             b'"why":"window"}')
-    assert leader_store.load_control() == Control().paused_by("alice", 5.0, "window")
+    assert leader_store.load_control() == StoredControl().paused_by("alice", 5.0, "window")
 
 
 def test_corrupt_control_is_reported(leader_store):
@@ -185,7 +185,8 @@ def test_clear_framework_touches_only_its_own_registration(make_store, etcd_pref
     for store in (mine, sibling, other_root):
         assert store.leader.acquire(timeout_s=10)
         store.save_framework_id(f"fw-{store.keys.prefix}")
-        store.commit(Batch(agents={"a-S0": {"v": 1}}, control=Control().paused_by("x", 1, "y"),
+        store.commit(Batch(agents={"a-S0": {"v": 1}},
+                           control=StoredControl().paused_by("x", 1, "y"),
                            events=[NewEvent("k", "m")]))
 
     event = mine.clear_framework("Framework has been removed")
@@ -219,13 +220,13 @@ def test_remove_all_leaves_only_the_leader_lock_and_nothing_of_its_siblings(
         assert store.leader.acquire(timeout_s=10)
         store.save_framework_id("fw")
         store.commit(Batch(agents={"a-S0": {"v": 1}}, events=[NewEvent("k", "m")],
-                           control=Control(uninstall={"by": "cosmos"})))
+                           control=StoredControl(uninstall={"by": "cosmos"})))
     mine.remove_all()
     keys = [kv.key for kv in mine.conn.range(mine.keys.prefix, mine.keys.prefix + "\xff").kvs]
     assert keys == [mine.keys.leader] and mine.leader.is_leader
     assert (mine.load_framework_id(), mine.load_agents(), mine.recent_events()) == (None, {}, [])
-    assert mine.load_control() == Control()
-    assert sibling.load_control() == Control(uninstall={"by": "cosmos"})
+    assert mine.load_control() == StoredControl()
+    assert sibling.load_control() == StoredControl(uninstall={"by": "cosmos"})
     assert sibling.load_agents() == {"a-S0": {"v": 1}} and sibling.recent_events()
     mine.append_events(NewEvent("k", "again"))  # the event log starts afresh
     assert [e.seq for e in mine.recent_events()] == [1]

@@ -1,4 +1,4 @@
-"""A scripted, in-memory rollout that implements the web app's `StatusSource` and `Control`.
+"""A scripted, in-memory rollout that implements the web app's `StatusSource` and `OperatorActions`.
 
 Tests advance it one transition at a time (`advance()`), exactly as the scheduler would
 publish new status documents, and it applies operator actions the way the scheduler's
@@ -102,7 +102,7 @@ class ScriptedRollout:
             chosen = [e for e in self.event_log if agent_id is None or e["agent_id"] == agent_id]
             return [dict(e) for e in reversed(chosen)][:limit]
 
-    # ---------- Control ----------
+    # ---------- OperatorActions ----------
 
     def pause(self, by: str, why: str) -> None:
         with self._lock:

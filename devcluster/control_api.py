@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 FAULT_KEYS = frozenset({"update_delay_s", "duplicate_updates", "fail_next_fetch"})
 
 
-class Control:
+class ControlApi:
+    """The /devcluster/ routes above, answered over one `LocalCluster`."""
+
     def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
 

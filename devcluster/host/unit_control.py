@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from devcluster.host.errors import ControlError
+from devcluster.host.errors import UnitControlError
 
 CONTROL_TIMEOUT_S = 10.0
 
@@ -31,7 +31,7 @@ def _exchange(url: str, method: str, body: bytes | None) -> tuple[int, bytes]:
         response = connection.getresponse()
         return response.status, response.read()
     except (OSError, http.client.HTTPException) as exc:
-        raise ControlError(f"cannot reach {url}: {exc}") from exc
+        raise UnitControlError(f"cannot reach {url}: {exc}") from exc
     finally:
         connection.close()
 
@@ -40,17 +40,17 @@ def post_action(url: str, action: str) -> None:
     status, body = _exchange(url, "POST", json.dumps({"action": action}).encode())
     if status != 202:
         detail = body.decode(errors="replace").strip()[:200]
-        raise ControlError(f"{url} answered {status} to {action!r}: {detail}")
+        raise UnitControlError(f"{url} answered {status} to {action!r}: {detail}")
 
 
 def get_state(url: str) -> dict:
     status, body = _exchange(url, "GET", None)
     if status != 200:
-        raise ControlError(f"{url} answered {status}")
+        raise UnitControlError(f"{url} answered {status}")
     try:
         state = json.loads(body)
     except ValueError as exc:
-        raise ControlError(f"{url} answered with invalid JSON: {exc}") from exc
+        raise UnitControlError(f"{url} answered with invalid JSON: {exc}") from exc
     if not isinstance(state, dict) or not isinstance(state.get("active_state"), str):
-        raise ControlError(f"{url} answered without an active_state: {body[:200]!r}")
+        raise UnitControlError(f"{url} answered without an active_state: {body[:200]!r}")
     return state

@@ -34,7 +34,7 @@ def decode_object(key: str, raw: bytes) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Control:
+class StoredControl:
     """Operator intent that outlives a scheduler: pause state and the uninstall request (an
     object: who asked, when and why; the engine's to read). Retry and skip are kept in the
     agent's own record (its `note`)."""
@@ -45,17 +45,17 @@ class Control:
     why: str | None = None
     uninstall: Mapping[str, Any] | None = None
 
-    def paused_by(self, by: str, at: float, why: str) -> Control:
+    def paused_by(self, by: str, at: float, why: str) -> StoredControl:
         return replace(self, paused=True, by=by, at=at, why=why)
 
-    def resumed_by(self, by: str, at: float, why: str) -> Control:
+    def resumed_by(self, by: str, at: float, why: str) -> StoredControl:
         return replace(self, paused=False, by=by, at=at, why=why)
 
     def to_json(self) -> bytes:
         return encode_json(asdict(self))
 
     @classmethod
-    def from_json(cls, key: str, raw: bytes) -> Control:
+    def from_json(cls, key: str, raw: bytes) -> StoredControl:
         value = decode_object(key, raw)
         # Earlier releases stored an always-empty `agent_requests` object: ignored.
         value.pop("agent_requests", None)
