@@ -169,6 +169,9 @@ class Engine:
         self._teardown_asked = False
         self._unconfirmed: dict[str, str] = {}
         self._reconcile_asked: dict[str, float] = {}
+        # Live tasks not heard of since the latest subscription: each may have ended while
+        # no scheduler was connected, its update still on its way (see `_wait`).
+        self._unheard: set[str] = set()
         self._suppressed = False
         self._long_declined: set[str] = set()
         # Agents waiting for a restart slot or for room under the parallel cap.
@@ -286,7 +289,8 @@ class Engine:
         Restored: the records and every index over them, the control, suppression, the
         agents declined for long, the teardown request. Left as they are, on purpose:
         what this run observed of offers (`_last_offer_at`, `_offer_notes`: the offer came,
-        stored or not), the pacing of reconciliation (`_reconcile_asked`: at worst one
+        stored or not), the tasks not heard of since the subscription (`_unheard`: at
+        worst a few short declines), the pacing of reconciliation (`_reconcile_asked`: at worst one
         launch is reconciled a `launch_timeout_s` early or late) and the task-id counter
         (ids only need to stay unique)."""
         mode = self._control.uninstalling
@@ -494,11 +498,17 @@ class Engine:
             self._decline(tx, offers, line.refusal(agent_id, now, policy.refuse_wait_s,
                                                    policy.refuse_idle_s))
             return
-        if block.kind is Block.BUSY and _returns_resources(block.step, block.record):
+        if (block.kind is Block.BUSY and _returns_resources(block.step, block.record)
+                and block.record.task_id not in self._unheard):
             # The task's end returns its resources, and a master offers an agent whose
             # free resources grew beyond what was refused whatever the filter's age
             # (apache/mesos 1.4.3 and 1.8.1, src/master/allocator/mesos/hierarchical.cpp
             # `RefusedOfferFilter::filter`: refused resources must contain the offer).
+            # Not for a task unheard of since this subscription: it may have ended while
+            # no scheduler was connected, so the offer already holds its resources (the
+            # master frees them when the agent reports the end, src/master/master.cpp
+            # `Master::updateTask`), while its update waits for the agent's next retry or
+            # for the reconciliation answer; a long filter would then never lift.
             self._decline(tx, offers, self.policy.refuse_idle_s)
             return
         until = block.record.backoff_until if block.kind is Block.BACKOFF else None
@@ -577,6 +587,7 @@ class Engine:
         if event.state not in KNOWN_STATES or event.state == LAUNCHED:
             tx.notices.append(Notice(f"ignored unknown task state {event.state!r}", agent_id))
             return
+        self._unheard.discard(event.task_id)
         self._presence_from_status(tx, agent_id, event, now)
         # A task reported running somewhere; an unreachable one cannot be killed (the
         # master answers a kill of it with reconciliation).
@@ -798,6 +809,7 @@ class Engine:
 
     def _on_subscribed(self, tx: _Txn, event: Subscribed, now: float) -> None:
         live = tuple(self.live_tasks())
+        self._unheard = {task_id for task_id, _ in live}
         if live:
             tx.actions.append(Reconcile(live))
         tx.actions.append(Reconcile())
