@@ -50,7 +50,13 @@ def _stop(server: BaseWSGIServer, thread: threading.Thread) -> None:
         for dispatcher in list(server._map.values()):
             dispatcher.close()
 
-    server.trigger.pull_trigger(close_everything)
+    try:
+        server.trigger.pull_trigger(close_everything)
+    except OSError as exc:
+        # The loop's wake-up pipe is already closed (the loop closes it on a poll error):
+        # nothing can wake it, so close from here; its next poll finds the map empty.
+        log.warning("web server trigger unusable (%s); closing its sockets directly", exc)
+        close_everything()
     thread.join(STOP_TIMEOUT_S)
     server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_S)
     if thread.is_alive():

@@ -84,6 +84,18 @@ def test_serve_binds_a_free_port_and_stops_cleanly(app):
     handle.stop()  # a second stop is harmless
 
 
+def test_stop_still_closes_the_server_when_its_wake_up_pipe_is_gone(app):
+    handle = serve(app, "127.0.0.1", 0)
+    [(server, thread)] = handle._running
+    server.trigger.close()  # as the loop does on a poll error of its pipe
+    handle.stop()
+    assert not thread.is_alive()
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(
+        ("127.0.0.1", handle.port), timeout=2
+    ):
+        pass
+
+
 def test_served_errors_are_json(served):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(served.url + "v1/agents/nope", timeout=5)
