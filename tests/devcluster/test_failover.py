@@ -84,9 +84,9 @@ def test_new_master_knows_tasks_only_from_reregistered_agents(make_harness, sche
     recon = [(u["task_id"]["value"], u["state"]) for u in sched.updates[before:]
              if u["reason"] == "REASON_RECONCILIATION"]
     assert recon == [("t-free", "TASK_RUNNING"), ("t-free", "TASK_RUNNING")], answers
-    lost = wait_until(lambda: held.state == "unreachable", deadline_s=10,
-                    what="the recovered agent marked unreachable")
-    assert lost and held.id in sched.kinds("agent_lost")
+    wait_until(lambda: held.state == "unreachable", deadline_s=10,
+               what="the recovered agent marked unreachable")
+    wait_until(lambda: held.id in sched.kinds("agent_lost"), what="its FAILURE event")
     before = len(sched.updates)
     reconcile_tasks(driver, [("t-held", held.id)])
     assert wait_until(lambda: sched.updates[before:], what="an answer")[0]["state"] == \

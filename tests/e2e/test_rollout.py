@@ -57,7 +57,8 @@ def test_a_cluster_store_change_restarts_docker_under_the_budget(make_stack):
     assert not restarts_per_agent(events)
     status = _roll_out_change(stack, status, "docker",
                               {"CALICO_DOCKER_CLUSTER_STORE": "etcd://127.0.0.1:2379/calico"})
-    assert max_agents_disrupted_at_once(events) == 2  # both slots used, never more
+    # Never more than the budget (whether two restarts overlap depends on offer timing).
+    assert 1 <= max_agents_disrupted_at_once(events) <= 2
     assert sorted(restarts_per_agent(events).values()) == [1] * 4  # docker, once each
     for agent in status["agents"]:
         docker = _step(agent, "docker")
