@@ -472,9 +472,14 @@ class Master(AgentLifecycle):
         subscription = fw.subscription
         copies = 2 if self.faults.duplicate_updates else 1
         delay = self.faults.update_delay_s
+        # A slow link delays the update and every event after it on the one stream: the
+        # master forwards an update before it recovers the task's resources (apache/mesos
+        # 1.4.3 and 1.8.1, src/master/master.cpp `Master::statusUpdate`: `forward`, then
+        # `updateTask`), so no offer of them can overtake it.
         for _ in range(copies):
             if delay > 0:
-                self.timers.call_later(delay, lambda: subscription.send(event))
+                subscription.send_late(event, delay)
+                self.timers.call_later(delay, subscription.release_due)
             else:
                 subscription.send(event)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import queue
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -49,14 +50,40 @@ class MasterOptions:
 
 @dataclass
 class Subscription:
+    """One scheduler's event stream. Events reach it in the order they are sent, as on the
+    one HTTP response the v1 scheduler API streams them on: an event held back (a slow
+    link, `send_late`) holds back every event sent after it."""
+
     stream_id: str
     framework_id: str = ""
     events: queue.Queue = field(default_factory=queue.Queue)
     closed: bool = False
+    # (monotonic time due, encoded event) of events held back, in send order.
+    held: collections.deque = field(default_factory=collections.deque)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def send(self, event: dict) -> None:
-        if not self.closed:
-            self.events.put(recordio(event))
+        self._send(event, 0.0)
+
+    def send_late(self, event: dict, delay_s: float) -> None:
+        """Send `event` `delay_s` from now; call `release_due` then."""
+        self._send(event, time.monotonic() + delay_s)
+
+    def _send(self, event: dict, due: float) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            if self.held or due > time.monotonic():
+                self.held.append((due, recordio(event)))
+            else:
+                self.events.put(recordio(event))
+
+    def release_due(self) -> None:
+        """Let the held events through that are due, and those behind them not held."""
+        with self.lock:
+            now = time.monotonic()
+            while self.held and self.held[0][0] <= now:
+                self.events.put(self.held.popleft()[1])
 
     def close(self) -> None:
         self.closed = True
@@ -167,7 +194,8 @@ class Framework:
 @dataclass
 class Faults:
     """Injected faults the agents and the master consult: pending fetch failures per agent
-    id (or "*" for any agent), a delay and duplication of every forwarded status update."""
+    id (or "*" for any agent), a delay and duplication of every forwarded status update
+    (a delayed update holds back the events sent after it on its stream: a slow link)."""
 
     fetch_failures: collections.Counter = field(default_factory=collections.Counter)
     update_delay_s: float = 0.0

@@ -50,6 +50,8 @@ class TaskStatus:
     message: str | None = None
     reason: str | None = None
     healthy: bool | None = None
+    # When the state was observed (`TaskStatus.timestamp`, the agent's clock); None: unknown.
+    timestamp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         return 2
     results = []
     for plan in plans:
-        print(f"seed {plan.seed} (Mesos {plan.mesos_version}): "
+        print(f"seed {plan.seed} (Mesos {plan.mesos_version}, {plan.describe_hosts()}): "
               + "; ".join(f.describe() for f in plan.faults), file=sys.stderr)
         if args.work_dir is not None:
             result = run_plan(plan, args.work_dir / f"seed-{plan.seed}")
@@ -68,6 +68,10 @@ def main(argv: list[str]) -> int:
                 result = run_plan(plan, Path(tmp))
         if result.error:
             print(f"seed {plan.seed}: RUN FAILED: {result.error}", file=sys.stderr)
+        for phase, paths in result.paths.items():
+            print(f"seed {plan.seed}: {phase} paths: "
+                  + ", ".join(f"{host} {path}" for host, path in paths.items()),
+                  file=sys.stderr)
         for violation in result.violations:
             print(f"seed {plan.seed}: VIOLATION {violation.invariant}: {violation.detail}",
                   file=sys.stderr)

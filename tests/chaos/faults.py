@@ -15,6 +15,7 @@ from devcluster.host.faults import set_fault
 from devcluster.stack import DevStack
 from tests.chaos import scenario
 from tests.chaos.schedulers import Schedulers
+from tests.e2e.conftest import docker_will_run_another_store
 
 HOLD_S = 3.0
 UPDATE_DELAY_S = 1.0
@@ -27,13 +28,16 @@ class InjectError(RuntimeError):
 @dataclass
 class Cluster:
     """What a fault acts on: the stack, its scheduler processes and the agents in the order
-    the cluster added them (a plan's targets index this list)."""
+    the cluster added them (a plan's targets and its `another_store` hosts index this list).
+    `added_in`: the phase in which a fault added an agent (its first install)."""
 
     stack: DevStack
     schedulers: Schedulers
     agent_ids: list[str]
+    another_store: frozenset[int] = frozenset()
     removed_at: dict[str, float] = field(default_factory=dict)
     permanently_faulted: set[str] = field(default_factory=set)
+    added_in: dict[str, str] = field(default_factory=dict)
 
     def target(self, index: int | None) -> str:
         if index is None:
@@ -86,7 +90,11 @@ def inject(cluster: Cluster, fault: scenario.Fault, now: float) -> Heal | None:
         master.fail_over()
         return None
     if kind == scenario.AGENT_ADDED:
-        cluster.agent_ids.append(cluster.stack.cluster.add_agent().id)
+        if len(cluster.agent_ids) in cluster.another_store:
+            docker_will_run_another_store(cluster.stack.work_dir, len(cluster.agent_ids))
+        agent_id = cluster.stack.cluster.add_agent().id
+        cluster.agent_ids.append(agent_id)
+        cluster.added_in[agent_id] = fault.moment.phase
         return None
     if kind == scenario.UPDATES_DELAYED:
         master.faults.update_delay_s = UPDATE_DELAY_S

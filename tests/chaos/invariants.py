@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from framework.engine.tasks import TERMINAL_STATES, TaskIdError, parse_task_id
 from tests.chaos.schedulers import Action
-from tests.chaos.windows import disruption_windows, peak_disruption, restarts_between
+from tests.chaos.windows import (
+    PATH_LIVE,
+    PATH_RESTART,
+    disruption_windows,
+    peak_disruption,
+    restarts_between,
+)
 
 LONG_RUNNING_STEPS = ("etcd-proxy", "calico-node")
 SETTLED_STATES = ("complete", "halted")
@@ -25,8 +31,11 @@ UNKNOWN_TASKS = "unknown_tasks"
 ONE_NODE_PER_AGENT = "one_calico_node_per_agent"
 RECORDS_AGREE = "records_agree_with_master"
 ONE_SCHEDULER = "one_scheduler_acting"
-INVARIANTS = (BUDGET, END_STATE, RESTARTS, UNKNOWN_TASKS, ONE_NODE_PER_AGENT, RECORDS_AGREE,
-              ONE_SCHEDULER)
+PATHS = "path_as_planned"
+DOCKER_STORE = "docker_store_converged"
+INVARIANTS = (BUDGET, END_STATE, RESTARTS, PATHS, DOCKER_STORE, UNKNOWN_TASKS,
+              ONE_NODE_PER_AGENT, RECORDS_AGREE, ONE_SCHEDULER)
+NO_PATH = "none"
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,33 @@ def check_restarts(events: Iterable[Mapping], start: float, end: float,
     counts = restarts_between(list(events), start, end)
     return [f"{unit} on {agent} restarted {n} times in one rollout"
             for (agent, unit), n in sorted(counts.items()) if n > 1 and agent not in forced]
+
+
+def check_paths(phase: str, expected: Mapping[str, str], observed: Mapping[str, str],
+                complete: Collection[str], labels: Mapping[str, str]) -> list[str]:
+    """A host whose Docker takes the change live never restarts a unit (it would have
+    needed no restart slot), and every host that completed the rollout took the path its
+    Docker needs: restarted where Docker ran another store, reloaded where it ran none."""
+    problems = []
+    for agent_id, want in sorted(expected.items()):
+        got = observed.get(agent_id, NO_PATH)
+        name = f"agent {labels.get(agent_id, '?')} ({agent_id})"
+        if want == PATH_LIVE and got == PATH_RESTART:
+            problems.append(f"{name} was restarted in the {phase} rollout, but its Docker "
+                            f"takes the change live")
+        elif agent_id in complete and got != want:
+            problems.append(f"{name} completed the {phase} rollout by the {got!r} path, "
+                            f"not {want!r}")
+    return problems
+
+
+def check_docker_store(target: str, stores: Mapping[str, str | None],
+                       labels: Mapping[str, str]) -> list[str]:
+    """Every complete agent's running Docker uses the configured cluster store: the store
+    libnetwork took (a refused reload leaves the old one), not only what daemon.json says."""
+    return [f"agent {labels.get(agent_id, '?')} ({agent_id}) is complete but its Docker runs "
+            f"cluster store {store!r}, not {target!r}"
+            for agent_id, store in sorted(stores.items()) if store != target]
 
 
 def live_master_tasks(master_state: Mapping, framework_name: str) -> dict[str, dict]:

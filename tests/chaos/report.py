@@ -9,7 +9,8 @@ from tests.chaos.runner import RunResult
 
 
 def summarize(results: Iterable[RunResult]) -> dict:
-    """Seeds run, faults injected by kind, invariant checks made, violations (listed), and
+    """Seeds run, faults injected by kind, the hosts whose Docker ran another store and the
+    path each host took in each rollout, invariant checks made, violations (listed), and
     runs that broke for reasons of their own (`errors`)."""
     results = list(results)
     faults: collections.Counter = collections.Counter()
@@ -19,6 +20,9 @@ def summarize(results: Iterable[RunResult]) -> dict:
         "seeds": [r.seed for r in results],
         "mesos_versions": {str(r.seed): r.plan.mesos_version for r in results},
         "seeds_run": len(results),
+        "another_store": {str(r.seed): [f"#{i}" for i in r.plan.another_store]
+                          for r in results},
+        "paths": {str(r.seed): r.paths for r in results},
         "faults": dict(sorted(faults.items())),
         "faults_skipped": sum(len(r.skipped) for r in results),
         "checks": sum(r.checks for r in results),

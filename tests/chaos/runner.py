@@ -1,6 +1,12 @@
 """One chaos run: a dev stack, an install rollout and a config-change rollout with the
 seed's faults injected at their moments, then every invariant checked.
 
+Both ways a host takes Docker's cluster store are exercised: in the install rollout the
+plan's `another_store` hosts start with Docker running another store, so they need a
+Docker restart under a restart slot (installer exit 76, then a relaunch with a slot), and
+the others take the store live by a reload; the change rollout changes the store, so every
+host installed before it restarts Docker. The run records which path each host took.
+
 The run polls the leading scheduler's status while it waits for moments and for the
 rollout to settle; every wait has a deadline, and a rollout that never settles is itself
 a violation.
@@ -21,15 +27,20 @@ from pathlib import Path
 import etcd3
 
 from devcluster.cluster import ClusterOptions
+from devcluster.host import units
 from devcluster.host.events import read_events
+from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 from devcluster.master import MasterOptions
 from devcluster.platforms import on_platform, shipping
 from devcluster.stack import DevStack, StackOptions
+from framework.config.variables import VARIABLES
 from framework.state import DEFAULT_ROOT
 from tests.chaos import invariants as inv
 from tests.chaos import scenario
 from tests.chaos.faults import HOLD_S, Cluster, Heal, InjectError, inject
 from tests.chaos.schedulers import Schedulers, disruptive_launches
+from tests.chaos.windows import PATH_RESTART, paths_between
+from tests.e2e.conftest import docker_will_run_another_store
 
 log = logging.getLogger("tests.chaos")
 
@@ -41,6 +52,8 @@ BASE_ENV = {"CALICO_RETRY_MAX_ATTEMPTS": "2", "CALICO_RESTART_TIMEOUT": "10"}
 # disruptive steps and calico-node run again on every agent.
 CHANGE_ENV = {"CALICO_DOCKER_CLUSTER_STORE": "etcd://127.0.0.1:2379/chaos",
               "CALICO_CNI_MTU": "1440", "CALICO_NODE_IMAGE": "calico/node:v2.6.13"}
+# The store the install rollout sets: the package's default.
+INSTALL_STORE = next(v.default for v in VARIABLES if v.env == "CALICO_DOCKER_CLUSTER_STORE")
 POLL_S = 0.2
 SETTLE_BASE_S = 120.0
 SETTLE_PER_AGENT_S = 20.0
@@ -56,6 +69,9 @@ class RunResult:
     skipped: list[str] = field(default_factory=list)
     checked: collections.Counter = field(default_factory=collections.Counter)
     violations: list[inv.Violation] = field(default_factory=list)
+    # phase -> host ("#i", by the order the cluster added it) -> the path it took there:
+    # "live", "restart", or "none" (nothing of its Docker or agent changed)
+    paths: dict[str, dict[str, str]] = field(default_factory=dict)
     duration_s: float = 0.0
     error: str | None = None  # the run itself broke (not the product): why
 
@@ -74,6 +90,12 @@ class Phase:
     start: float
     end: float = 0.0
     status: dict | None = None
+
+    @property
+    def store(self) -> str:
+        """The Docker cluster store this rollout sets."""
+        return CHANGE_ENV["CALICO_DOCKER_CLUSTER_STORE"] if self.name == scenario.PHASE_CHANGE \
+            else INSTALL_STORE
 
 
 def run_plan(plan: scenario.ChaosPlan, work_dir: Path) -> RunResult:
@@ -106,10 +128,14 @@ def run_plan(plan: scenario.ChaosPlan, work_dir: Path) -> RunResult:
 def _run_phases(plan: scenario.ChaosPlan, stack: DevStack, schedulers: Schedulers,
                 events_file: Path, result: RunResult) -> None:
     stack.work_dir.mkdir(parents=True, exist_ok=True)
+    for host in plan.another_store:
+        if host < plan.agents:  # the others are added by a fault, which writes theirs
+            docker_will_run_another_store(stack.work_dir, host)
     stack.etcd.start()
     stack.cluster.start()
     stack.artifacts.start()
-    cluster = Cluster(stack, schedulers, list(stack.cluster.master.agents))
+    cluster = Cluster(stack, schedulers, list(stack.cluster.master.agents),
+                      frozenset(plan.another_store))
     for name in scenario.PHASES:
         if name == scenario.PHASE_CHANGE:
             schedulers.stop_all()
@@ -117,7 +143,7 @@ def _run_phases(plan: scenario.ChaosPlan, stack: DevStack, schedulers: Scheduler
         phase = Phase(name, time.time())
         schedulers.start()
         _drive(plan, phase, cluster, result)
-        _check_phase(phase, cluster, events_file, result)
+        _check_phase(plan, phase, cluster, events_file, result)
     _check_tasks(cluster, result)
     result.record(inv.BUDGET, inv.check_budget(read_events(events_file), cluster.removed_at,
                                                 plan.max_concurrent_restarts))
@@ -200,12 +226,42 @@ def _present(cluster: Cluster) -> list[str]:
         return list(master.agents)
 
 
-def _check_phase(phase: Phase, cluster: Cluster, events_file: Path, result: RunResult
-                 ) -> None:
+def _check_phase(plan: scenario.ChaosPlan, phase: Phase, cluster: Cluster, events_file: Path,
+                 result: RunResult) -> None:
+    events = read_events(events_file)
     result.record(inv.END_STATE, inv.check_end_state(phase.status, _present(cluster),
                                                      cluster.permanently_faulted))
-    result.record(inv.RESTARTS, inv.check_restarts(read_events(events_file), phase.start,
-                                                   phase.end, cluster.permanently_faulted))
+    result.record(inv.RESTARTS, inv.check_restarts(events, phase.start, phase.end,
+                                                   cluster.permanently_faulted))
+    labels = {agent_id: f"#{i}" for i, agent_id in enumerate(cluster.agent_ids)}
+    observed = paths_between(events, phase.start, phase.end)
+    result.paths[phase.name] = {labels[a]: observed.get(a, inv.NO_PATH)
+                                for a in cluster.agent_ids}
+    complete = {a["id"] for a in (phase.status or {}).get("agents", [])
+                if a["state"] == "complete"} - cluster.permanently_faulted
+    result.record(inv.PATHS, inv.check_paths(phase.name, _expected_paths(plan, phase, cluster),
+                                             observed, complete, labels))
+    stores = {agent_id: _docker_store(cluster, agent_id)
+              for agent_id in sorted(complete & set(_present(cluster)))}
+    result.record(inv.DOCKER_STORE, inv.check_docker_store(phase.store, stores, labels))
+
+
+def _expected_paths(plan: scenario.ChaosPlan, phase: Phase, cluster: Cluster) -> dict[str, str]:
+    """Agent id -> its path in this rollout: in its first install, live unless the plan
+    has its Docker run another store; in the change, a restart (the store changes)."""
+    first = scenario.PHASE_INSTALL
+    return {agent_id: plan.install_path(i)
+            if cluster.added_in.get(agent_id, first) == phase.name else PATH_RESTART
+            for i, agent_id in enumerate(cluster.agent_ids)}
+
+
+def _docker_store(cluster: Cluster, agent_id: str) -> str | None:
+    """The cluster store the agent's running Docker uses (libnetwork's, which a refused
+    reload leaves as it was), None when Docker is not running."""
+    host = HostDir(cluster.stack.cluster.master.agents[agent_id].spec.root)
+    with host.locked():
+        record = units.settle(host, DOCKER_UNIT, time.time())
+    return record["netstore"] if record["state"] == units.ACTIVE else None
 
 
 def _check_tasks(cluster: Cluster, result: RunResult) -> None:

@@ -1,7 +1,8 @@
 """What one seed does: which faults, on which agents, at which moments of which rollout.
 
 A plan is pure data drawn from `random.Random(seed)`, so a seed names the same faults,
-targets and moments on every machine. Moments are rollout progress ("once two agents are
+targets and moments, and the same hosts whose Docker already runs another cluster store,
+on every machine. Moments are rollout progress ("once two agents are
 complete", "at the first launch of a disruptive step"), never wall-clock times, so a seed
 replays the same story however fast the machine is.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from tests.chaos.windows import PATH_LIVE, PATH_RESTART
 
 PHASE_INSTALL = "install"
 PHASE_CHANGE = "change"
@@ -46,6 +49,13 @@ MAX_FAULTS = 4
 MIN_AGENTS = 2
 # Seeds alternate the emulated Mesos: even seeds 1.8 (DC/OS 1.13), odd ones 1.4 (DC/OS 1.10).
 MESOS_VERSIONS = ("1.8", "1.4")
+
+
+# The two ways a host takes the package's Docker cluster store (issue 18): PATH_LIVE, by a
+# reload of a Docker that ran no store before, with no restart slot; or PATH_RESTART, a
+# Docker restart under a slot, where Docker already runs another store (libnetwork refuses
+# to change it by reload).
+PATHS = (PATH_LIVE, PATH_RESTART)
 
 
 class PlanError(ValueError):
@@ -85,15 +95,27 @@ class ChaosPlan:
     max_concurrent_restarts: int
     faults: tuple[Fault, ...]
     mesos_version: str = MESOS_VERSIONS[0]
+    # Hosts (by the order the cluster adds them, agents added by a fault included) whose
+    # Docker runs another cluster store before the install: the restart path for them.
+    another_store: tuple[int, ...] = ()
 
     def in_phase(self, phase: str) -> tuple[Fault, ...]:
         return tuple(f for f in self.faults if f.moment.phase == phase)
+
+    def install_path(self, host: int) -> str:
+        """How host number `host` takes the store in its first install."""
+        return PATH_RESTART if host in self.another_store else PATH_LIVE
+
+    def describe_hosts(self) -> str:
+        hosts = ", ".join(f"#{i}" for i in self.another_store)
+        return f"Docker runs another store on {hosts}" if hosts else "no Docker runs a store"
 
 
 def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS,
               mesos_version: str | None = None) -> ChaosPlan:
     """Draw the plan of one seed: 2-4 faults spread over the install and change rollouts,
-    on the seed's Mesos version unless one is given."""
+    on the seed's Mesos version unless one is given, and the hosts whose Docker runs
+    another cluster store before the install (so the install takes both paths)."""
     if agents < MIN_AGENTS:
         raise PlanError(f"a chaos run needs at least {MIN_AGENTS} agents, not {agents}")
     unknown = set(kinds) - set(FAULT_KINDS)
@@ -116,4 +138,9 @@ def make_plan(seed: int, agents: int, kinds: tuple[str, ...] = FAULT_KINDS,
     order = {phase: i for i, phase in enumerate(PHASES)}
     faults.sort(key=lambda f: (order[f.moment.phase], f.moment.complete))
     version = mesos_version or MESOS_VERSIONS[seed % len(MESOS_VERSIONS)]
-    return ChaosPlan(seed, agents, k, tuple(faults), version)
+    # Drawn after the faults, so a seed keeps the faults it drew before hosts had paths.
+    # Among the first hosts at least one of each path; an added agent either, by a coin.
+    starting = rng.sample(range(agents), rng.randint(1, agents - 1))
+    added = sum(f.kind == AGENT_ADDED for f in faults)
+    later = [agents + i for i in range(added) if rng.random() < 0.5]
+    return ChaosPlan(seed, agents, k, tuple(faults), version, tuple(sorted(starting + later)))

@@ -12,7 +12,12 @@ from tests.chaos import scenario
 from tests.chaos.report import summarize
 from tests.chaos.runner import RunResult
 from tests.chaos.schedulers import Action, disruptive_launches, read_actions
-from tests.chaos.windows import disruption_windows, peak_disruption, restarts_between
+from tests.chaos.windows import (
+    disruption_windows,
+    paths_between,
+    peak_disruption,
+    restarts_between,
+)
 
 
 def ev(t, agent, unit, action, phase, ok=True):
@@ -38,6 +43,25 @@ def test_a_seed_names_one_plan_within_its_limits(seed):
         assert fault.moment.at_launch == (fault.kind == scenario.SCHEDULER_KILL_AT_LAUNCH)
     phases = [scenario.PHASES.index(f.moment.phase) for f in plan.faults]
     assert phases == sorted(phases)
+
+
+@pytest.mark.parametrize("agents", [2, 3, 4])
+def test_every_seed_installs_by_both_paths(agents):
+    for seed in range(50):
+        plan = scenario.make_plan(seed, agents)
+        first = [i for i in plan.another_store if i < agents]
+        assert 1 <= len(first) < agents
+        assert {plan.install_path(i) for i in range(agents)} == set(scenario.PATHS)
+        added = sum(f.kind == scenario.AGENT_ADDED for f in plan.faults)
+        assert all(i < agents + added for i in plan.another_store)
+        assert list(plan.another_store) == sorted(set(plan.another_store))
+
+
+def test_host_paths_keep_the_faults_a_seed_drew_before():
+    # The seeds of the e2e suite keep the faults their comments describe.
+    kinds = [f.kind for f in scenario.make_plan(7, 2).faults]
+    assert kinds == [scenario.AGENT_LOST, scenario.MASTER_FAILOVER]
+    assert scenario.make_plan(7, 2).describe_hosts() == "Docker runs another store on #0"
 
 
 def test_seeds_cover_every_fault_kind():
@@ -97,6 +121,14 @@ def test_restarts_counted_per_agent_and_unit_in_a_time_range():
     assert restarts_between(events, 0, 4) == {("a", "docker"): 2}
 
 
+def test_paths_read_from_the_events_log():
+    events = (restart(1, 2, "a") + [ev(1, "b", "docker", "reload", "begin"),
+                                    ev(1, "b", "docker", "reload", "end")]
+              + [ev(3, "c", "docker", "reload", "end")] + restart(4, 5, "c")
+              + [ev(1, "d", "docker", "reload", "end", ok=False)] + restart(20, 21, "e"))
+    assert paths_between(events, 0, 10) == {"a": "restart", "b": "live", "c": "restart"}
+
+
 def window_of(windows, agent):
     return next(w for w in windows if w.agent_id == agent)
 
@@ -149,6 +181,31 @@ def test_restart_check_spares_agents_a_fault_forced():
     assert inv.check_restarts(events, 0, 10, set()) == ["docker on a restarted 2 times in one "
                                                         "rollout"]
     assert inv.check_restarts(events, 1.5, 10, set()) == []
+
+
+LABELS = {"a": "#0", "b": "#1"}
+
+
+def test_path_check_accepts_each_host_on_its_planned_path():
+    expected = {"a": "restart", "b": "live"}
+    assert inv.check_paths("install", expected, {"a": "restart", "b": "live"}, {"a", "b"},
+                           LABELS) == []
+    # Not complete (failed, removed): only a restart of a live host counts.
+    assert inv.check_paths("install", expected, {}, set(), LABELS) == []
+
+
+def test_path_check_finds_a_restarted_live_host_and_a_wrong_path():
+    expected = {"a": "restart", "b": "live"}
+    (problem,) = inv.check_paths("install", expected, {"b": "restart"}, set(), LABELS)
+    assert "#1 (b) was restarted in the install rollout" in problem
+    (problem,) = inv.check_paths("change", expected, {"b": "live"}, {"a", "b"}, LABELS)
+    assert "#0 (a) completed the change rollout by the 'none' path, not 'restart'" in problem
+
+
+def test_docker_store_check():
+    assert inv.check_docker_store("etcd://x", {"a": "etcd://x"}, LABELS) == []
+    (problem,) = inv.check_docker_store("etcd://x", {"a": "etcd://x", "b": None}, LABELS)
+    assert "#1 (b) is complete but its Docker runs cluster store None" in problem
 
 
 def master_state(*tasks, name="calico"):
@@ -235,6 +292,7 @@ def test_summary_counts_faults_checks_violations_and_broken_runs():
     first.injected.update({scenario.ETCD_RESTART: 1, scenario.STREAM_DROP: 1})
     first.record(inv.BUDGET, [])
     first.record(inv.END_STATE, ["agent a ended 'pending'"])
+    first.paths = {"install": {"#0": "restart", "#1": "live"}}
     second = RunResult(2, scenario.make_plan(2, 3), error="StackError: etcd did not start")
     second.injected.update({scenario.STREAM_DROP: 2})
     summary = summarize([first, second])
@@ -242,6 +300,8 @@ def test_summary_counts_faults_checks_violations_and_broken_runs():
     assert summary["seeds"] == [1, 2] and summary["seeds_run"] == 2
     assert summary["faults"] == {scenario.ETCD_RESTART: 1, scenario.STREAM_DROP: 3}
     assert summary["checks"] == 2
+    assert summary["another_store"]["1"] == [f"#{i}" for i in first.plan.another_store]
+    assert summary["paths"] == {"1": {"install": {"#0": "restart", "#1": "live"}}, "2": {}}
     assert summary["violations"] == [{"seed": 1, "invariant": inv.END_STATE,
                                       "detail": "agent a ended 'pending'"}]
     assert summary["errors"] == [{"seed": 2, "error": "StackError: etcd did not start"}]

@@ -5,6 +5,9 @@ until that unit is next seen started again (`end` with `ok` of a start or restar
 that never comes back (Docker that fails to start) keeps its agent disrupted to the end of
 the run, because a failed agent still holds its restart slot. An agent removed from the
 cluster stops counting when it is removed.
+
+The path a host took in a rollout is read from the same log: `restart` when a disruptive
+unit of it was stopped or restarted, else `live` when its Docker reloaded its config.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 DISRUPTIVE_UNITS = frozenset({"docker", "dcos-mesos-slave", "dcos-mesos-slave-public"})
+RELOAD = "reload"
+PATH_LIVE = "live"
+PATH_RESTART = "restart"
 UP_ACTIONS = frozenset({"start", "restart"})
 DOWN_ACTIONS = frozenset({"stop", "restart"})
 
@@ -77,3 +83,18 @@ def restarts_between(events: Iterable[Mapping], start: float, end: float
         (e["agent_id"], e["unit"]) for e in events
         if e["unit"] in DISRUPTIVE_UNITS and e["phase"] == "begin"
         and e["action"] in DOWN_ACTIONS and start <= e["time"] < end)
+
+
+def paths_between(events: Iterable[Mapping], start: float, end: float) -> dict[str, str]:
+    """Agent id -> the path it took in [start, end): `restart` (a disruptive unit stopped or
+    restarted) or `live` (Docker reloaded, nothing restarted). Agents with neither are left
+    out: nothing of theirs changed."""
+    paths: dict[str, str] = {}
+    for e in events:
+        if not start <= e["time"] < end or e["unit"] not in DISRUPTIVE_UNITS:
+            continue
+        if e["phase"] == "begin" and e["action"] in DOWN_ACTIONS:
+            paths[e["agent_id"]] = PATH_RESTART
+        elif e["action"] == RELOAD and e["phase"] == "end" and e["ok"]:
+            paths.setdefault(e["agent_id"], PATH_LIVE)
+    return paths

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from devcluster.master_records import Subscription
 from tests.devcluster.harness import command_task, launch, process_gone
 from tests.wait import wait_until
 
@@ -114,6 +117,24 @@ def test_delayed_updates_arrive_late_but_in_order(harness, sched):
         if state not in seen:
             seen.append(state)
     assert seen == ["TASK_STARTING", "TASK_RUNNING", "TASK_FINISHED"]
+
+
+def test_an_event_sent_after_a_late_one_waits_behind_it():
+    """A slow link delays the stream, not one event: an offer sent after a delayed update
+    (say of the resources its task returned) reaches the scheduler after it."""
+    stream = Subscription("s")
+    stream.send_late({"type": "UPDATE"}, 0.2)
+    stream.send({"type": "OFFERS"})
+    assert stream.events.empty()
+
+    def released() -> bool:
+        stream.release_due()
+        return stream.events.qsize() == 2
+    wait_until(released, what="the held events released")
+    kinds = [json.loads(stream.events.get().split(b"\n", 1)[1])["type"] for _ in range(2)]
+    assert kinds == ["UPDATE", "OFFERS"]
+    stream.send({"type": "HEARTBEAT"})
+    assert stream.events.qsize() == 1
 
 
 def test_checks_go_on_while_the_agent_is_cut_off(harness, sched):
