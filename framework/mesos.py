@@ -166,7 +166,6 @@ class QueueingScheduler(Scheduler):
             message=update.get("message"),
             reason=update.get("reason"),
             healthy=update.get("healthy"),
-            timestamp=update.get("timestamp"),
         )
         self.inbox.put(StatusUpdate(status, dict(update)))
 

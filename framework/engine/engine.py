@@ -172,7 +172,6 @@ class Engine:
         # Live tasks not heard of since the latest subscription: each may have ended while
         # no scheduler was connected, its update still on its way (see `_wait`).
         self._unheard: set[str] = set()
-        self._subscribed_at: float | None = None
         self._suppressed = False
         self._long_declined: set[str] = set()
         # Agents waiting for a restart slot or for room under the parallel cap.
@@ -588,8 +587,7 @@ class Engine:
         if event.state not in KNOWN_STATES or event.state == LAUNCHED:
             tx.notices.append(Notice(f"ignored unknown task state {event.state!r}", agent_id))
             return
-        if not self._observed_before_subscribing(event):
-            self._unheard.discard(event.task_id)
+        self._unheard.discard(event.task_id)
         self._presence_from_status(tx, agent_id, event, now)
         # A task reported running somewhere; an unreachable one cannot be killed (the
         # master answers a kill of it with reconciliation).
@@ -812,24 +810,12 @@ class Engine:
     def _on_subscribed(self, tx: _Txn, event: Subscribed, now: float) -> None:
         live = tuple(self.live_tasks())
         self._unheard = {task_id for task_id, _ in live}
-        self._subscribed_at = now
         if live:
             tx.actions.append(Reconcile(live))
         tx.actions.append(Reconcile())
         self._suppressed = False
         self._teardown_asked = False  # a teardown not yet done is asked again
         tx.revive = True
-
-    def _observed_before_subscribing(self, event: TaskStatus) -> bool:
-        """An update observed before this subscription and delivered since says nothing of
-        the task now: the agent retries its oldest unacknowledged update, and a newer one
-        (the task's end, whose resources the master already freed) waits behind it
-        (apache/mesos 1.4.3 and 1.8.1, src/slave/task_status_update_manager.cpp: one
-        update in flight per task stream, resent until acknowledged). Compared across the
-        agent's clock and this scheduler's: a skewed clock costs short declines at worst
-        when behind, a long one when ahead, as before this check."""
-        return (event.timestamp is not None and self._subscribed_at is not None
-                and event.timestamp < self._subscribed_at)
 
     def _on_tick(self, tx: _Txn, event: Tick, now: float) -> None:
         timeout = self.policy.launch_timeout_s

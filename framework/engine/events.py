@@ -50,8 +50,6 @@ class TaskStatus:
     message: str | None = None
     reason: str | None = None
     healthy: bool | None = None
-    # When the state was observed (`TaskStatus.timestamp`, the agent's clock); None: unknown.
-    timestamp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from framework.engine import (
     Revive,
     Subscribed,
     Suppress,
-    TaskStatus,
     Tick,
 )
 from tests.engine.kit import Driver, launch_step, of_type, refuse_seconds
@@ -54,24 +53,6 @@ def test_a_one_shot_task_unheard_of_since_subscribing_gets_short_declines():
     driver.send(Subscribed())
     driver.status(docker.task_id, "TASK_FINISHED")
     assert driver.launch("a1").step == "cni"
-
-
-def test_an_update_retried_from_before_subscribing_leaves_its_task_unheard_of():
-    """The agent resends its oldest unacknowledged update; the task's end may wait behind
-    it, its resources already offered (chaos seed 2, --agents 4: a live docker run ended
-    while its scheduler was SIGKILLed)."""
-    driver = Driver(agents=("a1",), needs_restart=False)
-    proxy = driver.launch("a1")
-    driver.status(proxy.task_id, "TASK_RUNNING", healthy=True)
-    docker = driver.launch("a1")
-    driver.status(docker.task_id, "TASK_STARTING")
-    sent = driver.now
-    policy = driver.engine.policy
-    driver.send(Subscribed(), advance=1)
-    driver.send(TaskStatus(docker.task_id, "TASK_RUNNING", timestamp=sent))
-    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_wait_s]
-    driver.send(TaskStatus(docker.task_id, "TASK_RUNNING", timestamp=driver.now))
-    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_idle_s]
 
 
 def test_subscribing_with_nothing_to_do_suppresses():
