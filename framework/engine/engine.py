@@ -508,8 +508,11 @@ class Engine:
             # no scheduler was connected, so the offer already holds its resources (the
             # master frees them when the agent reports the end, src/master/master.cpp
             # `Master::updateTask`), while its update waits for the agent's next retry or
-            # for the reconciliation answer; a long filter would then never lift.
-            self._decline(tx, offers, self.policy.refuse_idle_s)
+            # for the reconciliation answer; such a filter would not lift. The update of
+            # an end can also wait behind an older unacknowledged one of the same task
+            # (the agent keeps one update in flight per task, src/slave/
+            # task_status_update_manager.cpp), so even this filter is bounded.
+            self._decline(tx, offers, self.policy.refuse_busy_s)
             return
         until = block.record.backoff_until if block.kind is Block.BACKOFF else None
         self._decline(tx, offers, self.policy.wait_refuse_s(now, until))

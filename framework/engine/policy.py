@@ -16,6 +16,9 @@ DEFAULT_STABLE_AFTER_S = 600.0
 DEFAULT_MAX_FAILED = 0
 DEFAULT_REFUSE_IDLE_S = 3600.0
 DEFAULT_REFUSE_WAIT_S = 5.0
+# An agent whose one-shot task runs: its end normally lifts the filter (see Engine._wait);
+# this bounds the wait when the end reached the master before the refused offer was made.
+DEFAULT_REFUSE_BUSY_S = 30.0
 DEFAULT_LAUNCH_TIMEOUT_S = 120.0
 # Records of agents gone from the cluster are kept this long (for the page and the event
 # log), then forgotten: a cluster that replaces its agents does not grow its state forever.
@@ -71,6 +74,7 @@ class Policy:
     max_failed: int = DEFAULT_MAX_FAILED
     refuse_idle_s: float = DEFAULT_REFUSE_IDLE_S
     refuse_wait_s: float = DEFAULT_REFUSE_WAIT_S
+    refuse_busy_s: float = DEFAULT_REFUSE_BUSY_S
     launch_timeout_s: float = DEFAULT_LAUNCH_TIMEOUT_S
     gone_retention_s: float = DEFAULT_GONE_RETENTION_S
 
@@ -79,8 +83,9 @@ class Policy:
             raise PolicyError("max_concurrent_restarts and max_parallel must be at least 1")
         if self.max_failed < 0:
             raise PolicyError("max_failed must not be negative")
-        if not 0 < self.refuse_wait_s <= self.refuse_idle_s:
-            raise PolicyError("refuse seconds need 0 < refuse_wait_s <= refuse_idle_s")
+        if not 0 < self.refuse_wait_s <= self.refuse_busy_s <= self.refuse_idle_s:
+            raise PolicyError("refuse seconds need "
+                              "0 < refuse_wait_s <= refuse_busy_s <= refuse_idle_s")
         if self.launch_timeout_s <= 0:
             raise PolicyError("launch_timeout_s must be positive")
         if self.gone_retention_s <= 0:

@@ -95,7 +95,8 @@ def test_an_offer_from_an_unknown_agent_adds_it_with_its_role(public, role):
 def test_refusals_last_until_what_brings_the_agent_s_next_offer():
     """A one-shot task's end returns its resources, and the master offers an agent whose
     free resources grew beyond the refused ones whatever the filter: a running one-shot
-    task's agent is declined for long. A long-running task keeps its resources, and a
+    task's agent is declined for `refuse_busy_s` (its update may reach us after an offer
+    that holds those resources already). A long-running task keeps its resources, and a
     launch not yet confirmed may be lost: those agents are declined briefly."""
     driver = Driver(agents=("a1", "a2"))
     assert driver.reason("a1") == "no offer from this agent yet (needed to start etcd-proxy)"
@@ -103,7 +104,7 @@ def test_refusals_last_until_what_brings_the_agent_s_next_offer():
     assert docker.refuse_seconds == IDLE
     assert refuse_seconds(driver.offer("a1")) == [WAIT]
     driver.status(docker.task_id, "TASK_RUNNING")
-    assert refuse_seconds(driver.offer("a1")) == [IDLE]
+    assert refuse_seconds(driver.offer("a1")) == [Policy().refuse_busy_s]
     proxy = driver.launch("a2")
     assert (proxy.step, proxy.refuse_seconds) == ("etcd-proxy", WAIT)
     driver.succeed(proxy)

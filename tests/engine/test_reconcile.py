@@ -38,18 +38,18 @@ def test_subscribing_reconciles_live_tasks_explicitly_then_implicitly():
 
 def test_a_one_shot_task_unheard_of_since_subscribing_gets_short_declines():
     """It may have ended while no scheduler was connected: the offer then already holds its
-    resources, so a long filter would never lift; once it is heard of, declines are long."""
+    resources, so a filter would not lift; once it is heard of, declines are longer."""
     driver = Driver(agents=("a1",), needs_restart=False)
     proxy = driver.launch("a1")
     driver.status(proxy.task_id, "TASK_RUNNING", healthy=True)
     docker = driver.launch("a1")
     driver.status(docker.task_id, "TASK_RUNNING")
     policy = driver.engine.policy
-    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_idle_s]
+    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_busy_s]
     driver.send(Subscribed())
     assert refuse_seconds(driver.offer("a1")) == [policy.refuse_wait_s]
     driver.status(docker.task_id, "TASK_RUNNING")  # the reconciliation's answer
-    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_idle_s]
+    assert refuse_seconds(driver.offer("a1")) == [policy.refuse_busy_s]
     driver.send(Subscribed())
     driver.status(docker.task_id, "TASK_FINISHED")
     assert driver.launch("a1").step == "cni"
