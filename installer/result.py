@@ -43,6 +43,13 @@ class Outcome(NamedTuple):
         return _EXIT_CODES[self.status]
 
 
+def needs_restart(unit: str, reason: str,
+                  details: Optional[Dict[str, Any]] = None) -> Outcome:
+    """Exit 76: a restart of `unit` is needed and not allowed in this run; nothing changed."""
+    return Outcome(NEEDS_RESTART, "needs a restart of {}: {}".format(unit, reason),
+                   details=dict(details or {}, restart_reason=reason))
+
+
 def result_path(step: str) -> str:
     return os.path.join(os.getcwd(), "calico-installer-{}.json".format(step))
 

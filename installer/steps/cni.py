@@ -28,7 +28,7 @@ from installer import downloads, fsutil
 from installer.changes import REMOVED, RESTORED, WROTE
 from installer.errors import BadInput, HostError, ServiceError
 from installer.host import Host
-from installer.result import AGAIN, NEEDS_RESTART, OK, Outcome
+from installer.result import AGAIN, OK, Outcome, needs_restart
 from installer.services import Timing, Unit
 from installer.steps import agent_flags, agent_unit
 
@@ -40,12 +40,6 @@ BINARY_MODE = 0o755
 CONFIG_MODE = 0o644
 
 log = logging.getLogger("calico-installer")
-
-
-def needs_restart(unit: str, reason: str) -> Outcome:
-    """Exit 76: a restart of `unit` is needed and not allowed in this run; nothing changed."""
-    return Outcome(NEEDS_RESTART, "needs a restart of {}: {}".format(unit, reason),
-                   details={"restart_reason": reason})
 
 
 class Placement(NamedTuple):

@@ -13,7 +13,7 @@ from installer import dockerconf, fsutil
 from installer.addresses import agent_ip
 from installer.errors import BadInput, HostError
 from installer.host import Host
-from installer.result import NEEDS_RESTART, OK, SKIPPED, Outcome
+from installer.result import OK, SKIPPED, Outcome, needs_restart
 from installer.services import Timing, Unit
 from installer.steps.daemon_change import STEP, DaemonJsonChange, in_progress
 
@@ -213,8 +213,7 @@ def _target(options: Any, desired: Dict[str, Any]) -> Callable[[Optional[bytes]]
 
 def _needs_restart(options: Any, reason: str, details: Dict[str, Any]) -> Outcome:
     log.info("a restart of %s is needed and not allowed in this run", options.docker_unit)
-    return Outcome(NEEDS_RESTART, "needs a restart of {}: {}".format(
-        options.docker_unit, reason), details=dict(details, restart_reason=reason))
+    return needs_restart(options.docker_unit, reason, details)
 
 
 def _restart(host: Host, options: Any, change: DaemonJsonChange, target: Any,
