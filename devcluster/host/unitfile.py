@@ -109,7 +109,9 @@ def exec_start(host: HostDir, unit: str, expand: bool = True) -> list[str]:
 
 
 def exec_reload(host: HostDir, unit: str) -> str:
-    """The unit's effective ExecReload as written ("" when none, or reset by an empty one)."""
+    """The unit's effective ExecReload as written ("" when none, or reset by an empty one:
+    systemd `src/core/load-fragment.c` `config_parse_exec`, an empty assignment resets the
+    command list, as systemd.service(5) says of the Exec*= settings)."""
     command = ""
     for key, value in _directives(host, unit):
         if key == "ExecReload":

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devcluster.host.events import read_events
-
-DISRUPTIVE_UNITS = ("docker", "dcos-mesos-slave", "dcos-mesos-slave-public")
+from tests.chaos.windows import DISRUPTIVE_UNITS, RELOAD
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ def restart_windows(events_file: Path) -> list[Window]:
     open_at: dict[tuple[str, str], float] = {}
     windows = []
     for event in read_events(events_file):
-        if event["unit"] not in DISRUPTIVE_UNITS or event["action"] == "reload":
+        if event["unit"] not in DISRUPTIVE_UNITS or event["action"] == RELOAD:
             continue
         key = (event["agent_id"], event["unit"])
         if event["phase"] == "begin":
