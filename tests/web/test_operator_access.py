@@ -22,6 +22,7 @@ from devcluster.stack import DevStack, StackOptions
 from operator_cli import build as cli_build
 from tests.auth.adminrouter import COOKIE, AdminRouter
 from tests.auth.iam import IamServer
+from tests.wait import wait_until
 from tests.web.conftest import pause_as_dcos_user
 from web import serve
 
@@ -92,15 +93,13 @@ def _docker_step(agent: dict) -> dict:
 
 
 def _wait_for_the_rollback(stack: DevStack, faulty: str) -> None:
-    deadline = time.monotonic() + REPORT_DEADLINE_S
-    docker: dict = {}
-    while ROLLED_BACK not in (docker.get("message") or ""):
-        assert time.monotonic() < deadline, (
-            f"the installer's reason never reached the status; docker step: {docker}")
-        time.sleep(0.5)
+    def rolled_back() -> bool:
         status = stack.status() or {"agents": []}
         agent = next((a for a in status["agents"] if a["id"] == faulty), None)
-        docker = _docker_step(agent) if agent is not None else {}
+        return agent is not None and ROLLED_BACK in (_docker_step(agent)["message"] or "")
+
+    wait_until(rolled_back, REPORT_DEADLINE_S, what="the installer's reason in the status",
+               interval_s=0.5)
 
 
 def test_a_failing_step_shows_the_installers_reason_on_the_agent_page(access, page):
