@@ -321,7 +321,7 @@ class Engine:
         facts = facts_of(self.plan, self.policy, agent)
         self._agents[agent_id] = agent
         self._facts[agent_id] = facts
-        flags = (facts.holder, facts.in_flight, facts.failed, facts.unfinished, facts.maintenance,
+        flags = (facts.holder, facts.in_flight, facts.halting, facts.unfinished, facts.maintenance,
                  facts.state not in (AGENT_COMPLETE, AGENT_GONE))
         for flag, index in zip(flags, self._indexes(), strict=True):
             if flag:
@@ -620,6 +620,7 @@ class Engine:
             event.reason,
             event.healthy,
             now,
+            event.address,
         )
         self._put(tx, agent.with_step(step, new))
         self._reconcile_asked.pop(event.task_id, None)
@@ -795,12 +796,14 @@ class Engine:
         specs = (self.plan.uninstall,) if self._control.uninstalling else self.plan.steps
         for spec in specs:
             rec = agent.step(spec.name)
-            if phase_of(spec, rec, self.policy.retry) in SATISFIED:
+            # A retry verifies a verified agent again; it redoes no other finished step.
+            again = retry and spec.observing
+            if phase_of(spec, rec, self.policy.retry) in SATISFIED and not again:
                 continue
             if retry:
                 if is_live(rec.task_state) and rec.task_id is not None:
                     tx.actions.append(Kill(rec.task_id, agent.agent_id))
-                steps[spec.name] = retried(rec, now)
+                steps[spec.name] = retried(rec, now, again=again)
             else:
                 steps[spec.name] = skipped(spec, rec, now)
         action = "retry" if retry else "skip"

@@ -43,13 +43,15 @@ class Offers:
 
 @dataclass(frozen=True, slots=True)
 class TaskStatus:
-    """A Mesos status update (or a reconciliation answer) for one task."""
+    """A Mesos status update (or a reconciliation answer) for one task; `address`: its IP
+    on a named (CNI) network, as the agent reported it."""
 
     task_id: str
     state: str
     message: str | None = None
     reason: str | None = None
     healthy: bool | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,16 @@ STEP_ETCD_PROXY = "etcd-proxy"
 STEP_DOCKER = "docker"
 STEP_CNI = "cni"
 STEP_CALICO_NODE = "calico-node"
+STEP_VERIFY = "verify"
 STEP_UNINSTALL = "uninstall"
-STEP_ORDER = (STEP_ETCD_PROXY, STEP_DOCKER, STEP_CNI, STEP_CALICO_NODE)
+STEP_ORDER = (STEP_ETCD_PROXY, STEP_DOCKER, STEP_CNI, STEP_CALICO_NODE, STEP_VERIFY)
 # Every step a task id may name: the install steps and the uninstall step.
 TASK_STEPS = (*STEP_ORDER, STEP_UNINSTALL)
 LONG_RUNNING_STEPS = frozenset({STEP_ETCD_PROXY, STEP_CALICO_NODE})
 DISRUPTIVE_STEPS = frozenset({STEP_DOCKER, STEP_CNI, STEP_UNINSTALL})
+# Steps that only observe: a failure marks the agent failed but does not count towards
+# halting the rollout (nothing was changed that could spread harm to other agents).
+OBSERVING_STEPS = frozenset({STEP_VERIFY})
 UNINSTALL_TARGET = "uninstalled"
 UNINSTALL_CPUS = 0.1
 UNINSTALL_MEM = 64.0
@@ -47,6 +51,10 @@ class StepSpec:
     @property
     def disruptive(self) -> bool:
         return self.name in DISRUPTIVE_STEPS
+
+    @property
+    def observing(self) -> bool:
+        return self.name in OBSERVING_STEPS
 
 
 def uninstall_spec(cpus: float = UNINSTALL_CPUS, mem: float = UNINSTALL_MEM) -> StepSpec:

@@ -43,6 +43,8 @@ class AgentFacts:
     """Everything the engine indexes about one agent.
 
     `current`: plan position of the first step not complete or skipped (None when all are).
+    `halting`: failed at a step that changes the host, so it counts towards halting the
+    rollout (`failed` also covers a failed verification, which does not).
     `unfinished`: a reachable agent with steps left that are not failed; it wants offers
     (declined briefly while it waits). `maintenance`: its current step only restores a
     long-running task that had already reached its target, which goes on while the rollout
@@ -56,6 +58,7 @@ class AgentFacts:
     holder: bool
     in_flight: bool
     failed: bool
+    halting: bool
     unfinished: bool
     maintenance: bool
     idle: bool
@@ -82,6 +85,7 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
     current_phase: Phase | None = None
     in_flight = False
     failed = False
+    halting = False
     started = False
     unconfirmed: list[str] = []
     for index, spec in enumerate(plan.steps):
@@ -92,6 +96,7 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
             unconfirmed.append(rec.task_id)
         if phase is Phase.FAILED:
             failed = True
+            halting = halting or not spec.observing
         if live and phase not in SATISFIED:
             started = True
             in_flight = in_flight or not (spec.disruptive and rec.restart_allowed)
@@ -123,6 +128,7 @@ def agent_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFacts:
         holder=holder,
         in_flight=in_flight and not gone,
         failed=failed and not gone,
+        halting=halting and not gone,
         unfinished=unfinished,
         maintenance=maintenance,
         idle=idle,

@@ -104,6 +104,7 @@ class StepRecord:
     restart_hash: str | None = None
     restart_reason: str | None = None
     restart_allowed: bool = True
+    address: str | None = None
     history: tuple[PastTask, ...] = ()
     report: TaskReport | None = None
 
@@ -174,6 +175,7 @@ _STEP_FIELDS: dict[str, tuple[type, ...]] = {
     "restart_hash": _OPT_STR,
     "restart_reason": _OPT_STR,
     "restart_allowed": (bool,),
+    "address": _OPT_STR,
 }
 _PAST_FIELDS: dict[str, tuple[type, ...]] = {
     "task_id": (str,),

@@ -9,7 +9,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from framework.engine.plan import STEP_CALICO_NODE, STEP_ETCD_PROXY, STEP_UNINSTALL, Plan, StepSpec
+from framework.engine.plan import (
+    STEP_CALICO_NODE,
+    STEP_ETCD_PROXY,
+    STEP_UNINSTALL,
+    STEP_VERIFY,
+    Plan,
+    StepSpec,
+)
 from framework.engine.policy import Policy
 from framework.engine.progress import (
     AGENT_COMPLETE,
@@ -112,7 +119,7 @@ def status_document(
     facts = {a.agent_id: facts_of(plan, policy, a) for a in records}
     hostnames = {a.agent_id: a.hostname for a in records}
     holders = sorted(a for a, f in facts.items() if f.holder)
-    failed = [a.hostname for a in records if facts[a.agent_id].failed]
+    failed = [a.hostname for a in records if facts[a.agent_id].halting]
     gates = Gates(
         paused=control.paused,
         halted=policy.is_halted(len(failed)),
@@ -222,8 +229,47 @@ def _agent_doc(
         "waiting_reason": reason,
         "holds_restart_slot": facts.holder,
         "unit_restarts": unit_restarts(agent),
+        "network": network_doc(plan, policy, agent),
         "steps": steps,
     }
+
+
+NETWORK_VERIFIED = "verified"
+NETWORK_FAILED = "failed"
+NETWORK_VERIFYING = "verifying"
+NETWORK_UNVERIFIED = "unverified"
+
+
+def network_doc(plan: Plan, policy: Policy, agent: AgentRecord) -> dict[str, Any] | None:
+    """What the verify step proved on this agent for the current config: the address its
+    task got on the Calico network and when, or the latest error in one line. None when
+    the plan has no verify step."""
+    spec = plan.spec(STEP_VERIFY)
+    if spec is None:
+        return None
+    rec = agent.step(spec.name)
+    phase = step_phase(spec, rec, policy.retry)
+    current = rec.task_hash == spec.target_hash
+    if phase is Phase.COMPLETE:
+        state = NETWORK_VERIFIED
+    elif phase is Phase.FAILED:
+        state = NETWORK_FAILED
+    elif current and (is_live(rec.task_state) or rec.backoff_until is not None):
+        state = NETWORK_VERIFYING
+    else:
+        state = NETWORK_UNVERIFIED
+    failed_last = current and phase is not Phase.COMPLETE and rec.failures > 0
+    return {
+        "state": state,
+        "ip": rec.address if current else None,
+        "at": rec.updated_at if phase is Phase.COMPLETE else None,
+        "error": one_line(rec.message) if failed_last and rec.message else None,
+    }
+
+
+def one_line(text: str) -> str:
+    """The first non-empty line of a message, for a table cell."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _step_doc(spec: StepSpec, rec: StepRecord, policy: Policy, now: float) -> dict[str, Any]:

@@ -113,6 +113,7 @@ def launched(spec: StepSpec, rec: StepRecord, task_id: str, now: float) -> StepR
         backoff_until=None,
         report=None,
         restart_allowed=needs_slot(spec, rec),
+        address=None,
     )
 
 
@@ -146,9 +147,12 @@ def updated(
     reason: str | None,
     healthy: bool | None,
     now: float,
+    address: str | None = None,
 ) -> tuple[StepRecord, Outcome | None]:
     """Apply a status update for the record's own task (the caller checked id and order)."""
     text = explained(message) if message else None
+    if address is not None and address != rec.address:
+        rec = dataclasses.replace(rec, address=address)
     if state not in TERMINAL_STATES:
         running_since = rec.running_since
         if state == TASK_RUNNING and running_since is None:
@@ -214,8 +218,11 @@ _DEFAULT_MESSAGES = {
 }
 
 
-def retried(rec: StepRecord, now: float) -> StepRecord:
-    """An operator retry: fresh attempts, no backoff, no restart slot until relaunched."""
+def retried(rec: StepRecord, now: float, again: bool = False) -> StepRecord:
+    """An operator retry: fresh attempts, no backoff, no restart slot until relaunched;
+    `again`: also forget that the step finished or was skipped, so it runs once more."""
+    if again:
+        rec = dataclasses.replace(rec, done_hash=None, skipped_hash=None)
     return dataclasses.replace(
         rec,
         kill_requested=rec.kill_requested or is_live(rec.task_state),

@@ -79,6 +79,8 @@ INSTALLER_EXIT_REASONS = {
         "the SRV records of etcd.discovery_srv)",
     83: "this agent runs DC/OS's own Calico (DC/OS 2.1 or later): refused, nothing was "
         "changed",
+    84: "a task on the Calico network cannot reach this agent's calico/node (BGP port 179)",
+    85: "Docker cannot create a network with the calico drivers",
 }
 _EXIT_STATUS = re.compile(r"exited with status (\d+)$")
 

@@ -165,6 +165,7 @@ def uninstall_facts(plan: Plan, policy: Policy, agent: AgentRecord) -> AgentFact
         holder=holder,
         in_flight=in_flight,
         failed=failed,
+        halting=failed,
         unfinished=not idle and agent.presence == PRESENCE_ACTIVE,
         maintenance=False,
         idle=idle,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framework.engine import (
+    STEP_ORDER,
     AgentInfo,
     AgentRemoved,
     AgentSeen,
@@ -174,7 +175,7 @@ def test_a_free_slot_revives_when_nobody_in_line_would_be_offered_soon():
 def test_offers_are_suppressed_when_nothing_is_left_and_revived_for_a_new_agent():
     driver = Driver(agents=("a1",))
     launches = driver.complete_agent("a1")
-    assert len(launches) == 4
+    assert len(launches) == len(STEP_ORDER)
     assert driver.engine.suppressed
     assert driver.send(AgentSeen(AgentInfo("a1", "a1.example"))).actions == ()
     decision = driver.send(AgentSeen(AgentInfo("a2", "a2.example")))

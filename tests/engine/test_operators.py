@@ -95,7 +95,7 @@ def test_skip_marks_the_remaining_steps_skipped_and_completes_the_agent():
     assert decision.records[0].note.action == "skip"
     assert driver.state("a1") == "complete"
     states = [s["state"] for s in driver.agent_doc("a1")["steps"]]
-    assert states == ["complete", "skipped", "skipped", "skipped"]
+    assert states == ["complete", "skipped", "skipped", "skipped", "skipped"]
     assert driver.launch("a1") is None
 
 

@@ -29,7 +29,7 @@ ROLLOUT_KEYS = {
 }
 COUNT_KEYS = {"total", "complete", "in_progress", "pending", "failed"}
 AGENT_KEYS = {"id", "hostname", "role", "state", "waiting_reason", "holds_restart_slot",
-              "unit_restarts", "steps"}
+              "unit_restarts", "network", "steps"}
 STEP_KEYS = {
     "name", "state", "task_id", "attempts", "message", "updated_at", "disruptive", "target_hash",
     "needs_restart", "restart_reason",
@@ -55,8 +55,10 @@ def test_the_document_has_exactly_the_documented_shape_and_is_json():
     assert (a1["state"], a1["holds_restart_slot"], a1["waiting_reason"]) == (
         "in_progress", True, None,
     )
-    assert [s["state"] for s in a1["steps"]] == ["complete", "staging", "pending", "pending"]
-    assert [s["disruptive"] for s in a1["steps"]] == [False, True, True, False]
+    assert [s["state"] for s in a1["steps"]] == [
+        "complete", "staging", "pending", "pending", "pending"]
+    assert [s["disruptive"] for s in a1["steps"]] == [False, True, True, False, False]
+    assert a1["network"] == {"state": "unverified", "ip": None, "at": None, "error": None}
     assert doc["rollout"]["budget"] == {
         "max_concurrent_restarts": 1, "in_use": 1, "holders": ["a1"],
     }
@@ -95,11 +97,11 @@ def test_timing_fields_follow_the_rollout():
     rollout = driver.engine.status_document(driver.now)["rollout"]
     assert (rollout["started_at"], rollout["completed_at"], rollout["eta_s"]) == (None, None, None)
     for agent_id in ("a1",):
-        for _ in range(4):
+        for _ in range(5):
             driver.now += 10
             driver.succeed(driver.launch(agent_id))
     rollout = driver.engine.status_document(driver.now)["rollout"]
-    assert (rollout["started_at"], rollout["completed_at"], rollout["eta_s"]) == (110.0, None, 30.0)
+    assert (rollout["started_at"], rollout["completed_at"], rollout["eta_s"]) == (110.0, None, 40.0)
     driver.complete_agent("a2")
     rollout = driver.engine.status_document(driver.now)["rollout"]
     assert (rollout["state"], rollout["completed_at"], rollout["eta_s"]) == (
