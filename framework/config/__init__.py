@@ -14,6 +14,7 @@ from framework.engine.plan import (
     STEP_DOCKER,
     STEP_ETCD_PROXY,
     STEP_ORDER,
+    STEP_VERIFY,
 )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "STEP_DOCKER",
     "STEP_ETCD_PROXY",
     "STEP_ORDER",
+    "STEP_VERIFY",
     "VARIABLES",
     "Config",
     "ConfigError",

@@ -30,6 +30,7 @@ from framework.config.model import (
     Resources,
     RolloutSettings,
     ServiceAccount,
+    VerifyStep,
     WebSettings,
 )
 from framework.config.values import certificate_matches_key
@@ -267,6 +268,7 @@ def _build(p: Mapping[str, Any], env: Mapping[str, str], *, validate_only: bool)
             felix_env=p["CALICO_NODE_FELIX_ENV"],
             resources=resources("NODE"),
         ),
+        verify=VerifyStep(enabled=p["CALICO_VERIFY_ENABLED"], resources=resources("VERIFY")),
         installer=InstallerSettings(
             url=p["CALICO_INSTALLER_URL"],
             python=p["CALICO_INSTALLER_PYTHON"],

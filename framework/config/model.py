@@ -22,6 +22,7 @@ from framework.engine.plan import (  # the steps are the engine's; config only n
     STEP_DOCKER,
     STEP_ETCD_PROXY,
     STEP_ORDER,
+    STEP_VERIFY,
 )
 
 LOCAL_ETCD_PROXY = "http://127.0.0.1:2379"
@@ -149,6 +150,12 @@ class CalicoNodeStep:
 
 
 @dataclass(frozen=True)
+class VerifyStep:
+    enabled: bool
+    resources: Resources
+
+
+@dataclass(frozen=True)
 class InstallerSettings:
     url: str | None  # None: the scheduler serves the .pyz at /artifacts/
     python: str
@@ -192,6 +199,7 @@ class Config:
     docker: DockerStep
     cni: CniStep
     calico_node: CalicoNodeStep
+    verify: VerifyStep
     installer: InstallerSettings
     rollout: RolloutSettings
     web: WebSettings
@@ -207,6 +215,8 @@ class Config:
             STEP_DOCKER: self.docker.enabled,
             STEP_CNI: self.cni.enabled,
             STEP_CALICO_NODE: self.calico_node.enabled,
+            # A task joins the network the cni step installs and reaches calico/node.
+            STEP_VERIFY: self.verify.enabled and self.cni.enabled and self.calico_node.enabled,
         }
         return tuple(step for step in STEP_ORDER if enabled[step])
 
@@ -259,11 +269,20 @@ class Config:
                 "tls": None if self.etcd_proxy.enabled else tls,
                 "resources": dataclasses.asdict(self.calico_node.resources),
             },
+            STEP_VERIFY: {
+                "network_name": self.cni.network_name,
+                "docker_network": self.docker.enabled,
+            },
         }
 
     def step_hashes(self) -> dict[str, str]:
-        """A stable sha256 hex digest of each step's inputs, keyed by step name."""
-        return {step: _digest(inputs) for step, inputs in self.step_inputs().items()}
+        """A stable sha256 hex digest of each step's inputs, keyed by step name. The verify
+        step's covers every enabled step's too: any change is verified afresh."""
+        hashes = {step: _digest(inputs) for step, inputs in self.step_inputs().items()}
+        installed = {step: hashes[step] for step in self.enabled_steps() if step != STEP_VERIFY}
+        hashes[STEP_VERIFY] = _digest({"verify": self.step_inputs()[STEP_VERIFY],
+                                       "installed": installed})
+        return hashes
 
     def webui_url(self, bound_port: int) -> str:
         """The status page URL Mesos shows, once the web server knows its port."""

@@ -137,6 +137,12 @@ VARIABLES: tuple[Variable, ...] = (
          'further Felix settings as a JSON object, e.g. {"FELIX_LOGSEVERITYSCREEN": "info"}'),
     _var("CALICO_NODE_CPUS", CPUS, "0.2", "cpus of each calico/node task"),
     _var("CALICO_NODE_MEM", MEM_MB, "256", "memory (MB) of each calico/node task"),
+    # verify step
+    _var("CALICO_VERIFY_ENABLED", v.boolean, "true",
+         "verify the Calico network on every agent after calico/node (needs the cni and "
+         "calico-node steps); an agent is complete only once verified"),
+    _var("CALICO_VERIFY_CPUS", CPUS, "0.1", "cpus of each verify task"),
+    _var("CALICO_VERIFY_MEM", MEM_MB, "64", "memory (MB) of each verify task"),
     # installer
     _var("CALICO_INSTALLER_URL", HTTP_URL, None,
          "where agents fetch calico-installer.pyz (default: served by the scheduler)"),

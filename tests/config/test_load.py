@@ -88,7 +88,7 @@ def _cases(files):
         "CALICO_ETCD_DISCOVERY_SRV": ("etcd.mesos.", lambda c: c.etcd.discovery_srv,
                                       "etcd.mesos"),
         "CALICO_ETCD_PROXY_ENABLED": ("false", lambda c: c.enabled_steps(),
-                                      ("docker", "cni", "calico-node"),
+                                      ("docker", "cni", "calico-node", "verify"),
                                       {"CALICO_DOCKER_CLUSTER_STORE": "etcd://e1:2379"}),
         "CALICO_ETCD_PROXY_BINARY_URL": ("https://mirror/etcd.tgz",
                                          lambda c: c.etcd_proxy.binary_url,
@@ -98,7 +98,7 @@ def _cases(files):
         "CALICO_ETCD_PROXY_CPUS": ("0.5", lambda c: c.etcd_proxy.resources.cpus, 0.5),
         "CALICO_ETCD_PROXY_MEM": ("512", lambda c: c.etcd_proxy.resources.mem_mb, 512.0),
         "CALICO_DOCKER_ENABLED": ("no", lambda c: c.enabled_steps(),
-                                  ("etcd-proxy", "cni", "calico-node")),
+                                  ("etcd-proxy", "cni", "calico-node", "verify")),
         "CALICO_DOCKER_LIVE_RESTORE": ("true", lambda c: c.docker.live_restore, True),
         "CALICO_DOCKER_CLUSTER_STORE": ("consul://c1:8500", lambda c: c.docker.cluster_store,
                                         "consul://c1:8500"),
@@ -133,6 +133,10 @@ def _cases(files):
             (("FELIX_IPINIPMTU", "1440"), ("FELIX_LOGSEVERITYSCREEN", "debug"))),
         "CALICO_NODE_CPUS": ("1", lambda c: c.calico_node.resources.cpus, 1.0),
         "CALICO_NODE_MEM": ("300", lambda c: c.calico_node.resources.mem_mb, 300.0),
+        "CALICO_VERIFY_ENABLED": ("off", lambda c: c.enabled_steps(),
+                                  ("etcd-proxy", "docker", "cni", "calico-node")),
+        "CALICO_VERIFY_CPUS": ("0.2", lambda c: c.verify.resources.cpus, 0.2),
+        "CALICO_VERIFY_MEM": ("48", lambda c: c.verify.resources.mem_mb, 48.0),
         "CALICO_INSTALLER_URL": ("https://mirror/calico-installer.pyz",
                                  lambda c: c.installer.url,
                                  "https://mirror/calico-installer.pyz"),
@@ -212,7 +216,7 @@ def test_defaults_are_valid_and_documented_values():
     assert config.calico_node.environment() == {"FELIX_IGNORELOOSERPF": "true"}
     assert config.web.port == 0
     assert config.validate_only is False
-    assert config.enabled_steps() == ("etcd-proxy", "docker", "cni", "calico-node")
+    assert config.enabled_steps() == ("etcd-proxy", "docker", "cni", "calico-node", "verify")
 
 
 def test_flag_wins_over_env():

@@ -30,13 +30,24 @@ BASE = load([], {}).step_hashes()
     ({"CALICO_ETCD_ENDPOINTS": "http://e9:2379"}, {"etcd-proxy"}),
     # one-shot steps ignore their task resources; nothing re-runs for the installer's URL
     ({"CALICO_DOCKER_CPUS": "0.5", "CALICO_CNI_MEM": "128"}, set()),
+    ({"CALICO_VERIFY_CPUS": "0.5", "CALICO_VERIFY_MEM": "128"}, set()),
     ({"CALICO_INSTALLER_URL": "https://mirror/calico-installer.pyz"}, set()),
     ({"CALICO_RESTART_TIMEOUT": "600", "CALICO_RESTART_STABLE_SECONDS": "1"}, set()),
     ({"CALICO_MAX_CONCURRENT_RESTARTS": "3", "CALICO_FRAMEWORK_NAME": "other"}, set()),
 ])
 def test_a_changed_input_changes_only_its_steps_hash(env, changed):
+    """... and the verify step's: whatever changes on an agent is verified afresh."""
     hashes = load([], env).step_hashes()
-    assert {step for step in STEP_ORDER if hashes[step] != BASE[step]} == changed
+    expected = changed | {"verify"} if changed else set()
+    assert {step for step in STEP_ORDER if hashes[step] != BASE[step]} == expected
+
+
+def test_the_verify_step_follows_the_steps_it_checks():
+    hashes = load([], {"CALICO_DOCKER_ENABLED": "false"}).step_hashes()
+    assert hashes["verify"] != BASE["verify"]  # no Docker check without the docker step
+    assert "verify" not in load([], {"CALICO_CNI_ENABLED": "false"}).enabled_steps()
+    assert "verify" not in load([], {"CALICO_NODE_ENABLED": "false"}).enabled_steps()
+    assert "verify" not in load([], {"CALICO_VERIFY_ENABLED": "false"}).enabled_steps()
 
 
 def test_without_proxy_agents_use_the_cluster_etcd_directly():
@@ -45,7 +56,7 @@ def test_without_proxy_agents_use_the_cluster_etcd_directly():
     after = load([], {"CALICO_ETCD_PROXY_ENABLED": "false", "CALICO_DOCKER_ENABLED": "false",
                       "CALICO_ETCD_ENDPOINTS": "http://e9:2379"}).step_hashes()
     assert {step for step in STEP_ORDER if before[step] != after[step]} == {
-        "etcd-proxy", "cni", "calico-node"}
+        "etcd-proxy", "cni", "calico-node", "verify"}
 
 
 def test_hashes_are_stable_sha256_hex_for_every_step():
