@@ -9,6 +9,7 @@ from framework.config import (
     STEP_CNI,
     STEP_DOCKER,
     STEP_ETCD_PROXY,
+    STEP_VERIFY,
     Config,
 )
 from framework.engine import AgentRecord, Plan, Policy, RecordError, RetryPolicy, StepSpec
@@ -29,14 +30,16 @@ def engine_plan(config: Config) -> Plan:
         STEP_DOCKER: config.docker.resources,
         STEP_CNI: config.cni.resources,
         STEP_CALICO_NODE: config.calico_node.resources,
+        STEP_VERIFY: config.verify.resources,
     }
     # The uninstall task undoes what docker and cni did: it gets the larger of their shares.
     one_shot = (config.docker.resources, config.cni.resources)
     uninstall = uninstall_spec(max(r.cpus for r in one_shot), max(r.mem_mb for r in one_shot))
-    # The etcd proxy's task is health-checked through the v2 API (framework/taskinfo.py):
-    # nothing that depends on it runs before that check passes.
+    # The etcd proxy's task is health-checked through the v2 API, calico/node's through
+    # BIRD's port (framework/taskinfo.py): nothing that depends on them runs before their
+    # check passes.
     return Plan(tuple(StepSpec(step, hashes[step], resources[step].cpus, resources[step].mem_mb,
-                               ready_when_healthy=step == STEP_ETCD_PROXY)
+                               ready_when_healthy=step in (STEP_ETCD_PROXY, STEP_CALICO_NODE))
                       for step in config.enabled_steps()), uninstall)
 
 

@@ -166,6 +166,7 @@ class QueueingScheduler(Scheduler):
             message=update.get("message"),
             reason=update.get("reason"),
             healthy=update.get("healthy"),
+            address=network_address(update),
         )
         self.inbox.put(StatusUpdate(status, dict(update)))
 
@@ -174,6 +175,20 @@ class QueueingScheduler(Scheduler):
 
     def error(self, driver, message):
         self.inbox.put(DriverError(str(message)))
+
+
+def network_address(update: dict) -> str | None:
+    """The task's first IP on a named network: the CNI isolator reports one NetworkInfo per
+    network the container joined, with its name and the plugin's addresses (apache/mesos
+    1.4.3 src/slave/containerizer/mesos/isolators/network/cni/cni.cpp `status`); a task on
+    the host network has no named entry."""
+    infos = (update.get("container_status") or {}).get("network_infos") or []
+    for info in infos:
+        if isinstance(info, dict) and info.get("name"):
+            for address in info.get("ip_addresses") or []:
+                if isinstance(address, dict) and address.get("ip_address"):
+                    return str(address["ip_address"])
+    return None
 
 
 def _master_address(master_info: dict) -> str:

@@ -29,7 +29,14 @@ from dataclasses import dataclass
 
 import requests
 
-from framework.config import STEP_CALICO_NODE, STEP_CNI, STEP_DOCKER, STEP_ETCD_PROXY, Config
+from framework.config import (
+    STEP_CALICO_NODE,
+    STEP_CNI,
+    STEP_DOCKER,
+    STEP_ETCD_PROXY,
+    STEP_VERIFY,
+    Config,
+)
 from framework.engine import RecordError, TaskReport, TaskReported, parse_task_id
 from framework.engine.errors import TaskIdError
 
@@ -38,7 +45,7 @@ log = logging.getLogger(__name__)
 # The installer command each step's task runs (framework/taskinfo.py `_step_command`); the
 # installer names its result file after it (installer/result.py `result_path`).
 INSTALLER_COMMANDS = {STEP_ETCD_PROXY: "etcd-proxy", STEP_DOCKER: "docker", STEP_CNI: "cni",
-                      STEP_CALICO_NODE: "node"}
+                      STEP_CALICO_NODE: "node", STEP_VERIFY: "verify"}
 # The terminal states of a task that ran: its sandbox and result file exist.
 ENDED_STATES = frozenset({"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED"})
 REQUEST_TIMEOUT_S = 10.0

@@ -8,6 +8,7 @@ The Mesos fetcher downloads the installer and the step's inputs from the schedul
 from __future__ import annotations
 
 import copy
+import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from framework.config import (
     STEP_CNI,
     STEP_DOCKER,
     STEP_ETCD_PROXY,
+    STEP_VERIFY,
     Config,
 )
 from framework.engine import STEP_UNINSTALL, Launch
@@ -27,7 +29,13 @@ PROXY_PORT = 2379  # the agent-local proxy listens on 127.0.0.1:2379
 PROXY_HEALTH_PATH = "/v2/keys/"
 CNI_CONFIG_NAME = "calico.conf"
 KILL_GRACE_NANOS = 20 * 1_000_000_000
-NODE_HEALTH_COMMAND = "docker inspect --format '{{.State.Running}}' calico-node | grep -qx true"
+NODE_CONTAINER_RUNNING = "docker inspect --format '{{.State.Running}}' calico-node | grep -qx true"
+# BIRD listens for BGP on every host address once calico/node's startup has registered the
+# node (projectcalico/calico v2.6.12 calico_node/filesystem/etc/rc.local runs `startup ||
+# exit 1` before it enables the bird service; bird.cfg.mesh.template sets no `listen bgp`,
+# so BIRD binds the wildcard address). The verify step's task reaches this port.
+BGP_PORT = 179
+BGP_PROBE = f"import socket; socket.create_connection(('127.0.0.1', {BGP_PORT}), 2).close()"
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
               hostname: str, etcd_peers: tuple[str, ...] = ()) -> dict:
     """`etcd_peers`: the cluster's peer URLs, which the agents' proxies start from unless
     they find the members by DNS SRV."""
-    argv, uris = _step_command(config, launch.step, urls, hostname, etcd_peers)
+    argv, uris = _step_command(config, launch.step, urls, hostname, etcd_peers,
+                               agent_address(offer), launch.agent_id)
     if launch.step in RESTARTING_STEPS and launch.allow_restart:
         argv.append("--allow-restart")
     command = {
@@ -66,12 +75,21 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
         "kill_policy": {"grace_period": {"nanoseconds": KILL_GRACE_NANOS}},
     }
     if launch.step == STEP_CALICO_NODE:
+        # Healthy once the container runs and BIRD answers: the node is registered, so the
+        # verify step's CNI attach finds Calico ready (the step counts as done only then).
         task["health_check"] = {
             "type": "COMMAND",
-            "command": {"shell": True, "value": NODE_HEALTH_COMMAND},
-            "delay_seconds": 5.0, "interval_seconds": 10.0, "timeout_seconds": 10.0,
+            "command": {"shell": True, "value": node_health_command(config.installer.python)},
+            "delay_seconds": 2.0, "interval_seconds": 3.0, "timeout_seconds": 10.0,
             "consecutive_failures": 3, "grace_period_seconds": 60.0,
         }
+    if launch.step == STEP_VERIFY:
+        # The task joins the CNI network by name as a workload would; the agent's
+        # network/cni isolator attaches it before it starts and reports its address in
+        # the status updates' container_status.network_infos (apache/mesos 1.4.3
+        # src/slave/containerizer/mesos/isolators/network/cni/cni.cpp `status`).
+        task["container"] = {"type": "MESOS",
+                             "network_infos": [{"name": config.cni.network_name}]}
     if launch.step == STEP_ETCD_PROXY:
         # Mesos sends HTTP health checks to 127.0.0.1:<port> in the task's network
         # namespace (apache/mesos 1.4.0 src/checks/health_checker.cpp, DEFAULT_DOMAIN); a
@@ -88,8 +106,21 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
     return task
 
 
+def node_health_command(python: str) -> str:
+    return f"{NODE_CONTAINER_RUNNING} && {shlex.quote(python)} -c {shlex.quote(BGP_PROBE)}"
+
+
+def agent_address(offer: dict) -> str:
+    """The agent's IP as the master put it in the offer (apache/mesos 1.4.3
+    src/master/master.cpp `Master::offer`: `url.address.ip` is the agent's libprocess
+    address), else its hostname."""
+    address = (offer.get("url") or {}).get("address") or {}
+    return address.get("ip") or offer.get("hostname") or ""
+
+
 def _step_command(config: Config, step: str, urls: ArtifactUrls, hostname: str,
-                  etcd_peers: tuple[str, ...]) -> tuple[list[str], list[dict]]:
+                  etcd_peers: tuple[str, ...], agent_ip: str = "",
+                  agent_id: str = "") -> tuple[list[str], list[dict]]:
     timing = ["--restart-timeout", str(config.installer.restart_timeout_s),
               "--stable-for", str(config.installer.restart_stable_s)]
     if step == STEP_ETCD_PROXY:
@@ -127,6 +158,14 @@ def _step_command(config: Config, step: str, urls: ArtifactUrls, hostname: str,
         ]
     if step == STEP_UNINSTALL:
         return ["uninstall", *timing], []
+    if step == STEP_VERIFY:
+        host = f"[{agent_ip}]" if ":" in agent_ip else agent_ip
+        argv = ["verify", "--peer", f"{host}:{BGP_PORT}"]
+        if config.docker.enabled:
+            # Global-scope networks are seen cluster-wide: one name per agent, so parallel
+            # checks on other agents never touch this one.
+            argv += ["--docker-network", f"calico-verify-{agent_id}"]
+        return argv, []
     if step == STEP_CALICO_NODE:
         argv = ["node", "--image", config.calico_node.image,
                 "--etcd-endpoints", ",".join(config.agent_etcd_endpoints()),

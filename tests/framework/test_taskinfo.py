@@ -77,7 +77,8 @@ def test_archive_names_keep_a_suffix_the_installer_can_open(url, name):
 
 def test_every_documented_installer_exit_has_a_worded_reason():
     documented = {cls.exit_code for cls in (errors.ChecksumMismatch, errors.NoEtcdV2,
-                                            errors.NoEtcdMember, errors.DcosCalico)}
+                                            errors.NoEtcdMember, errors.DcosCalico,
+                                            errors.PeerUnreachable, errors.DockerNetworkFailed)}
     assert documented == set(INSTALLER_EXIT_REASONS)
     assert explained("Command exited with status 81").startswith(
         "Command exited with status 81: the etcd behind this agent's proxy")
