@@ -23,7 +23,7 @@ from installer.result import (
     result_path,
     write_result,
 )
-from installer.steps import check, cni, docker, etcd_proxy, ip, node, uninstall
+from installer.steps import check, cni, docker, etcd_proxy, ip, node, uninstall, verify
 
 RUNNERS = {
     "docker": docker.run,
@@ -33,6 +33,7 @@ RUNNERS = {
     "ip": ip.run,
     "check": check.run,
     "uninstall": uninstall.run,
+    "verify": verify.run,
 }
 QUIET_STEPS = ("ip", "check")
 CHANGING_STEPS = ("docker", "cni", "uninstall")  # serialised by the host lock

@@ -52,3 +52,15 @@ class DcosCalico(InstallerError):
     """This agent runs DC/OS's own Calico and etcd (DC/OS 2.1+); nothing may change here."""
 
     exit_code = 83
+
+
+class PeerUnreachable(InstallerError):
+    """From its Calico address, the verify task cannot reach the agent's calico/node."""
+
+    exit_code = 84
+
+
+class DockerNetworkFailed(InstallerError):
+    """Docker cannot create (or remove) a network with Calico's libnetwork drivers."""
+
+    exit_code = 85

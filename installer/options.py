@@ -7,7 +7,7 @@ from typing import Dict, List
 from installer import services
 from installer.host import default_root
 from installer.result import EXIT_USAGE
-from installer.steps import agent_unit, cni, docker, etcd_proxy, node
+from installer.steps import agent_unit, cni, docker, etcd_proxy, node, verify
 
 STEPS = ("docker", "cni", "etcd-proxy", "node", "ip", "check", "uninstall")
 # Matched whole (fullmatch): `$` would also accept a trailing newline.
@@ -174,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_unit_options(sub)
     sub.add_argument("--container-name", default=node.CONTAINER_NAME)
     sub.add_argument("--listen", default=etcd_proxy.LISTEN, help="etcd proxy address")
+
+    sub = steps.add_parser("verify", help="prove the Calico network from inside a task on it")
+    _common(sub)
+    sub.add_argument("--peer", required=True,
+                     help="host:port on the Calico network to reach (the agent's calico/node "
+                          "BGP port)")
+    sub.add_argument("--timeout", type=seconds, default=verify.DEFAULT_TIMEOUT_S,
+                     help="seconds to keep trying the peer")
+    sub.add_argument("--docker-network", metavar="NAME",
+                     help="also create and remove a Docker network NAME with Calico's drivers")
 
     sub = steps.add_parser("uninstall", help="undo every step")
     _common(sub)
