@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from operator_cli.wording import age, duration, last_message
+from operator_cli.wording import age, duration, last_message, network_text
 
 MAX_CELL = 60
 
@@ -79,11 +79,13 @@ def render_status(document: Mapping[str, Any], now: float) -> str:
                 _cell(agent.get("role")),
                 _cell(str(agent.get("state", "")).replace("_", " ")),
                 _cell(_steps_text(agent)),
+                _cell(network_text(agent.get("network"), now)),
                 _cell(f"{last.text} ({age(last.at, now)})" if last else ""),
                 _cell(agent.get("waiting_reason")),
             ]
         )
-    headers = ["HOST", "AGENT", "ROLE", "STATE", "STEPS", "LAST MESSAGE", "WAITING FOR"]
+    headers = ["HOST", "AGENT", "ROLE", "STATE", "STEPS", "NETWORK", "LAST MESSAGE",
+               "WAITING FOR"]
     page = document.get("page")
     footer = []
     if page and page.get("total", 0) > len(rows):
@@ -98,6 +100,8 @@ def render_agent(agent: Mapping[str, Any], now: float) -> str:
     ]
     if agent.get("waiting_reason"):
         lines.append(f"waiting for: {printable(agent['waiting_reason'])}")
+    if agent.get("network"):
+        lines.append(f"network: {printable(network_text(agent['network'], now))}")
     rows = []
     for step in agent.get("steps", ()):
         history = step.get("history") or [

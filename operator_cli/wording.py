@@ -1,5 +1,6 @@
 """Wording shared by the status page and the command line: durations, ages, a step's latest
-message. `web/static/console.js` words the refreshed page the same way."""
+message, what the network verification found. `web/static/console.js` words the refreshed
+page the same way."""
 
 from __future__ import annotations
 
@@ -44,3 +45,18 @@ def last_message(agent: Mapping[str, Any]) -> LastMessage | None:
         return None
     latest = max(with_message, key=lambda step: step.get("updated_at") or 0)
     return LastMessage(latest.get("name", ""), latest["message"], latest.get("updated_at"))
+
+
+def network_text(network: Mapping[str, Any] | None, now: float) -> str:
+    """An agent's network verification in one line ("" when the plan does not verify)."""
+    if not network:
+        return ""
+    state, error = network.get("state"), network.get("error")
+    if state == "verified":
+        ip = network.get("ip") or "(no address reported)"
+        return f"verified {ip} · {age(network.get('at'), now)}"
+    if state == "failed":
+        return f"failed: {error or 'no reason given'}"
+    if state == "verifying":
+        return "verifying" + (f" (last try: {error})" if error else "")
+    return "not verified yet"

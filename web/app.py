@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from operator_cli.wording import age, duration, last_message
+from operator_cli.wording import age, duration, last_message, network_text
 from web import api, artifacts, pages, plans
 from web.auth import Authenticator
 from web.context import EXTENSION_KEY, WebContext
@@ -74,7 +74,8 @@ def create_app(
         clock=clock,
         encoded=EncodedDocument(app.json.dumps),
     )
-    app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message)
+    app.jinja_env.globals.update(age=age, duration=duration, last_message=last_message,
+                                  network_text=network_text)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(plans.bp)

@@ -78,6 +78,18 @@
     if (node) node.textContent = text;
   }
 
+  function networkText(network) {
+    if (!network) return "";
+    if (network.state === "verified") {
+      return "verified " + (network.ip || "(no address reported)") + " · " + age(network.at);
+    }
+    if (network.state === "failed") return "failed: " + (network.error || "no reason given");
+    if (network.state === "verifying") {
+      return "verifying" + (network.error ? " (last try: " + network.error + ")" : "");
+    }
+    return "not verified yet";
+  }
+
   function badge(state) {
     return el("span", { class: "badge state-" + state }, label(state));
   }
@@ -225,6 +237,8 @@
           agent.holds_restart_slot ? " " : null,
           agent.holds_restart_slot ? el("span", { class: "slot-mark", title: "holds a restart slot" }, "slot") : null),
         el("td", { class: "steps" }, ...(agent.steps || []).map(chip)),
+        el("td", { class: "network network-" + ((agent.network || {}).state || "none") },
+          networkText(agent.network)),
         el("td", { class: "restarts" }, String(agent.unit_restarts || 0)),
         el("td", { class: "message" }, ...(last ? [
           el("span", { class: "msg" }, last.message),
@@ -330,6 +344,11 @@
       byId("agent-waiting").hidden = !agent.waiting_reason;
       byId("agent-slot").hidden = !agent.holds_restart_slot;
       setText("agent-restarts", String(agent.unit_restarts || 0));
+      const network = byId("agent-network");
+      if (network) {
+        network.className = "network network-" + ((agent.network || {}).state || "none");
+        network.textContent = "Network: " + networkText(agent.network);
+      }
       byId("agent-steps").replaceChildren(...(agent.steps || []).map(renderStep));
       byId("agent-events").replaceChildren(...renderEvents(agent.events || [], null));
     }
