@@ -35,7 +35,7 @@ NODE_CONTAINER_RUNNING = "docker inspect --format '{{.State.Running}}' calico-no
 # exit 1` before it enables the bird service; bird.cfg.mesh.template sets no `listen bgp`,
 # so BIRD binds the wildcard address). The verify step's task reaches this port.
 BGP_PORT = 179
-BGP_PROBE = f"import socket; socket.create_connection(('127.0.0.1', {BGP_PORT}), 2).close()"
+BGP_PROBE = f'import socket; socket.create_connection(("127.0.0.1", {BGP_PORT}), 2).close()'
 
 
 @dataclass(frozen=True)

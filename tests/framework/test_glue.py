@@ -38,7 +38,8 @@ def test_offers_keep_roles_apart():
         ("*", 2.0, 512.0), ("slave_public", 1.0, 256.0)}
 
 
-@pytest.mark.parametrize("step", ["etcd-proxy", "docker", "cni", "calico-node", "uninstall"])
+@pytest.mark.parametrize("step", ["etcd-proxy", "docker", "cni", "calico-node", "verify",
+                                  "uninstall"])
 def test_tasks_run_the_installer_with_argv_only(step):
     config = load([], {})
     launch = Launch("o1", "a1", f"calico-{step}.a1.1", step, "slave_public", 0.1, 64.0, "h")

@@ -8,6 +8,7 @@ import pytest
 from framework.config import defaults, load
 from framework.engine import Launch
 from framework.engine.tasks import INSTALLER_EXIT_REASONS, explained
+from framework.mesos import network_address
 from framework.taskinfo import ArtifactUrls, archive_name, task_info
 from installer import errors
 from tests.framework.test_glue import OFFER
@@ -103,3 +104,44 @@ def test_live_restore_is_passed_only_when_the_option_is_on():
     assert "--live-restore" not in _arguments("docker", False)
     assert "--live-restore" in _arguments("docker", False,
                                           {"CALICO_DOCKER_LIVE_RESTORE": "true"})
+
+
+def test_the_verify_task_joins_the_cni_network_and_reaches_the_agents_bgp_port():
+    offer = {**OFFER, "url": {"scheme": "http", "address": {"hostname": "h1", "ip": "10.0.4.7",
+                                                            "port": 5051}}}
+    launch = Launch("o1", "a1-S3", "calico-verify.a1-S3.1", "verify", "*", 0.1, 64.0, "h")
+    task = task_info(load([], {"CALICO_CNI_NETWORK_NAME": "tasks"}), launch, offer, URLS, "h1")
+    assert task["container"] == {"type": "MESOS", "network_infos": [{"name": "tasks"}]}
+    assert task["command"]["arguments"][2:] == [
+        "verify", "--peer", "10.0.4.7:179", "--docker-network", "calico-verify-a1-S3"]
+    assert "health_check" not in task
+    without_docker = task_info(load([], {"CALICO_DOCKER_ENABLED": "false"}), launch, offer,
+                               URLS, "h1")
+    assert without_docker["command"]["arguments"][2:] == ["verify", "--peer", "10.0.4.7:179"]
+    v6 = {**OFFER, "url": {"address": {"ip": "fd00::7"}}}
+    assert task_info(load([], {}), launch, v6, URLS, "h1")["command"]["arguments"][4] == (
+        "[fd00::7]:179")
+
+
+def test_calico_node_is_healthy_once_bird_answers():
+    task = _task("calico-node", {"CALICO_INSTALLER_PYTHON": "/opt/py3/bin/python3"})
+    command = task["health_check"]["command"]
+    assert command["shell"] is True
+    assert command["value"].startswith("docker inspect --format '{{.State.Running}}' "
+                                       "calico-node | grep -qx true && /opt/py3/bin/python3 -c ")
+    assert command["value"].endswith(
+        """-c 'import socket; socket.create_connection(("127.0.0.1", 179), 2).close()'""")
+
+
+def test_the_address_of_a_task_comes_from_its_named_network():
+    update = {"container_status": {"network_infos": [
+        {"ip_addresses": [{"protocol": "IPv4", "ip_address": "10.0.4.7"}]},
+        {"name": "calico", "ip_addresses": [{"protocol": "IPv4", "ip_address": "192.168.3.4"}]},
+    ]}}
+    assert network_address(update) == "192.168.3.4"
+    host_network = {"container_status": {"network_infos": [
+        {"ip_addresses": [{"ip_address": "10.0.4.7"}]}]}}
+    assert network_address(host_network) is None
+    assert network_address({"container_status": {"network_infos": [
+        {"name": "calico", "ip_addresses": []}]}}) is None
+    assert network_address({}) is None
