@@ -173,6 +173,11 @@ def _step_command(config: Config, step: str, urls: ArtifactUrls, hostname: str,
         if not config.etcd_proxy.enabled:
             argv += _tls_args(config)
         argv += [f"--env=IP_AUTODETECTION_METHOD={config.calico_node.ip_autodetection_method}"]
+        if config.cni.enabled:
+            # The pool the CNI config names must exist: calico/node creates it at startup
+            # when the cluster has no IPv4 pool yet (projectcalico/calico v2.6.12
+            # calico_node/startup/startup.go `configureIPPools`, default 192.168.0.0/16).
+            argv.append(f"--env=CALICO_IPV4POOL_CIDR={config.cni.subnet}")
         for name, value in sorted(config.calico_node.environment().items()):
             argv.append(f"--env={name}={value}")
         return argv, []

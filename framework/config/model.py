@@ -265,6 +265,7 @@ class Config:
                 "image": self.calico_node.image,
                 "ip_autodetection_method": self.calico_node.ip_autodetection_method,
                 "environment": self.calico_node.environment(),
+                "ipv4_pool": self.cni.subnet if self.cni.enabled else None,
                 "etcd_endpoints": list(self.agent_etcd_endpoints()),
                 "tls": None if self.etcd_proxy.enabled else tls,
                 "resources": dataclasses.asdict(self.calico_node.resources),

@@ -18,7 +18,7 @@ BASE = load([], {}).step_hashes()
     ({"CALICO_CNI_PLUGIN_URL": "https://mirror/calico"}, {"cni"}),
     ({"CALICO_CNI_IPAM_URL": "https://mirror/calico-ipam"}, {"cni"}),
     ({"CALICO_CNI_PLUGIN_SHA256": "b" * 64}, {"cni"}),
-    ({"CALICO_CNI_SUBNET": "10.1.0.0/16"}, {"cni"}),
+    ({"CALICO_CNI_SUBNET": "10.1.0.0/16"}, {"cni", "calico-node"}),  # the pool it creates
     ({"CALICO_CNI_MTU": "1440"}, {"cni"}),
     ({"CALICO_CNI_NETWORK_NAME": "tasks"}, {"cni"}),
     ({"CALICO_NODE_IMAGE": "calico/node:v2.6.11"}, {"calico-node"}),
