@@ -59,4 +59,6 @@ def network_text(network: Mapping[str, Any] | None, now: float) -> str:
         return f"failed: {error or 'no reason given'}"
     if state == "verifying":
         return "verifying" + (f" (last try: {error})" if error else "")
+    if state == "skipped":
+        return "not verified: skipped by an operator"
     return "not verified yet"

@@ -238,6 +238,7 @@ NETWORK_VERIFIED = "verified"
 NETWORK_FAILED = "failed"
 NETWORK_VERIFYING = "verifying"
 NETWORK_UNVERIFIED = "unverified"
+NETWORK_SKIPPED = "skipped"
 
 
 def network_doc(plan: Plan, policy: Policy, agent: AgentRecord) -> dict[str, Any] | None:
@@ -254,6 +255,8 @@ def network_doc(plan: Plan, policy: Policy, agent: AgentRecord) -> dict[str, Any
         state = NETWORK_VERIFIED
     elif phase is Phase.FAILED:
         state = NETWORK_FAILED
+    elif phase is Phase.SKIPPED:
+        state = NETWORK_SKIPPED
     elif current and (is_live(rec.task_state) or rec.backoff_until is not None):
         state = NETWORK_VERIFYING
     else:

@@ -27,7 +27,7 @@ def listener():
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield "127.0.0.1:{}".format(server.getsockname()[1])
+    yield f"127.0.0.1:{server.getsockname()[1]}"
     stop.set()
     server.close()
 
@@ -35,7 +35,7 @@ def listener():
 def _closed_port() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return "127.0.0.1:{}".format(probe.getsockname()[1])
+        return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
 def test_reaching_the_peer_reports_the_address_used_and_changes_nothing(make_host, listener):
@@ -45,7 +45,7 @@ def test_reaching_the_peer_reports_the_address_used_and_changes_nothing(make_hos
     assert done.returncode == 0, done.stderr
     result = host.result("verify")
     assert result["details"]["address"] == "127.0.0.1"
-    assert result["message"] == "reached calico/node at {} from 127.0.0.1".format(listener)
+    assert result["message"] == f"reached calico/node at {listener} from 127.0.0.1"
     assert host.snapshot() == before
 
 
@@ -55,8 +55,8 @@ def test_an_unreachable_peer_fails_with_exit_84_and_the_reason(make_host):
     done = host.run("verify", "--peer", peer, "--timeout", "1")
     assert done.returncode == 84
     assert last_line(done.stderr).endswith(
-        "cannot reach calico/node at {} from this task within 1 s: [Errno 111] "
-        "Connection refused".format(peer))
+        f"cannot reach calico/node at {peer} from this task within 1 s: [Errno 111] "
+        "Connection refused")
 
 
 def test_a_malformed_peer_is_bad_input(make_host):

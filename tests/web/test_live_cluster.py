@@ -3,6 +3,7 @@ directly and through a reverse proxy that strips `/service/calico/` as Admin Rou
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ SCREENSHOT_COPY = REPO / "out" / "screenshots" / "status-page-live.png"
 HOSTILE_HOST = "a3<img src=x onerror=alert(1)>"
 LIVE_HOSTNAMES = ("a1.example", "a2.example", HOSTILE_HOST, "a4.example", "p1.example")
 ROLLOUT_WAIT_MS = 150_000
+POOL = ipaddress.ip_network("192.168.0.0/16")  # the package's default CALICO_CNI_SUBNET
 STARTUP_DEADLINE_S = 60.0
 
 
@@ -99,6 +101,12 @@ def test_live_rollout_on_the_status_page(page, browser, stack, proxied_url, tmp_
             )
             expect(view.locator("#rollout-state")).to_have_text("complete")
             assert_same_document(view)
+        # Every agent but the skipped one has its own address from the pool.
+        cells = page.locator("#agent-rows td.network").all_inner_texts()
+        verified = [cell.split()[1] for cell in cells if cell.startswith("verified ")]
+        assert len(verified) == 4 and len(set(verified)) == 4, cells
+        assert all(ipaddress.ip_address(ip) in POOL for ip in verified), verified
+        assert "not verified: skipped by an operator" in cells
         proxied.locator("#agent-rows td.host a", has_text=HOSTILE_HOST).click()
         expect(proxied.locator("#agent-host")).to_have_text(HOSTILE_HOST)
         expect(proxied.locator("#agent-state")).to_have_text("complete")

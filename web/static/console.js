@@ -87,6 +87,7 @@
     if (network.state === "verifying") {
       return "verifying" + (network.error ? " (last try: " + network.error + ")" : "");
     }
+    if (network.state === "skipped") return "not verified: skipped by an operator";
     return "not verified yet";
   }
 
