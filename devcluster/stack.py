@@ -120,7 +120,9 @@ class DevStack:
             "PYTHONUNBUFFERED": "1",
         })
         if not self.isolated:
-            env.update({"CALICO_ETCD_PROXY_ENABLED": "false",
+            # Without their own namespaces hosts cannot each listen on 127.0.0.1:2379, nor
+            # (without root) on BIRD's port 179, which the verify step reaches.
+            env.update({"CALICO_ETCD_PROXY_ENABLED": "false", "CALICO_VERIFY_ENABLED": "false",
                         "CALICO_DOCKER_CLUSTER_STORE":
                             f"etcd://{self.etcd.endpoint.removeprefix('http://')}"})
         env.update(dict(self.options.scheduler_env))

@@ -75,11 +75,13 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
         "kill_policy": {"grace_period": {"nanoseconds": KILL_GRACE_NANOS}},
     }
     if launch.step == STEP_CALICO_NODE:
-        # Healthy once the container runs and BIRD answers: the node is registered, so the
-        # verify step's CNI attach finds Calico ready (the step counts as done only then).
+        # The step counts as done once healthy. Before a verification, healthy means BIRD
+        # answers too: the node is registered, so the CNI attach finds Calico ready.
+        bgp = STEP_VERIFY in config.enabled_steps()
         task["health_check"] = {
             "type": "COMMAND",
-            "command": {"shell": True, "value": node_health_command(config.installer.python)},
+            "command": {"shell": True,
+                        "value": node_health_command(config.installer.python, bgp)},
             "delay_seconds": 2.0, "interval_seconds": 3.0, "timeout_seconds": 10.0,
             "consecutive_failures": 3, "grace_period_seconds": 60.0,
         }
@@ -106,7 +108,9 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
     return task
 
 
-def node_health_command(python: str) -> str:
+def node_health_command(python: str, bgp: bool) -> str:
+    if not bgp:
+        return NODE_CONTAINER_RUNNING
     return f"{NODE_CONTAINER_RUNNING} && {shlex.quote(python)} -c {shlex.quote(BGP_PROBE)}"
 
 

@@ -52,7 +52,7 @@ TASK_START_S = 0.2
 STATUS_GAP_S = 0.05
 # Simulated seconds from TASK_RUNNING to done, per step (close to what the dev cluster shows).
 STEP_DURATIONS_S: Mapping[str, float] = {
-    "etcd-proxy": 1.0, "docker": 2.0, "cni": 3.0, "calico-node": 1.5}
+    "etcd-proxy": 1.0, "docker": 2.0, "cni": 3.0, "calico-node": 1.5, "verify": 1.0}
 AGENT_CPUS = 4.0
 AGENT_MEM = 14021.0
 PUBLIC_EVERY = 10

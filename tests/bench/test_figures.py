@@ -116,6 +116,7 @@ def test_slot_idle_fraction(holds, budget, expected):
 
 
 def test_every_write_of_a_full_install_is_a_step_transition_or_close(rolled_out):
+    rolled_out.run(11.0, 11.5, "TASK_FINISHED")  # verify
     transitions = step_transitions(rolled_out.plan, rolled_out.policy.retry,
                                    rolled_out.history)
     assert rolled_out.engine.facts(AGENT.agent_id).state == "complete"

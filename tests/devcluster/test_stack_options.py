@@ -33,11 +33,12 @@ def test_only_the_hosts_of_the_release_urls_change(tmp_path):
         stack.stop()
 
 
-def test_a_shared_network_turns_the_per_agent_proxy_off(tmp_path):
+def test_a_shared_network_turns_the_per_agent_proxy_and_the_verification_off(tmp_path):
     stack, env = _env(tmp_path, host_netns=False)
     stack.stop()
     assert stack.address == "127.0.0.1"
     assert env["CALICO_ETCD_PROXY_ENABLED"] == "false"
+    assert env["CALICO_VERIFY_ENABLED"] == "false"
     assert env["CALICO_DOCKER_CLUSTER_STORE"] == "etcd://" + stack.etcd.endpoint.split("//")[1]
 
 

@@ -131,6 +131,9 @@ def test_calico_node_is_healthy_once_bird_answers():
                                        "calico-node | grep -qx true && /opt/py3/bin/python3 -c ")
     assert command["value"].endswith(
         """-c 'import socket; socket.create_connection(("127.0.0.1", 179), 2).close()'""")
+    unverified = _task("calico-node", {"CALICO_VERIFY_ENABLED": "false"})
+    assert unverified["health_check"]["command"]["value"] == (
+        "docker inspect --format '{{.State.Running}}' calico-node | grep -qx true")
 
 
 def test_the_address_of_a_task_comes_from_its_named_network():
