@@ -33,7 +33,8 @@ RECORDS_AGREE = "records_agree_with_master"
 ONE_SCHEDULER = "one_scheduler_acting"
 PATHS = "path_as_planned"
 DOCKER_STORE = "docker_store_converged"
-INVARIANTS = (BUDGET, END_STATE, RESTARTS, PATHS, DOCKER_STORE, UNKNOWN_TASKS,
+NETWORK = "network_verified"
+INVARIANTS = (BUDGET, END_STATE, RESTARTS, PATHS, DOCKER_STORE, NETWORK, UNKNOWN_TASKS,
               ONE_NODE_PER_AGENT, RECORDS_AGREE, ONE_SCHEDULER)
 NO_PATH = "none"
 
@@ -116,6 +117,25 @@ def check_docker_store(target: str, stores: Mapping[str, str | None],
     return [f"agent {labels.get(agent_id, '?')} ({agent_id}) is complete but its Docker runs "
             f"cluster store {store!r}, not {target!r}"
             for agent_id, store in sorted(stores.items()) if store != target]
+
+
+def check_network(status: Mapping | None, complete: Collection[str],
+                  labels: Mapping[str, str]) -> list[str]:
+    """Every complete agent's network is verified with an address of its own (the verify
+    step's task got it from calico-ipam; two agents with one address would be a double
+    allocation)."""
+    agents = {a["id"]: a for a in (status or {}).get("agents", [])}
+    problems, owners = [], collections.defaultdict(list)
+    for agent_id in sorted(complete):
+        network = (agents.get(agent_id) or {}).get("network") or {}
+        name = f"agent {labels.get(agent_id, '?')} ({agent_id})"
+        if network.get("state") != "verified" or not network.get("ip"):
+            problems.append(f"{name} is complete but its network is {network or 'unknown'}")
+        else:
+            owners[network["ip"]].append(name)
+    problems += [f"{', '.join(names)} were verified with one address {ip}"
+                 for ip, names in sorted(owners.items()) if len(names) > 1]
+    return problems
 
 
 def live_master_tasks(master_state: Mapping, framework_name: str) -> dict[str, dict]:

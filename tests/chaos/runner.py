@@ -244,6 +244,7 @@ def _check_phase(plan: scenario.ChaosPlan, phase: Phase, cluster: Cluster, event
     stores = {agent_id: _docker_store(cluster, agent_id)
               for agent_id in sorted(complete & set(_present(cluster)))}
     result.record(inv.DOCKER_STORE, inv.check_docker_store(phase.store, stores, labels))
+    result.record(inv.NETWORK, inv.check_network(phase.status, complete, labels))
 
 
 def _expected_paths(plan: scenario.ChaosPlan, phase: Phase, cluster: Cluster) -> dict[str, str]:

@@ -208,6 +208,21 @@ def test_docker_store_check():
     assert "#1 (b) is complete but its Docker runs cluster store None" in problem
 
 
+def test_network_check_wants_each_complete_agent_verified_with_its_own_address():
+    def status(*networks):
+        return {"agents": [{"id": agent_id, "network": network}
+                           for agent_id, network in zip("ab", networks, strict=True)]}
+
+    verified = {"state": "verified", "ip": "192.168.0.1"}
+    other = {"state": "verified", "ip": "192.168.0.2"}
+    assert inv.check_network(status(verified, other), {"a", "b"}, LABELS) == []
+    (problem,) = inv.check_network(status(verified, verified), {"a", "b"}, LABELS)
+    assert problem == "agent #0 (a), agent #1 (b) were verified with one address 192.168.0.1"
+    (problem,) = inv.check_network(status(verified, {"state": "failed"}), {"a", "b"}, LABELS)
+    assert "#1 (b) is complete but its network is {'state': 'failed'}" in problem
+    assert inv.check_network(status(verified, {"state": "failed"}), {"a"}, LABELS) == []
+
+
 def master_state(*tasks, name="calico"):
     return {"frameworks": [{"name": name, "tasks": [
         {"id": t, "state": s, "slave_id": t.split(".")[1]} for t, s in tasks]}],
