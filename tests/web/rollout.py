@@ -47,6 +47,7 @@ class Agent:
     role: str
     steps: list[Step]
     skipped: bool = False
+    network: dict[str, Any] | None = None  # as the engine's network_doc words it
 
     @property
     def state(self) -> str:
@@ -251,6 +252,7 @@ class ScriptedRollout:
             # restarted its unit once here.
             "unit_restarts": sum(1 for step in agent.steps if step.disruptive
                                  for task in step.history if task.state == "TASK_FINISHED"),
+            "network": agent.network,
             "steps": step_docs,
         }
 

@@ -191,3 +191,17 @@ def test_an_uninstall_says_who_asked_what_happens_and_which_agents_keep_calico()
     source.document["framework"]["torn_down"] = True
     html = app.test_client().get("/").get_data(as_text=True)
     assert "Calico is uninstalled: the framework is torn down" in html
+
+
+def test_the_network_column_says_verified_or_why_not_escaped(client, rollout):
+    _mid_rollout(rollout)
+    first, second = rollout.agents[0], rollout.agents[1]
+    first.network = {"state": "verified", "ip": "192.168.4.2", "at": None, "error": None}
+    second.network = {"state": "failed", "ip": None, "at": None,
+                      "error": f"The CNI plugin failed: {SCRIPT_TAG}"}
+    overview = client.get("/").get_data(as_text=True)
+    assert "verified 192.168.4.2" in overview
+    assert "failed: The CNI plugin failed: &lt;script&gt;alert(2)&lt;/script&gt;" in overview
+    assert SCRIPT_TAG not in overview
+    agent_page = client.get(f"/agents/{second.id}").get_data(as_text=True)
+    assert 'id="agent-network">Network: failed: The CNI plugin failed: &lt;script&gt;' in agent_page
