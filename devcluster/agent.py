@@ -153,9 +153,17 @@ class SimulatedAgent:
         except FetchError as err:
             self._fail_launch(task, f"Failed to fetch all URIs for container: {err}")
             return
+        if self.spec.netns is not None and cni.wants_networks(task.info):
+            try:
+                task.netns = netns.add_container_netns(task.container_id)
+            except netns.NetnsError as err:
+                self._fail_launch(task, f"Failed to launch container: {err}")
+                return
         try:
-            task.networks = cni.attach(self.spec.root, task.container_id, task.info)
+            task.networks = cni.attach(self.spec.root, task.container_id, task.info,
+                                       _netns_path(task))
         except (cni.CniError, OSError, subprocess.SubprocessError) as err:
+            self._drop_container_netns(task)
             self._fail_launch(task, f"Failed to launch container: {err}")
             return
         with self.link.lock:
@@ -165,8 +173,10 @@ class SimulatedAgent:
                                  reason="REASON_TASK_KILLED_DURING_LAUNCH")
                 return
             try:
-                task.proc = self._spawn(task, command)
-            except (OSError, ValueError) as err:  # ValueError: a NUL byte in argv or env
+                # The task's process starts inside its container's network namespace.
+                with netns.entered(task.netns):
+                    task.proc = self._spawn(task, command)
+            except (OSError, ValueError, netns.NetnsError) as err:  # ValueError: a NUL byte
                 self._fail_launch(task, f"Failed to launch container: {err}")
                 return
             task.started_at = time.time()
@@ -177,6 +187,13 @@ class SimulatedAgent:
         proc = task.proc
         threading.Thread(target=self._wait_task, args=(task, proc),
                          name=f"wait-{task.task_id}", daemon=True).start()
+
+    def _drop_container_netns(self, task: AgentTask) -> None:
+        """The container is destroyed: its network namespace goes (whatever is left in it
+        goes with it)."""
+        if task.netns is not None:
+            netns.delete_netns(task.netns)
+            task.netns = None
 
     def _fail_launch(self, task: AgentTask, message: str) -> None:
         with self.link.lock:
@@ -217,7 +234,8 @@ class SimulatedAgent:
         code = proc.wait()
         if task.networks:
             with netns.entered(self.spec.netns):
-                cni.detach(self.spec.root, task.container_id, task.networks)
+                cni.detach(self.spec.root, task.container_id, task.networks, _netns_path(task))
+        self._drop_container_netns(task)
         with self.link.lock:
             if task.terminal or task.lost_with_agent:
                 return
@@ -438,6 +456,10 @@ class SimulatedAgent:
     def kill_all(self) -> None:
         for task in self.tasks.values():
             _signal_group(task.proc, signal.SIGKILL)
+
+
+def _netns_path(task: AgentTask) -> str | None:
+    return None if task.netns is None else str(netns.NETNS_DIR / task.netns)
 
 
 def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:

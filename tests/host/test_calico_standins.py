@@ -95,7 +95,8 @@ def test_cni_plugin_adds_through_etcd_v2_in_the_configs_result_version(plugins, 
     endpoint = v2.get("/calico/v1/host/n1/workload/cni/c1/endpoint/eth0")["node"]["value"]
     assert json.loads(endpoint)["ipv4_nets"] == [out["ip4"]["ip"]]
     code, out = _cni(plugins, "ADD", {**config, "cniVersion": "0.3.1"}, container="c2")
-    assert code == 0 and "ip4" not in out and out["ips"][0]["address"].startswith("192.168.")
+    assert code == 0, out
+    assert "ip4" not in out and out["ips"][0]["address"].startswith("192.168.")
     assert _cni(plugins, "DEL", config)[0] == 0
     assert _cni(plugins, "DEL", config)[0] == 0  # gone already: still fine
 
