@@ -5,7 +5,8 @@ Messages and exit codes follow the real CLI: every command that needs the daemon
 `run`, 1 otherwise). A foreground `run` is a real process that lasts as long as the
 container: it exits with the container's status when it is stopped, killed, removed or the
 daemon stops, and SIGTERM/SIGINT to it stop the container (docker's signal proxy).
-A `calico/node` container runs that image's startup first (devcluster/host/calico_node.py).
+A `calico/node` container runs that image's startup first (devcluster/host/calico_node.py),
+then BIRD and the libnetwork plugin (devcluster/host/node_daemons.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import sys
 import time
 
 from devcluster import netns
-from devcluster.host import calico_node, containers, dockerd, faults, gotemplate, units
+from devcluster.host import (
+    calico_node,
+    containers,
+    dockerd,
+    faults,
+    gotemplate,
+    node_daemons,
+    units,
+)
 from devcluster.host.errors import HostError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
@@ -257,6 +266,8 @@ def _start_calico_node(host: HostDir, record: dict) -> None:
         with netns.entered(host.spec.get("netns")):
             calico_node.start(env, record["HostConfig"]["Binds"], host.spec["ip"],
                               host.spec["hostname"])
+            # rc.local enables BIRD (and libnetwork) once startup succeeded.
+            node_daemons.spawn(host, record["Id"])
     except calico_node.StartupFailed as err:
         print(f"calico/node startup: {err}\nTerminating", file=sys.stderr, flush=True)
         with host.locked():
