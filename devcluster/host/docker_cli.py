@@ -1,4 +1,5 @@
-"""The `docker` stand-in: version, info, run, ps, inspect, stop, kill, rm, pull, wait, logs.
+"""The `docker` stand-in: version, info, run, ps, inspect, stop, kill, rm, pull, wait, logs,
+network.
 
 Messages and exit codes follow the real CLI: every command that needs the daemon fails with
 "Cannot connect to the Docker daemon ..." while the docker unit is not active (exit 125 for
@@ -22,6 +23,7 @@ from devcluster import netns
 from devcluster.host import (
     calico_node,
     containers,
+    docker_network,
     dockerd,
     faults,
     gotemplate,
@@ -564,31 +566,13 @@ def cmd_logs(host: HostDir, args: list[str]) -> int:
     return EXIT_OK
 
 
-# The networks every dockerd creates at start (libnetwork's predefined `bridge`, `host` and
-# `none`, moby v18.09.9 `daemon/daemon_unix.go` `initBridgeDriver`/`configureNetworking`);
-# a host without them cannot run containers with --net=host.
-PREDEFINED_NETWORKS = (("bridge", "bridge"), ("host", "host"), ("none", "null"))
-
-
 def cmd_network(host: HostDir, args: list[str]) -> int:
-    """`docker network ls [-q] [--format T]`: the predefined local networks."""
-    if args[:1] not in (["ls"], ["list"]):
-        raise CliError("Usage:  docker network COMMAND (only 'ls' is simulated)")
-    rest = args[1:]
+    """`docker network create | rm | ls | inspect` (devcluster/host/docker_network.py)."""
+    rest = list(args)
     template = _format_option(rest)
     with host.locked():
         _require_daemon(host)
-    rows = [{"ID": f"{index:012x}", "Name": name, "Driver": driver, "Scope": "local"}
-            for index, (name, driver) in enumerate(PREDEFINED_NETWORKS, start=1)]
-    if template is not None:
-        print("\n".join(gotemplate.render(template, row) for row in rows))
-    elif "-q" in rest or "--quiet" in rest:
-        print("\n".join(row["ID"] for row in rows))
-    else:
-        print(f"{'NETWORK ID':<15}{'NAME':<20}{'DRIVER':<20}SCOPE")
-        print("\n".join(f"{r['ID']:<15}{r['Name']:<20}{r['Driver']:<20}{r['Scope']}"
-                        for r in rows))
-    return EXIT_OK
+    return docker_network.main(host, rest, template)
 
 
 COMMANDS = {
