@@ -163,6 +163,10 @@ class SimulatedAgent:
             task.networks = cni.attach(self.spec.root, task.container_id, task.info,
                                        _netns_path(task))
         except (cni.CniError, OSError, subprocess.SubprocessError) as err:
+            # The launch failed: the container is destroyed, and the isolator's cleanup
+            # runs DEL for every network it asked for before its namespace goes.
+            cni.detach(self.spec.root, task.container_id, cni.requested(task.info),
+                       _netns_path(task))
             self._drop_container_netns(task)
             self._fail_launch(task, f"Failed to launch container: {err}")
             return

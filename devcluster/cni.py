@@ -59,9 +59,21 @@ def mesos_netns_path(container_id: str) -> str:
     return f"/var/run/mesos/isolators/network/cni/{container_id}/ns"
 
 
+def _named(task_info: dict) -> list[dict]:
+    return [n for n in (task_info.get("container") or {}).get("network_infos") or []
+            if isinstance(n, dict) and n.get("name")]
+
+
 def wants_networks(task_info: dict) -> bool:
-    return any(isinstance(n, dict) and n.get("name")
-               for n in (task_info.get("container") or {}).get("network_infos") or [])
+    return bool(_named(task_info))
+
+
+def requested(task_info: dict) -> list[Attached]:
+    """Every network the container asked for, as the isolator's `containerNetworks`: what
+    its `cleanup` runs DEL for when the container is destroyed, a failed launch included
+    (1.4.3 and 1.8.1 cni.cpp `NetworkCniIsolatorProcess::cleanup`)."""
+    return [Attached(info["name"], f"eth{index}", None)
+            for index, info in enumerate(_named(task_info))]
 
 
 def attach(root: Path, container_id: str, task_info: dict,
@@ -70,9 +82,7 @@ def attach(root: Path, container_id: str, task_info: dict,
     Mesos's path, which exists only on a real agent)."""
     netns_path = netns_path or mesos_netns_path(container_id)
     attached = []
-    for index, info in enumerate(
-            n for n in (task_info.get("container") or {}).get("network_infos") or []
-            if isinstance(n, dict) and n.get("name")):
+    for index, info in enumerate(_named(task_info)):
         name, ifname = info["name"], f"eth{index}"
         config = _config(root, name)
         args = config.setdefault("args", {})

@@ -5,7 +5,10 @@ attach fails ends the task as Mesos does."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,21 +20,21 @@ from devcluster import netns
 from devcluster.cluster import ClusterOptions, LocalCluster
 from devcluster.etcd import EtcdServer
 from devcluster.host import calico_cni
-from devcluster.host.etcdv2 import Client
+from devcluster.host.etcdv2 import Client, V2Error
 from devcluster.host.hostdir import CNI_CONFIG_DIR, CNI_PLUGIN_DIR
 from devcluster.mirror import CNI_STANDIN, PROJECT_ROOT
 from tests.devcluster.harness import RecordingScheduler, launch
 from tests.wait import wait_until
 
 POOL = "10.99.0.0/26"  # one block of 64 addresses
-ISOLATED = netns.available()
+MODES = [True, False] if netns.available() else [False]  # hosts in their own namespaces?
 CONTAINER = {"type": "MESOS", "network_infos": [{"name": "calico"}]}
 
 
-@pytest.fixture
-def world(tmp_path):
+@pytest.fixture(params=MODES, ids=lambda own: "own-netns" if own else "shared-network")
+def world(request, tmp_path):
     cluster = LocalCluster(tmp_path / "cluster",
-                           ClusterOptions(agents=2, host_netns=ISOLATED)).start()
+                           ClusterOptions(agents=2, host_netns=request.param)).start()
     etcd = EtcdServer(tmp_path / "etcd", host=cluster.address).start()
     v2 = Client([etcd.endpoint])
     v2.set("/calico/v1/Ready", "true")
@@ -81,7 +84,12 @@ def _links(namespace: str | None) -> str:
 def _listen(namespace: str | None, address: str) -> socket.socket:
     with netns.entered(namespace):
         server = socket.create_server((address, 0))
-    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):  # closed by the test
+            server.accept()[0].close()
+
+    threading.Thread(target=accept, daemon=True).start()
     return server
 
 
@@ -104,7 +112,7 @@ def test_each_container_gets_its_own_address_and_its_packets_cross_a_real_veth(w
     assert all(address.startswith("10.99.0.") for address in addresses)
     handles = v2.get("/calico/ipam/v2/handle", recursive="true")["node"]["nodes"]
     assert len(handles) == 2
-    if ISOLATED:
+    if cluster.network is not None:
         for agent, task, address in zip(agents, tasks, addresses, strict=True):
             veth = calico_cni.host_veth_name(task.container_id)
             assert veth in _links(agent.spec.netns)
@@ -131,7 +139,9 @@ def test_each_container_gets_its_own_address_and_its_packets_cross_a_real_veth(w
     # DEL released the addresses and the veths; the namespaces are gone.
     wait_until(lambda: not (v2.get("/calico/ipam/v2/handle", recursive="true")["node"]
                             .get("nodes")), what="the handles released")
-    if ISOLATED:
+    if cluster.network is None:  # a shared network: an address on record, no interface
+        assert all(task.netns is None for task in tasks)
+    else:
         for agent, task in zip(agents, tasks, strict=True):
             veth = calico_cni.host_veth_name(task.container_id)
             wait_until(lambda a=agent, v=veth: v not in _links(a.spec.netns),
@@ -151,7 +161,7 @@ def _failed(scheduler, task_id: str) -> str:
 
 def test_an_exhausted_pool_fails_the_task_with_calicos_message(world):
     cluster, agents, v2, driver, scheduler, _ = world
-    block = calico_cni.new_block(__import__("ipaddress").ip_network(POOL), "elsewhere")
+    block = calico_cni.new_block(ipaddress.ip_network(POOL), "elsewhere")
     block["allocations"] = [0] * 64
     block["unallocated"] = []
     block["attributes"] = [{"handle_id": "other.c", "secondary": None}]
@@ -161,10 +171,26 @@ def test_an_exhausted_pool_fails_the_task_with_calicos_message(world):
            wait_state=None)
     message = _failed(scheduler, "full")
     assert "Failed to request 1 IPv4 addresses. IPAM allocated only 0." in message
-    if ISOLATED:
-        assert "cali" not in _links(agents[0].spec.netns)
-        assert not [n for n in netns.NETNS_DIR.iterdir() if "-c-" in n.name
-                    and n.name.startswith(f"{netns.NETNS_PREFIX}{__import__('os').getpid()}")]
+    _nothing_left(agents[0], v2)
+
+
+def _nothing_left(agent, v2) -> None:
+    """No address held, no veth, no container namespace left behind by a failed attach."""
+    handles = v2.get("/calico/ipam/v2/handle", recursive="true")["node"] \
+        if _has(v2, "/calico/ipam/v2/handle") else {}
+    assert not handles.get("nodes")
+    if agent.spec.netns is not None:
+        assert "cali" not in _links(agent.spec.netns)
+        assert not [n for n in netns.NETNS_DIR.iterdir()
+                    if n.name.startswith(f"{netns.NETNS_PREFIX}{os.getpid()}-c-")]
+
+
+def _has(v2, key: str) -> bool:
+    try:
+        v2.get(key)
+    except V2Error:
+        return False
+    return True
 
 
 def test_a_missing_pool_fails_the_task(world):
@@ -173,6 +199,23 @@ def test_a_missing_pool_fails_the_task(world):
     launch(driver, scheduler, agents[0], "nopool", "true", container=CONTAINER,
            wait_state=None)
     assert f"The given pool ({POOL}) does not exist" in _failed(scheduler, "nopool")
+    _nothing_left(agents[0], v2)
+
+
+def test_a_missing_plugin_binary_or_network_fails_the_task_as_mesos_does(world):
+    cluster, agents, v2, driver, scheduler, _ = world
+    (agents[0].spec.root / CNI_PLUGIN_DIR / "calico").unlink()
+    launch(driver, scheduler, agents[0], "noplugin", "true", container=CONTAINER,
+           wait_state=None)
+    status = scheduler.wait_state("noplugin", "TASK_FAILED")
+    assert "Failed to find CNI plugin 'calico' used by CNI network 'calico'" in \
+        status["message"]
+    launch(driver, scheduler, agents[1], "nonet", "true", wait_state=None,
+           container={"type": "MESOS", "network_infos": [{"name": "other"}]})
+    status = scheduler.wait_state("nonet", "TASK_FAILED")
+    assert "Unknown CNI network 'other'" in status["message"]
+    for agent in agents:
+        _nothing_left(agent, v2)
 
 
 def test_etcd_unreachable_fails_the_task(world):
