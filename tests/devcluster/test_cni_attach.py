@@ -224,3 +224,44 @@ def test_etcd_unreachable_fails_the_task(world):
     launch(driver, scheduler, agents[0], "noetcd", "true", container=CONTAINER,
            wait_state=None)
     assert "Unable to retreive ReadyFlag from Backend" in _failed(scheduler, "noetcd")
+
+
+def _port_open(agent, port: int) -> bool:
+    with netns.entered(agent.spec.netns):
+        try:
+            socket.create_connection((agent.spec.ip, port), timeout=2).close()
+        except OSError:
+            return False
+    return True
+
+
+BGP_CHECK = ("python3 -c \"import socket; socket.create_connection(('{ip}', 179), "
+             "timeout=5).close()\"")
+
+
+@pytest.mark.skipif(not netns.available(), reason="a real veth needs root")
+def test_a_task_on_the_calico_network_reaches_its_agents_bird_only_while_calico_node_runs(
+        world):
+    """The verify path: from the task's own namespace, over its veth, to port 179 on its
+    agent, which BIRD answers once calico/node's startup succeeded."""
+    cluster, agents, v2, driver, scheduler, etcd = world
+    if cluster.network is None:
+        pytest.skip("hosts share this machine's network: no veth, and port 179 is privileged")
+    agent = agents[0]
+    env = {**os.environ, **agent.host_env}
+    check = BGP_CHECK.format(ip=agent.spec.ip)
+    launch(driver, scheduler, agent, "before", check, container=CONTAINER, wait_state=None)
+    assert scheduler.wait_state("before", "TASK_FAILED")["message"] == \
+        "Command exited with status 1"
+    run = subprocess.run(["docker", "run", "-d", "--name", "calico-node", "--net=host",
+                          "-e", f"ETCD_ENDPOINTS={etcd.endpoint}", "calico/node:v2.6.12"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    launch(driver, scheduler, agent, "running", check, container=CONTAINER, wait_state=None)
+    finished = scheduler.wait_state("running", "TASK_FINISHED")
+    assert _ip_of(finished).startswith("10.99.0.")
+    subprocess.run(["docker", "stop", "calico-node"], env=env, check=True, capture_output=True,
+                   timeout=60)
+    wait_until(lambda: not _port_open(agent, 179), what="BIRD gone with its container")
+    launch(driver, scheduler, agent, "stopped", check, container=CONTAINER, wait_state=None)
+    scheduler.wait_state("stopped", "TASK_FAILED")
