@@ -164,13 +164,21 @@ def calico(command: str, conf: dict) -> dict | None:
     key = f"/calico/v1/host/{_node(conf)}/workload/cni/{container}/endpoint/{ifname}"
     try:
         if command == "DEL":
-            clean_up_namespace(os.environ.get("CNI_NETNS", ""), ifname)
-            _delegate_ipam(conf, "DEL")
+            # calico.go cmdDel: release the address (its error kept for last), delete the
+            # endpoint, then the container's interface.
+            ipam_error = None
+            try:
+                _delegate_ipam(conf, "DEL")
+            except PluginError as err:
+                ipam_error = err
             try:
                 client.request("DELETE", "/v2/keys" + key)
             except V2Error as err:
                 if err.error_code != KEY_NOT_FOUND:
                     raise
+            clean_up_namespace(os.environ.get("CNI_NETNS", ""), ifname)
+            if ipam_error is not None:
+                raise ipam_error
             return None
         addresses = _addresses(_delegate_ipam(conf, "ADD"))
         netns_path = os.environ.get("CNI_NETNS", "")
