@@ -237,8 +237,12 @@ class SimulatedAgent:
     def _wait_task(self, task: AgentTask, proc: subprocess.Popen) -> None:
         code = proc.wait()
         if task.networks:
-            with netns.entered(self.spec.netns):
-                cni.detach(self.spec.root, task.container_id, task.networks, _netns_path(task))
+            try:
+                with netns.entered(self.spec.netns):
+                    cni.detach(self.spec.root, task.container_id, task.networks,
+                               _netns_path(task))
+            except netns.NetnsError:
+                log.warning("cannot detach %s: the host's namespace is gone", task.task_id)
         self._drop_container_netns(task)
         with self.link.lock:
             if task.terminal or task.lost_with_agent:
@@ -467,11 +471,14 @@ def _netns_path(task: AgentTask) -> str | None:
 
 
 def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:
-    """The check as the executor runs it: inside the task's network namespace, HTTP and
-    TCP checks aimed at 127.0.0.1 (apache/mesos 1.4.0 src/checks/health_checker.cpp,
-    `DEFAULT_DOMAIN`)."""
-    with netns.entered(agent.spec.netns):
-        return _run_check(check, task, agent)
+    """The check as the executor runs it: inside the task's network namespace (its own
+    when it joined CNI networks, the host's otherwise), HTTP and TCP checks aimed at
+    127.0.0.1 (apache/mesos 1.4.0 src/checks/health_checker.cpp, `DEFAULT_DOMAIN`)."""
+    try:
+        with netns.entered(task.netns or agent.spec.netns):
+            return _run_check(check, task, agent)
+    except netns.NetnsError:  # the container (or host) is gone
+        return False
 
 
 def _run_check(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:

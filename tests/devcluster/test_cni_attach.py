@@ -265,3 +265,19 @@ def test_a_task_on_the_calico_network_reaches_its_agents_bird_only_while_calico_
     wait_until(lambda: not _port_open(agent, 179), what="BIRD gone with its container")
     launch(driver, scheduler, agent, "stopped", check, container=CONTAINER, wait_state=None)
     scheduler.wait_state("stopped", "TASK_FAILED")
+
+
+def test_health_checks_of_a_task_on_a_cni_network_run_in_its_namespace(world):
+    cluster, agents, v2, driver, scheduler, _ = world
+    port = 18000 + os.getpid() % 1000
+    serve = (f"python3 -c \"import socket,time; s=socket.create_server(('127.0.0.1', {port})); "
+             "time.sleep(60)\"")
+    check = {"type": "TCP", "tcp": {"port": port}, "delay_seconds": 0.1,
+             "interval_seconds": 0.2, "grace_period_seconds": 30, "timeout_seconds": 2}
+    launch(driver, scheduler, agents[0], "served", serve, container=CONTAINER,
+           health_check=check)
+    wait_until(lambda: any(s.get("healthy") is True for s in scheduler.kinds("update")
+                           if s["task_id"]["value"] == "served"), what="a healthy update")
+    if cluster.network is not None:  # nothing listens there in the host's namespace
+        with netns.entered(agents[0].spec.netns), pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
