@@ -8,7 +8,8 @@ unchanged across them) and projectcalico/libnetwork-plugin v1.1.3:
   `loadDriver`: legacy plugins are found by their socket in /run/docker/plugins; none there
   -> the plugin getter's not-found error), then the IPAM driver (`ipamAllocate` ->
   `loadIPAMDriver`, the same lookup), then the driver's CreateNetwork (libnetwork-plugin
-  `driver/network_driver.go` `CreateNetwork`: a non-Calico IPAM driver is refused), then the
+  `driver/network_driver.go` `CreateNetwork`: a non-Calico IPAM driver, such as the builtin
+  `default` one when --ipam-driver is not given, is refused), then the
   endpoint count and the network are written to the store of the driver's scope
   (`updateToStore`: no store for that scope -> `ErrDataStoreNotInitialized`, "datastore for
   scope "global" is not initialized"; a failed write -> "failed to update store for object
@@ -46,6 +47,7 @@ PREFIX = "docker/network/v1.0"
 # `none`, moby v18.09.9 `daemon/daemon_unix.go` `initBridgeDriver`/`configureNetworking`).
 PREDEFINED_NETWORKS = (("bridge", "bridge"), ("host", "host"), ("none", "null"))
 GLOBAL_DRIVERS = {"calico": "calico-ipam"}  # driver -> the IPAM driver it accepts
+BUILTIN_IPAM = ("default", "null")  # libnetwork's own IPAM drivers (ipams/builtin, ipams/null)
 CLUSTER_UNAVAILABLE = "client: etcd cluster is unavailable or misconfigured"  # etcd v2 client
 
 
@@ -137,11 +139,14 @@ def create(host: HostDir, args: list[str]) -> str:
     if driver not in GLOBAL_DRIVERS:
         raise NetworkError(f"(devcluster) only the calico driver is simulated, not {driver}")
     for plugin in (driver, ipam_driver):
-        if not _plugin_present(host, plugin):
+        if plugin not in BUILTIN_IPAM and not _plugin_present(host, plugin):
             raise NetworkError(f"Error response from daemon: {_not_found(host, plugin)}")
     if ipam_driver != GLOBAL_DRIVERS[driver]:
+        # libnetwork-plugin v1.1.3 CreateNetwork: only calico-ipam's gateway 0.0.0.0/0 passes;
+        # libnetwork's remote driver prefixes the plugin's error with the call's name.
         raise NetworkError("Error response from daemon: NetworkDriver.CreateNetwork: "
-                           "Non-Calico IPAM driver is used")
+                           "Non-Calico IPAM driver is used. Note: Docker before 1.12.3 is "
+                           "unsupported")
     store = _store(host)
     if store is None:
         raise NetworkError('Error response from daemon: datastore for scope "global" is not '

@@ -121,4 +121,5 @@ def test_calico_networks_need_calico_ipam(store_host, etcd_server):
     _calico_node(host, etcd_server)
     done = host.run("docker", "network", "create", "--driver", "calico", "n1")
     assert done.returncode == 1
-    assert "plugin not found" in done.stderr or 'plugin "default" not found' in done.stderr
+    assert "Error response from daemon: NetworkDriver.CreateNetwork: Non-Calico IPAM driver " \
+           "is used" in done.stderr
