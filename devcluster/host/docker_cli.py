@@ -252,24 +252,34 @@ def cmd_run(host: HostDir, args: list[str]) -> int:
             hostname=_last(values, "h", "hostname", default=host.spec["hostname"]),
             pid=0 if detach else os.getpid(), now=time.time())
         containers.save(host, state)
+    services = None
     if calico_node.is_calico_node(image):
-        _start_calico_node(host, record)
+        services = _start_calico_node(host, record, detach)
     if detach:
         print(record["Id"])
         return EXIT_OK
-    return follow(host, record["Id"], proxy_signals=True)
+    try:
+        return follow(host, record["Id"], proxy_signals=True, services=services)
+    finally:
+        if services is not None:
+            services.close()
 
 
-def _start_calico_node(host: HostDir, record: dict) -> None:
+def _start_calico_node(host: HostDir, record: dict,
+                       detach: bool) -> node_daemons.Services | None:
     """The image's startup, from the host's network namespace; when it terminates, the
-    container exits with its status and its log line is what `docker run` prints."""
+    container exits with its status and its log line is what `docker run` prints. Then
+    BIRD and libnetwork (rc.local enables them once startup succeeded): served by this
+    foreground `docker run`, or by a process of their own for a detached container."""
     env = dict(item.split("=", 1) for item in record["Config"]["Env"])
     try:
         with netns.entered(host.spec.get("netns")):
             calico_node.start(env, record["HostConfig"]["Binds"], host.spec["ip"],
                               host.spec["hostname"])
-            # rc.local enables BIRD (and libnetwork) once startup succeeded.
-            node_daemons.spawn(host, record["Id"])
+            if detach:
+                node_daemons.spawn(host, record["Id"])
+                return None
+            return node_daemons.Services(host, record["Id"], env)
     except calico_node.StartupFailed as err:
         print(f"calico/node startup: {err}\nTerminating", file=sys.stderr, flush=True)
         with host.locked():
@@ -277,10 +287,13 @@ def _start_calico_node(host: HostDir, record: dict) -> None:
             if record["Id"] in state["containers"]:
                 containers.stop(state, record["Id"], calico_node.EXIT_TERMINATED, time.time())
                 containers.save(host, state)
+        return None
 
 
-def follow(host: HostDir, cid: str, proxy_signals: bool) -> int:
-    """Block until container cid is no longer running; its exit status."""
+def follow(host: HostDir, cid: str, proxy_signals: bool,
+           services: node_daemons.Services | None = None) -> int:
+    """Block until container cid is no longer running; its exit status. `services`: the
+    container's calico/node services, served meanwhile."""
     received: list[int] = []
     if proxy_signals:
         for signum in STOP_SIGNALS:
@@ -306,7 +319,10 @@ def follow(host: HostDir, cid: str, proxy_signals: bool) -> int:
                 containers.save(host, state)
         if code is not None:
             return code
-        time.sleep(FOLLOW_POLL_S)
+        if services is not None:
+            services.serve(FOLLOW_POLL_S)
+        else:
+            time.sleep(FOLLOW_POLL_S)
 
 
 def _resolve(state: dict, ref: str, message: str) -> str:

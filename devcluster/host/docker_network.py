@@ -62,7 +62,14 @@ def _not_found(host: HostDir, name: str) -> str:
 
 
 def _plugin_present(host: HostDir, name: str) -> bool:
-    return node_daemons.plugin_socket(host.root, name).exists()
+    """The plugin's socket file is there and the process serving it lives (a file left by a
+    killed one counts as absent; a real stale socket fails activation with a dial error)."""
+    try:
+        pid = int(node_daemons.plugin_socket(host.root, name).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _store(host: HostDir) -> tuple[etcdv2.Client, str] | None:

@@ -9,17 +9,19 @@ CALICO_LIBNETWORK_ENABLED is true, libnetwork (projectcalico/libnetwork-plugin v
 `main.go`: go-plugins-helpers `ServeUnix("calico")` and `ServeUnix("calico-ipam")`, i.e.
 /run/docker/plugins/calico.sock and /run/docker/plugins/calico-ipam.sock).
 
-Containers are records in a state file (containers.py), so one process per running calico/node
-container stands for these services: the `docker run` stand-in starts it, detached, from the
-host's network namespace, after the image's startup succeeded. It accepts and closes each
-connection on port 179 (BIRD drops a connection from an address that is not one of its BGP
-peers) and keeps the two socket files (plain files: Docker's legacy plugin discovery is modelled
-as their existence, see docker_cli.py) while it runs. Every POLL_S it looks at the container's
-record, settling the docker unit as every stand-in does, and ends, removing the socket files,
+Containers are records in a state file (containers.py), so a process stands for these
+services (`Services`), opened from the host's network namespace once the image's startup
+succeeded: a foreground `docker run`, which already is the container's process and follows its
+record until it stops, serves them itself; for a detached one (`-d`) the stand-in starts a
+process of its own (`spawn`). Either accepts and closes each connection on port 179 (BIRD drops
+a connection from an address that is not one of its BGP peers) and keeps the two socket files
+(plain files: Docker's legacy plugin discovery is modelled as their existence, see
+docker_network.py) while it runs. The detached one looks at the container's record every
+POLL_S, settling the docker unit as every stand-in does, and ends, removing the socket files,
 when the container no longer runs: stopped, killed, removed, exited (an injected fault), or
-stopped with its daemon (a daemon stop without live-restore, a crash); also when the process
-the record names as the container's (a foreground `docker run`) is gone, when the host's
-directory is gone, or when the host's network namespace is (its dev cluster stopped).
+stopped with its daemon (a daemon stop without live-restore, a crash); also when the host's
+directory is gone, or when the host's network namespace is (its dev cluster stopped). The
+foreground one ends with the `docker run` that serves it, which exits on the same events.
 
 Port 179 is privileged: on a dev cluster whose hosts share this machine's network, a process
 without root cannot bind it, so BGP connections to the host are refused, as they would be to a
@@ -60,7 +62,8 @@ def libnetwork_enabled(env: dict[str, str]) -> bool:
 
 
 def spawn(host: HostDir, cid: str) -> subprocess.Popen:
-    """Start the services of container cid (the caller is in the host's namespace)."""
+    """Start the services of a detached container cid in their own process (the caller is
+    in the host's namespace)."""
     log = host.root / LOG_FILE
     log.parent.mkdir(parents=True, exist_ok=True)
     project = str(Path(__file__).resolve().parents[2])
@@ -87,31 +90,58 @@ def _still_running(host: HostDir, cid: str) -> bool:
         if containers.apply_exit_faults(host, state, now):
             containers.save(host, state)
     record = state["containers"].get(cid)
-    if record is None or not record["State"]["Running"]:
-        return False
-    pid = record["State"]["Pid"]
-    return not pid or _alive(pid)
+    return record is not None and record["State"]["Running"]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class Services:
+    """BIRD's listening socket and the libnetwork plugin's socket files of container cid.
+    Open them from the host's network namespace."""
+
+    def __init__(self, host: HostDir, cid: str, env: dict[str, str]) -> None:
+        self.host = host
+        self.sockets = [plugin_socket(host.root, name) for name in PLUGIN_NAMES] \
+            if libnetwork_enabled(env) else []
+        for path in self.sockets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{os.getpid()}\n")
+        self.server = self._listen()
+
+    def _listen(self) -> socket.socket | None:
+        address = "0.0.0.0" if self.host.spec.get("netns") else self.host.spec["ip"]
+        try:
+            server = socket.create_server((address, BGP_PORT))
+        except OSError as err:
+            log_line(self.host, f"bird: cannot listen on {address}:{BGP_PORT}: {err}")
+            return None
+        return server
+
+    def serve(self, seconds: float) -> None:
+        """Accept (and drop) BGP connections for up to `seconds`."""
+        if self.server is None:
+            time.sleep(seconds)
+            return
+        self.server.settimeout(seconds)
+        with contextlib.suppress(TimeoutError, OSError):
+            conn, _ = self.server.accept()
+            conn.close()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for path in self.sockets:
+            with contextlib.suppress(FileNotFoundError):
+                if path.read_text().strip() == str(os.getpid()):
+                    path.unlink()
+        self.sockets = []
 
 
-def _listen(host: HostDir) -> socket.socket | None:
-    address = "0.0.0.0" if host.spec.get("netns") else host.spec["ip"]
-    try:
-        server = socket.create_server((address, BGP_PORT), reuse_port=False)
-    except OSError as err:
-        print(f"bird: cannot listen on {address}:{BGP_PORT}: {err}", flush=True)
-        return None
-    server.settimeout(POLL_S)
-    return server
+def log_line(host: HostDir, line: str) -> None:
+    path = host.root / LOG_FILE
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as out:
+            out.write(line + "\n")
 
 
 def main(argv: list[str]) -> int:
@@ -120,31 +150,16 @@ def main(argv: list[str]) -> int:
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda number, frame: stopping.append(number))
     try:
-        record = containers.load(host)["containers"].get(cid)
-        env = dict(item.split("=", 1) for item in (record or {}).get("Config", {}).get("Env", [])
+        record = containers.load(host)["containers"].get(cid) or {}
+        env = dict(item.split("=", 1) for item in record.get("Config", {}).get("Env", [])
                    if "=" in item)
-        sockets = [plugin_socket(root, name) for name in PLUGIN_NAMES] \
-            if libnetwork_enabled(env) else []
-        for path in sockets:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"{os.getpid()}\n")
-        server = _listen(host)
+        services = Services(host, cid, env)
         try:
             while not stopping and _still_running(host, cid):
-                if server is None:
-                    time.sleep(POLL_S)
-                    continue
-                with contextlib.suppress(TimeoutError, OSError):
-                    conn, _ = server.accept()
-                    conn.close()
+                services.serve(POLL_S)
         finally:
-            if server is not None:
-                server.close()
-            for path in sockets:
-                with contextlib.suppress(FileNotFoundError):
-                    if path.read_text().strip() == str(os.getpid()):
-                        path.unlink()
+            services.close()
     except (HostError, OSError, ValueError) as err:
-        print(f"calico/node services of {cid[:12]}: {err}", flush=True)
+        log_line(host, f"calico/node services of {cid[:12]}: {err}")
         return 1
     return 0

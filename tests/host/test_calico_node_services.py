@@ -113,3 +113,20 @@ def test_a_failed_startup_never_opens_the_port(node_host, network):
                     "-e", f"ETCD_ENDPOINTS=http://{network.gateway}:1", "calico/node:v2.6.12")
     assert done.returncode == 1 and "Terminating" in done.stderr
     assert not _bgp_open(host) and not _plugins(host)
+
+
+def test_a_foreground_calico_node_serves_bird_until_it_is_stopped(node_host, etcd):
+    host = node_host()
+    run = host.popen("docker", "run", "--name", "calico-node", "--net=host",
+                     "-e", f"ETCD_ENDPOINTS={etcd.endpoint}",
+                     "-e", "CALICO_LIBNETWORK_ENABLED=true", "calico/node:v2.6.12")
+    try:
+        wait_until(lambda: _bgp_open(host), what="BIRD listening")
+        assert _plugins(host)
+        assert host.run("docker", "stop", "calico-node").returncode == 0
+        assert run.wait(timeout=30) == 0
+        assert not _bgp_open(host) and not _plugins(host)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
