@@ -153,9 +153,21 @@ class SimulatedAgent:
         except FetchError as err:
             self._fail_launch(task, f"Failed to fetch all URIs for container: {err}")
             return
+        if self.spec.netns is not None and cni.wants_networks(task.info):
+            try:
+                task.netns = netns.add_container_netns(task.container_id)
+            except netns.NetnsError as err:
+                self._fail_launch(task, f"Failed to launch container: {err}")
+                return
         try:
-            task.networks = cni.attach(self.spec.root, task.container_id, task.info)
+            task.networks = cni.attach(self.spec.root, task.container_id, task.info,
+                                       _netns_path(task))
         except (cni.CniError, OSError, subprocess.SubprocessError) as err:
+            # The launch failed: the container is destroyed, and the isolator's cleanup
+            # runs DEL for every network it asked for before its namespace goes.
+            cni.detach(self.spec.root, task.container_id, cni.requested(task.info),
+                       _netns_path(task))
+            self._drop_container_netns(task)
             self._fail_launch(task, f"Failed to launch container: {err}")
             return
         with self.link.lock:
@@ -165,8 +177,10 @@ class SimulatedAgent:
                                  reason="REASON_TASK_KILLED_DURING_LAUNCH")
                 return
             try:
-                task.proc = self._spawn(task, command)
-            except (OSError, ValueError) as err:  # ValueError: a NUL byte in argv or env
+                # The task's process starts inside its container's network namespace.
+                with netns.entered(task.netns):
+                    task.proc = self._spawn(task, command)
+            except (OSError, ValueError, netns.NetnsError) as err:  # ValueError: a NUL byte
                 self._fail_launch(task, f"Failed to launch container: {err}")
                 return
             task.started_at = time.time()
@@ -177,6 +191,13 @@ class SimulatedAgent:
         proc = task.proc
         threading.Thread(target=self._wait_task, args=(task, proc),
                          name=f"wait-{task.task_id}", daemon=True).start()
+
+    def _drop_container_netns(self, task: AgentTask) -> None:
+        """The container is destroyed: its network namespace goes (whatever is left in it
+        goes with it)."""
+        if task.netns is not None:
+            netns.delete_netns(task.netns)
+            task.netns = None
 
     def _fail_launch(self, task: AgentTask, message: str) -> None:
         with self.link.lock:
@@ -216,8 +237,13 @@ class SimulatedAgent:
     def _wait_task(self, task: AgentTask, proc: subprocess.Popen) -> None:
         code = proc.wait()
         if task.networks:
-            with netns.entered(self.spec.netns):
-                cni.detach(self.spec.root, task.container_id, task.networks)
+            try:
+                with netns.entered(self.spec.netns):
+                    cni.detach(self.spec.root, task.container_id, task.networks,
+                               _netns_path(task))
+            except netns.NetnsError:
+                log.warning("cannot detach %s: the host's namespace is gone", task.task_id)
+        self._drop_container_netns(task)
         with self.link.lock:
             if task.terminal or task.lost_with_agent:
                 return
@@ -440,12 +466,19 @@ class SimulatedAgent:
             _signal_group(task.proc, signal.SIGKILL)
 
 
+def _netns_path(task: AgentTask) -> str | None:
+    return None if task.netns is None else str(netns.NETNS_DIR / task.netns)
+
+
 def _health_check_passes(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:
-    """The check as the executor runs it: inside the task's network namespace, HTTP and
-    TCP checks aimed at 127.0.0.1 (apache/mesos 1.4.0 src/checks/health_checker.cpp,
-    `DEFAULT_DOMAIN`)."""
-    with netns.entered(agent.spec.netns):
-        return _run_check(check, task, agent)
+    """The check as the executor runs it: inside the task's network namespace (its own
+    when it joined CNI networks, the host's otherwise), HTTP and TCP checks aimed at
+    127.0.0.1 (apache/mesos 1.4.0 src/checks/health_checker.cpp, `DEFAULT_DOMAIN`)."""
+    try:
+        with netns.entered(task.netns or agent.spec.netns):
+            return _run_check(check, task, agent)
+    except netns.NetnsError:  # the container (or host) is gone
+        return False
 
 
 def _run_check(check: dict, task: AgentTask, agent: SimulatedAgent) -> bool:

@@ -140,6 +140,7 @@ class AgentTask:
     executor_known: bool = False
     container_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     networks: list[cni.Attached] = field(default_factory=list)  # CNI networks joined
+    netns: str | None = None  # its own network namespace, when the agent made one
 
     @property
     def terminal(self) -> bool:

@@ -133,6 +133,23 @@ class ClusterNetwork:
         _ip("-force", "-batch", "-", stdin=commands, check=False)
 
 
+def add_container_netns(container_id: str) -> str:
+    """A network namespace for one container (the agent's, devcluster/cni.py), loopback up;
+    its name carries this process's pid so a dead dev cluster's are swept."""
+    name = f"{NETNS_PREFIX}{os.getpid()}-c-{container_id}"
+    _ip("netns", "add", name)
+    try:
+        _ip("-n", name, "link", "set", "lo", "up")
+    except NetnsError:
+        delete_netns(name)
+        raise
+    return name
+
+
+def delete_netns(name: str) -> None:
+    _ip("netns", "delete", name, check=False)
+
+
 def sweep_stale() -> None:
     """Remove namespaces and links that dev clusters of dead processes left behind."""
     commands = []

@@ -1,11 +1,13 @@
-"""The `docker` stand-in: version, info, run, ps, inspect, stop, kill, rm, pull, wait, logs.
+"""The `docker` stand-in: version, info, run, ps, inspect, stop, kill, rm, pull, wait, logs,
+network.
 
 Messages and exit codes follow the real CLI: every command that needs the daemon fails with
 "Cannot connect to the Docker daemon ..." while the docker unit is not active (exit 125 for
 `run`, 1 otherwise). A foreground `run` is a real process that lasts as long as the
 container: it exits with the container's status when it is stopped, killed, removed or the
 daemon stops, and SIGTERM/SIGINT to it stop the container (docker's signal proxy).
-A `calico/node` container runs that image's startup first (devcluster/host/calico_node.py).
+A `calico/node` container runs that image's startup first (devcluster/host/calico_node.py),
+then BIRD and the libnetwork plugin (devcluster/host/node_daemons.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ import sys
 import time
 
 from devcluster import netns
-from devcluster.host import calico_node, containers, dockerd, faults, gotemplate, units
+from devcluster.host import (
+    calico_node,
+    containers,
+    docker_network,
+    dockerd,
+    faults,
+    gotemplate,
+    node_daemons,
+    units,
+)
 from devcluster.host.errors import HostError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
 
@@ -241,22 +252,34 @@ def cmd_run(host: HostDir, args: list[str]) -> int:
             hostname=_last(values, "h", "hostname", default=host.spec["hostname"]),
             pid=0 if detach else os.getpid(), now=time.time())
         containers.save(host, state)
+    services = None
     if calico_node.is_calico_node(image):
-        _start_calico_node(host, record)
+        services = _start_calico_node(host, record, detach)
     if detach:
         print(record["Id"])
         return EXIT_OK
-    return follow(host, record["Id"], proxy_signals=True)
+    try:
+        return follow(host, record["Id"], proxy_signals=True, services=services)
+    finally:
+        if services is not None:
+            services.close()
 
 
-def _start_calico_node(host: HostDir, record: dict) -> None:
+def _start_calico_node(host: HostDir, record: dict,
+                       detach: bool) -> node_daemons.Services | None:
     """The image's startup, from the host's network namespace; when it terminates, the
-    container exits with its status and its log line is what `docker run` prints."""
+    container exits with its status and its log line is what `docker run` prints. Then
+    BIRD and libnetwork (rc.local enables them once startup succeeded): served by this
+    foreground `docker run`, or by a process of their own for a detached container."""
     env = dict(item.split("=", 1) for item in record["Config"]["Env"])
     try:
         with netns.entered(host.spec.get("netns")):
             calico_node.start(env, record["HostConfig"]["Binds"], host.spec["ip"],
                               host.spec["hostname"])
+            if detach:
+                node_daemons.spawn(host, record["Id"])
+                return None
+            return node_daemons.Services(host, record["Id"], env)
     except calico_node.StartupFailed as err:
         print(f"calico/node startup: {err}\nTerminating", file=sys.stderr, flush=True)
         with host.locked():
@@ -264,10 +287,13 @@ def _start_calico_node(host: HostDir, record: dict) -> None:
             if record["Id"] in state["containers"]:
                 containers.stop(state, record["Id"], calico_node.EXIT_TERMINATED, time.time())
                 containers.save(host, state)
+        return None
 
 
-def follow(host: HostDir, cid: str, proxy_signals: bool) -> int:
-    """Block until container cid is no longer running; its exit status."""
+def follow(host: HostDir, cid: str, proxy_signals: bool,
+           services: node_daemons.Services | None = None) -> int:
+    """Block until container cid is no longer running; its exit status. `services`: the
+    container's calico/node services, served meanwhile."""
     received: list[int] = []
     if proxy_signals:
         for signum in STOP_SIGNALS:
@@ -293,7 +319,10 @@ def follow(host: HostDir, cid: str, proxy_signals: bool) -> int:
                 containers.save(host, state)
         if code is not None:
             return code
-        time.sleep(FOLLOW_POLL_S)
+        if services is not None:
+            services.serve(FOLLOW_POLL_S)
+        else:
+            time.sleep(FOLLOW_POLL_S)
 
 
 def _resolve(state: dict, ref: str, message: str) -> str:
@@ -553,31 +582,13 @@ def cmd_logs(host: HostDir, args: list[str]) -> int:
     return EXIT_OK
 
 
-# The networks every dockerd creates at start (libnetwork's predefined `bridge`, `host` and
-# `none`, moby v18.09.9 `daemon/daemon_unix.go` `initBridgeDriver`/`configureNetworking`);
-# a host without them cannot run containers with --net=host.
-PREDEFINED_NETWORKS = (("bridge", "bridge"), ("host", "host"), ("none", "null"))
-
-
 def cmd_network(host: HostDir, args: list[str]) -> int:
-    """`docker network ls [-q] [--format T]`: the predefined local networks."""
-    if args[:1] not in (["ls"], ["list"]):
-        raise CliError("Usage:  docker network COMMAND (only 'ls' is simulated)")
-    rest = args[1:]
+    """`docker network create | rm | ls | inspect` (devcluster/host/docker_network.py)."""
+    rest = list(args)
     template = _format_option(rest)
     with host.locked():
         _require_daemon(host)
-    rows = [{"ID": f"{index:012x}", "Name": name, "Driver": driver, "Scope": "local"}
-            for index, (name, driver) in enumerate(PREDEFINED_NETWORKS, start=1)]
-    if template is not None:
-        print("\n".join(gotemplate.render(template, row) for row in rows))
-    elif "-q" in rest or "--quiet" in rest:
-        print("\n".join(row["ID"] for row in rows))
-    else:
-        print(f"{'NETWORK ID':<15}{'NAME':<20}{'DRIVER':<20}SCOPE")
-        print("\n".join(f"{r['ID']:<15}{r['Name']:<20}{r['Driver']:<20}{r['Scope']}"
-                        for r in rows))
-    return EXIT_OK
+    return docker_network.main(host, rest, template)
 
 
 COMMANDS = {

@@ -36,8 +36,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STANDINS = {"systemctl": "devcluster.host.systemctl", "docker": "devcluster.host.docker_cli"}
 DOCKERD_COMMAND = ["/usr/bin/dockerd", "-H", "fd://"]
 AGENT_COMMAND = ["/opt/mesosphere/bin/mesos-agent"]
+# run/docker/plugins: where legacy plugins put their sockets (docker/go-plugins-helpers
+# sdk/unix_listener.go `pluginSockDir`, which libnetwork-plugin's ServeUnix uses) and Docker
+# discovers them; the calico/node stand-in keeps its sockets there (node_daemons.py). Made
+# with the host so a plugin coming and going leaves the host's directories as they were.
 HOST_DIRS = (CNI_CONFIG_DIR, CNI_PLUGIN_DIR, DCOS_BIN_DIR, STANDIN_BIN_DIR, "etc/docker",
-             AGENT_UNIT_FILE_DIR, "usr/lib/systemd/system", "var/lib/devcluster/units")
+             AGENT_UNIT_FILE_DIR, "usr/lib/systemd/system", "var/lib/devcluster/units",
+             "run/docker/plugins")
 EXECUTABLE = 0o755
 
 DOCKER_UNIT_TEXT = """\
