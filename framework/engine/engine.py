@@ -560,8 +560,12 @@ class Engine:
                 spec.mem,
                 spec.target_hash,
                 # A one-shot task returns its resources when it ends, which brings the
-                # agent's next offer (see `_wait`); a long-running one keeps them.
-                self.policy.refuse_wait_s if spec.long_running else self.policy.refuse_idle_s,
+                # agent's next offer (see `_wait`), but not for long: once a long-running
+                # task takes resources again, the agent's free resources fit inside the
+                # refused ones, which the filter holds back whatever the step waiting
+                # (apache/mesos 1.4.3 and 1.8.1 src/master/allocator/mesos/hierarchical.cpp
+                # `RefusedOfferFilter::filter`). A long-running task keeps its resources.
+                self.policy.refuse_wait_s if spec.long_running else self.policy.refuse_busy_s,
                 allow_restart=rec.restart_allowed,
             )
         )

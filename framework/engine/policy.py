@@ -16,9 +16,12 @@ DEFAULT_STABLE_AFTER_S = 600.0
 DEFAULT_MAX_FAILED = 0
 DEFAULT_REFUSE_IDLE_S = 3600.0
 DEFAULT_REFUSE_WAIT_S = 5.0
-# An agent whose one-shot task runs: its end normally lifts the filter (see Engine._wait);
-# this bounds the wait when the end reached the master before the refused offer was made.
-DEFAULT_REFUSE_BUSY_S = 30.0
+# An agent whose one-shot task runs (and the rest of the offer a one-shot task is launched
+# from): its end normally lifts the filter (see Engine._wait). The bound covers an end that
+# reached the master before the refused offer was made, and a long-running task launched
+# after the end: it shrinks the agent's free resources back inside what was refused, so a
+# longer filter would hold back the offer of the step after it (verify after calico-node).
+DEFAULT_REFUSE_BUSY_S = 5.0
 DEFAULT_LAUNCH_TIMEOUT_S = 120.0
 # Records of agents gone from the cluster are kept this long (for the page and the event
 # log), then forgotten: a cluster that replaces its agents does not grow its state forever.
