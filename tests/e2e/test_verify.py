@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devcluster.host import calico_cni
+from devcluster.host.etcdv2 import Client
 from devcluster.host.hostdir import CNI_CONFIG_DIR, CNI_PLUGIN_DIR
 from tests.e2e.checks import host_files, restarts_per_agent
 from tests.wait import wait_until
@@ -147,3 +149,28 @@ def test_a_broken_host_fails_its_verification_with_the_reason_and_nothing_else(m
         _retry(stack, broken_id, f"mended {what}")
         wait_until(lambda: complete(stack.status()), VERIFY_DEADLINE_S,
                    f"the agent verified again after {what}")
+
+
+def test_an_exhausted_pool_fails_the_verification_with_calicos_message(make_stack):
+    """Other workloads hold every address of a small pool: the agent's verification fails
+    with calico-ipam's message, and nothing else changes."""
+    pool = ipaddress.ip_network("10.99.0.0/26")  # one block of calico-ipam's /26 blocks
+    stack = make_stack(agents=1, env={"CALICO_CNI_SUBNET": str(pool),
+                                      "CALICO_RETRY_MAX_ATTEMPTS": "1"})
+    status = stack.wait_status(complete, ROLLOUT_DEADLINE_S)
+    (agent,) = status["agents"]
+    assert ipaddress.ip_address(agent["network"]["ip"]) in pool
+    block = calico_cni.new_block(pool, "elsewhere")
+    block.update(allocations=[0] * pool.num_addresses, unallocated=[],
+                 attributes=[{"handle_id": "workloads.other", "secondary": None}])
+    Client([stack.etcd.endpoint]).set(
+        f"/calico/ipam/v2/assignment/ipv4/block/{str(pool).replace('/', '-')}",
+        json.dumps(block))
+    root = _host(stack, agent["id"]).spec.root
+    files = host_files(root)
+    _retry(stack, agent["id"], "after the pool filled up")
+    failed = stack.wait_status(lambda s: s["agents"][0]["state"] == "failed", VERIFY_DEADLINE_S)
+    network = failed["agents"][0]["network"]
+    assert "Failed to request 1 IPv4 addresses. IPAM allocated only 0." in network["error"]
+    assert host_files(root) == files
+    assert not restarts_per_agent(stack.options.cluster.events_file)
