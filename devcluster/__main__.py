@@ -139,7 +139,7 @@ def run_stack(argv: list[str]) -> int:
         if not stack.isolated:
             print("note: the simulated hosts share this machine's network (no root, or "
                   "--shared-network): the per-agent etcd proxy is off and agents use etcd "
-                  "directly (see devcluster/README.md)", flush=True)
+                  "directly, and no verify step runs (see devcluster/README.md)", flush=True)
         print(f"master: {stack.cluster.url} (Mesos {stack.cluster.master.mesos.version})",
               flush=True)
         print(f"docker: {stack.cluster.options.docker_version} on every host", flush=True)
@@ -160,6 +160,11 @@ def run_stack(argv: list[str]) -> int:
         counts = status["rollout"]["counts"]
         print(f"rollout {status['rollout']['state']}: {counts['complete']} of "
               f"{counts['total']} agents complete", flush=True)
+        verified = [a["network"]["ip"] for a in status["agents"]
+                    if (a.get("network") or {}).get("state") == "verified"]
+        if any(a.get("network") for a in status["agents"]):
+            print(f"network verified on {len(verified)} of {len(status['agents'])} agents: "
+                  f"{', '.join(verified)}", flush=True)
         if stack.workloads is not None:
             workloads = stack.workloads.counts()
             print(f"workloads: {workloads['running']} of {workloads['workloads']} running, "

@@ -42,6 +42,7 @@ def test_devcluster_fresh_install_restarts_nothing(tmp_path):
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rollout complete: 5 of 5 agents complete" in result.stdout
+    assert "network verified on 5 of 5 agents: 192.168." in result.stdout
     assert "status: http://" in result.stdout
     assert "(Mesos 1.4.3)" in result.stdout
     lines = [json.loads(line) for line in events.read_text().splitlines()]

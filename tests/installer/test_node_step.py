@@ -29,7 +29,7 @@ def inspect(host, name="calico-node"):
     return json.loads(done.stdout)[0] if done.returncode == 0 else None
 
 
-def wait_running(host, proc, not_id=None, deadline_s=10.0):
+def wait_running(host, proc, not_id=None, deadline_s=30.0):
     def running():
         record = inspect(host)
         if record and record["State"]["Running"] and record["Id"] != not_id:

@@ -159,6 +159,9 @@ def assert_same_document(page) -> None:
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
 
 
+LOGIN_CHECK_MS = 20_000
+
+
 def pause_as_dcos_user(page, url: str, cookie_url: str, token: str, user: str,
                        reason: str) -> None:
     """Log in as the DC/OS UI does (its cookie, which Admin Router turns into the
@@ -169,7 +172,9 @@ def pause_as_dcos_user(page, url: str, cookie_url: str, token: str, user: str,
     page.context.add_cookies([{"name": COOKIE, "value": token, "url": cookie_url}])
     page.goto(url)
     page.locator("#pause-button").click()
-    expect(page.locator("#action-who")).to_have_text(f"Acting as {user} (DC/OS login)")
+    # The scheduler checks the login with the IAM's keys: slower than the click under load.
+    expect(page.locator("#action-who")).to_have_text(f"Acting as {user} (DC/OS login)",
+                                                     timeout=LOGIN_CHECK_MS)
     expect(page.locator("#token-field")).to_be_hidden()
     page.fill("#action-reason", reason)
     page.click("#action-confirm")

@@ -450,7 +450,8 @@
       if (!reasonInput.value.trim()) { setText("action-error", "Give a reason for the event log."); return; }
       send().catch(() => setText("action-error", "Could not reach the scheduler."));
     });
-    learnWho();
+    // The dialog may already be open when the answer comes (a quick click, a slow check).
+    learnWho().then(() => { if (dialog.open) showWho(); });
   }
 
   const refreshNow = body.dataset.page === "status" ? statusPage()
