@@ -82,7 +82,9 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
             "type": "COMMAND",
             "command": {"shell": True,
                         "value": node_health_command(config.installer.python, bgp)},
-            "delay_seconds": 2.0, "interval_seconds": 3.0, "timeout_seconds": 10.0,
+            # The first check soon after the start (the verify step waits for it), then
+            # every 10 s for the life of the task: each spawns a Docker client and Python.
+            "delay_seconds": 2.0, "interval_seconds": 10.0, "timeout_seconds": 20.0,
             "consecutive_failures": 3, "grace_period_seconds": 60.0,
         }
     if launch.step == STEP_VERIFY:
