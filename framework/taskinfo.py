@@ -8,7 +8,6 @@ The Mesos fetcher downloads the installer and the step's inputs from the schedul
 from __future__ import annotations
 
 import copy
-import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -35,7 +34,9 @@ NODE_CONTAINER_RUNNING = "docker inspect --format '{{.State.Running}}' calico-no
 # exit 1` before it enables the bird service; bird.cfg.mesh.template sets no `listen bgp`,
 # so BIRD binds the wildcard address). The verify step's task reaches this port.
 BGP_PORT = 179
-BGP_PROBE = f'import socket; socket.create_connection(("127.0.0.1", {BGP_PORT}), 2).close()'
+# Opening bash's /dev/tcp path connects (bash(1), REDIRECTION): no Python started per check.
+# bash is on every host DC/OS supports (CentOS/RHEL 7, CoreOS); /bin/sh may not be bash.
+BGP_PROBE = f"bash -c ': </dev/tcp/127.0.0.1/{BGP_PORT}'"
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,9 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
         task["health_check"] = {
             "type": "COMMAND",
             "command": {"shell": True,
-                        "value": node_health_command(config.installer.python, bgp)},
+                        "value": node_health_command(bgp)},
             # The first check soon after the start (the verify step waits for it), then
-            # every 10 s for the life of the task: each spawns a Docker client and Python.
+            # every 10 s for the life of the task (each runs a Docker client).
             "delay_seconds": 2.0, "interval_seconds": 10.0, "timeout_seconds": 20.0,
             "consecutive_failures": 3, "grace_period_seconds": 60.0,
         }
@@ -110,10 +111,8 @@ def task_info(config: Config, launch: Launch, offer: dict, urls: ArtifactUrls,
     return task
 
 
-def node_health_command(python: str, bgp: bool) -> str:
-    if not bgp:
-        return NODE_CONTAINER_RUNNING
-    return f"{NODE_CONTAINER_RUNNING} && {shlex.quote(python)} -c {shlex.quote(BGP_PROBE)}"
+def node_health_command(bgp: bool) -> str:
+    return f"{NODE_CONTAINER_RUNNING} && {BGP_PROBE}" if bgp else NODE_CONTAINER_RUNNING
 
 
 def agent_address(offer: dict) -> str:
