@@ -33,11 +33,21 @@ def test_resubscribe_after_dropped_stream_keeps_tasks(harness, sched):
     assert sched.updates[-1]["state"] == "TASK_RUNNING"
 
 
+def _wait_acknowledged(*agents) -> None:
+    """Every update of the agents' tasks acknowledged before the failover: pymesos would
+    acknowledge a late one to the recovering master, get 503 ("Master has not finished
+    recovery") and stop its driver, which these tests are not about."""
+    wait_until(lambda: not any(task.pending_updates for agent in agents
+                               for task in list(agent.tasks.values())),
+               what="every update acknowledged")
+
+
 def test_resubscribe_after_master_failover_gets_new_master(harness, sched):
     agent = harness.add_agent()
     driver = harness.driver(sched)
     framework_id = sched.registered_id()
     launch(driver, sched, agent, "t-run", "exec sleep 600")
+    _wait_acknowledged(agent)
     old_master = harness.get_json("/master/state")["id"]
     harness.master.fail_over()
     wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
@@ -64,6 +74,7 @@ def test_new_master_knows_tasks_only_from_reregistered_agents(make_harness, sche
     sched.registered_id()
     launch(driver, sched, held, "t-held", "exec sleep 600")
     launch(driver, sched, free, "t-free", "exec sleep 600")
+    _wait_acknowledged(held, free)
     harness.master.fail_over()
     harness.master.lose_agent(held.id)  # it cannot re-register
     wait_until(lambda: sched.kinds("reregistered"), what="reregistered")
