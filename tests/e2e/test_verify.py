@@ -85,17 +85,18 @@ def test_every_agent_is_verified_with_its_own_address_and_nothing_restarts(make_
     assert not restarts_per_agent(stack.options.cluster.events_file)
 
 
-def _rename_network(root: Path) -> str:
+def _edit_config(root: Path, **changes: str) -> None:
     path = root / CNI_CONFIG
-    config = json.loads(path.read_text())
-    path.write_text(json.dumps({**config, "name": "not-calico"}))
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def _rename_network(root: Path) -> str:
+    _edit_config(root, name="not-calico")
     return "Unknown CNI network 'calico'"
 
 
 def _wrong_type(root: Path) -> str:
-    path = root / CNI_CONFIG
-    config = json.loads(path.read_text())
-    path.write_text(json.dumps({**config, "type": "calico-v3"}))
+    _edit_config(root, type="calico-v3")
     return "Failed to find CNI plugin 'calico-v3' used by CNI network 'calico'"
 
 
@@ -105,9 +106,7 @@ def _plugin_missing(root: Path) -> str:
 
 
 def _etcd_unreachable(root: Path) -> str:
-    path = root / CNI_CONFIG
-    config = json.loads(path.read_text())
-    path.write_text(json.dumps({**config, "etcd_endpoints": "http://127.0.0.1:1"}))
+    _edit_config(root, etcd_endpoints="http://127.0.0.1:1")
     return "failed to attach container"
 
 
