@@ -534,11 +534,7 @@ def cmd_inspect(host: HostDir, args: list[str]) -> int:
             missing.append(ref)
         else:
             found.append(containers.public_view(state["containers"][cid]))
-    if template is not None:
-        for record in found:
-            print(gotemplate.render(template, record))
-    else:
-        print(json.dumps(found, indent=4))
+    gotemplate.print_inspected(found, template)
     for ref in missing:
         print(f"Error: No such object: {ref}", file=sys.stderr)
     return EXIT_ERROR if missing else EXIT_OK

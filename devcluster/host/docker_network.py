@@ -259,11 +259,7 @@ def main(host: HostDir, args: list[str], template: str | None) -> int:
                                            "Config": []}})
                 else:
                     missing.append(ref)
-            if template is not None:
-                for item in found:
-                    print(gotemplate.render(template, item))
-            else:
-                print(json.dumps(found, indent=4))
+            gotemplate.print_inspected(found, template)
             for ref in missing:
                 print(f"Error: No such network: {ref}", file=sys.stderr)
             return EXIT_ERROR if missing or not refs else EXIT_OK

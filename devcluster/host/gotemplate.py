@@ -54,3 +54,13 @@ def _evaluate(expression: str, data: object) -> str:
 def render(template: str, data: object) -> str:
     """template with every {{...}} action evaluated against data."""
     return ACTION.sub(lambda match: _evaluate(match.group(1), data), template)
+
+
+def print_inspected(objects: list[dict], template: str | None) -> None:
+    """What `docker inspect` and `docker network inspect` print for the objects found: each
+    through `--format` when given, else one indented JSON array."""
+    if template is not None:
+        for item in objects:
+            print(render(template, item))
+    else:
+        print(json.dumps(objects, indent=4))
