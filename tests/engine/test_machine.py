@@ -52,7 +52,7 @@ from framework.engine import (
     Tick,
     Uninstall,
 )
-from framework.engine.plan import DISRUPTIVE_STEPS, LONG_RUNNING_STEPS, STEP_ORDER
+from framework.engine.plan import DISRUPTIVE_STEPS, LONG_RUNNING_STEPS, OBSERVING_STEPS, STEP_ORDER
 from framework.engine.progress import agent_facts
 from framework.engine.steps import SATISFIED, Phase, step_phase
 from framework.engine.tasks import TERMINAL_STATES, parse_task_id
@@ -264,6 +264,9 @@ class RolloutMachine(RuleBasedStateMachine):
         agents = sorted(self.engine.agents)
         agent_id = agents[pick % len(agents)]
         action = SkipAgent if skip else RetryAgent
+        if not skip:  # a retry verifies the agent again: its observing steps may re-run
+            self.sim.finished -= {f for f in self.sim.finished
+                                  if f[0] == agent_id and f[1] in OBSERVING_STEPS}
         self.send(action(agent_id, "ops", "operator override"))
 
     @rule(pick=PICK)
