@@ -35,6 +35,7 @@ class Line:
         # When agents new to the line took the capacity, the latest last.
         self._departures: collections.deque[float] = collections.deque(
             maxlen=RATE_WINDOW_CAPACITIES * capacity + 1)
+        self._formed: float | None = None  # when agents began to wait, the line being empty
         self._tickets: dict[str, int] = {}
         self._order: list[int] = []  # the tickets of waiting agents, ascending
         self._counter = itertools.count()
@@ -82,20 +83,32 @@ class Line:
             del self._order[bisect.bisect_left(self._order, ticket)]
         if not self._tickets:
             self._departures.clear()  # an empty line's idle time is no interval
+            self._formed = None
 
     def interval(self, shortest: float) -> float:
-        """The measured time between two departures; before two, as if every holder
+        """The measured time between two departures. Departures come in bursts (capacity
+        freed during one allocation cycle is taken at the next), so until the window
+        spans more than one burst the time is measured from when the line formed, not
+        from the first departure: a single burst's departures share one instant, and
+        measured among themselves they would give 0 s, declining every waiting agent for
+        the shortest time at each cycle. With nothing measured yet, as if every holder
         turned over within `shortest` (an underestimate: an early offer costs one more
         offer, a late one idles capacity)."""
         times = self._departures
-        if len(times) < 2:
+        full = len(times) == times.maxlen
+        start = times[0] if full or self._formed is None else self._formed
+        count = len(times) - 1 if full or self._formed is None else len(times)
+        span = times[-1] - start if times else 0.0
+        if count < 1 or span <= 0.0:
             return shortest / self.capacity
-        return (times[-1] - times[0]) / (len(times) - 1)
+        return span / count
 
     def refusal(self, agent_id: str, now: float, shortest: float, longest: float) -> float:
         """Seconds to decline a waiting agent's offers for: until about its turn. The
         next `capacity` agents are refused for half that, so an early turn costs little."""
         rank = self.rank(agent_id)
+        if self._formed is None:
+            self._formed = now
         start = self._departures[-1] if self._departures else now
         wait = start + (rank + 1) * self.interval(shortest) - now
         if rank < self.capacity:

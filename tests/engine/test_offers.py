@@ -20,6 +20,7 @@ from framework.engine import (
     Revive,
     Suppress,
 )
+from framework.engine.lines import Line
 from tests.engine.kit import Driver, launch_step, make_plan, of_type, offer, refuse_seconds
 
 IDLE = Policy().refuse_idle_s
@@ -279,3 +280,17 @@ def test_a_new_agent_listed_as_unreachable_joins_as_unreachable():
     driver.send(AgentSeen(AgentInfo("a1", "a1.example", reachable=False)))
     assert driver.engine.agents["a1"].presence == "unreachable"
     assert driver.engine.suppressed
+
+
+def test_agents_that_took_the_capacity_at_one_instant_set_the_pace_from_when_the_line_formed():
+    """Capacity freed during one allocation cycle is taken at the next, at one instant:
+    measured among themselves those departures would say 0 s a turn, and every waiting
+    agent would be declined for the shortest time at every cycle."""
+    line = Line(3)
+    for agent_id in ("w1", "w2", "w3", "w4", "w5", "w6"):
+        line.refusal(agent_id, 0.0, shortest=1.0, longest=3600.0)
+    for agent_id in ("w1", "w2", "w3"):
+        line.took(agent_id, 12.0)
+    assert line.interval(1.0) == pytest.approx(4.0)
+    assert line.refusal("w4", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(2.0)
+    assert line.refusal("w6", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(6.0)
