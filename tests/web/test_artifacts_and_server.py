@@ -246,7 +246,7 @@ def test_the_whole_document_is_served_byte_for_byte_from_its_encoding():
 
 
 def test_the_parts_reader_reads_and_seeks_across_its_parts():
-    reader = PartsReader(("{ab}", b",cd}"), 3)
+    reader = PartsReader(("{ab", "", b",cd}"))
     assert (len(reader), reader.read(), reader.read()) == (7, b"{ab,cd}", b"")
     assert reader.seek(2) == 2 and reader.read(3) == b"b,c"
     assert reader.seek(-1, 1) == 4 and reader.read(10) == b"cd}" and reader.tell() == 7
