@@ -52,9 +52,11 @@ class EncodedDocument:
     def _encoding(self, document: Document) -> list[str | bytes]:
         with self._lock:  # one encoding; concurrent requests for it wait and share it
             if document is not self._document:
-                self._parts = [part if part.isascii() else part.encode()
-                               for part in self._text_parts(document)]
-                self._document = document
+                # The previous document and its encoding go before the next is made.
+                self._document, self._parts = None, ["{", "}"]
+                parts = [part if part.isascii() else part.encode()
+                         for part in self._text_parts(document)]
+                self._document, self._parts = document, parts
             return self._parts
 
     def _text_parts(self, document: Document) -> list[str]:
@@ -121,17 +123,18 @@ class PartsReader(io.RawIOBase):
         return self._position
 
     def read(self, size: int | None = -1) -> bytes:
-        end = self._size if size is None or size < 0 else min(self._size,
-                                                               self._position + size)
-        chunks = []
+        """Up to `size` bytes (all that is left when negative), from one part at most: a
+        short read, as a raw file may answer, so a server asking for its socket buffer's
+        size (waitress: SO_SNDBUF, about 4 MB on loopback) copies one part at a time."""
+        if size is None or size < 0:
+            return b"".join(iter(lambda: self.read(len(self)), b""))
         index = bisect.bisect_right(self._ends, self._position)
-        while self._position < end:
-            start = self._ends[index] - len(self._parts[index])
-            chunk = self._parts[index][self._position - start:end - start]
-            chunks.append(chunk.encode("ascii") if isinstance(chunk, str) else chunk)
-            self._position += len(chunk)
-            index += 1
-        return b"".join(chunks)
+        if size == 0 or index == len(self._parts):
+            return b""
+        part, start = self._parts[index], self._ends[index] - len(self._parts[index])
+        chunk = part[self._position - start:self._position - start + size]
+        self._position += len(chunk)
+        return chunk.encode("ascii") if isinstance(chunk, str) else chunk
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

@@ -248,8 +248,10 @@ def test_the_whole_document_is_served_byte_for_byte_from_its_encoding():
 def test_the_parts_reader_reads_and_seeks_across_its_parts():
     reader = PartsReader(("{ab", "", b",cd}"))
     assert (len(reader), reader.read(), reader.read()) == (7, b"{ab,cd}", b"")
-    assert reader.seek(2) == 2 and reader.read(3) == b"b,c"
-    assert reader.seek(-1, 1) == 4 and reader.read(10) == b"cd}" and reader.tell() == 7
+    # A read returns from one part at most, as a raw file may.
+    assert reader.seek(2) == 2 and reader.read(3) == b"b" and reader.read(3) == b",cd"
+    assert reader.seek(-2, 1) == 4 and reader.read(10) == b"cd}" and reader.tell() == 7
+    assert reader.read(10) == b""
     reader.seek(-4, 2)
     buffer = bytearray(2)
     assert reader.readinto(buffer) == 2 and buffer == b",c"
