@@ -36,7 +36,7 @@ from framework.engine import (
     Teardown,
 )
 from framework.engine.records import OperatorNote
-from framework.engine_setup import load_records
+from framework.engine_setup import decode_record, load_records
 from framework.mesos import RawOffers, StatusUpdate, kill_task, reconcile_tasks
 from framework.state import Batch, ConflictError, NewEvent, StoredControl, StoreUnavailable
 
@@ -68,7 +68,7 @@ class Store(Protocol):
 
     def commit(self, batch: Batch) -> Any: ...
     def load_framework_id(self) -> str | None: ...
-    def load_agents(self) -> dict[str, dict]: ...
+    def load_agents(self, decode: Callable[[str, dict], T]) -> dict[str, T]: ...
     def load_control(self) -> StoredControl: ...
     def save_framework_id(self, framework_id: str) -> None: ...
     def clear_framework(self, why: str, keep_agents: bool = False) -> Any: ...
@@ -116,7 +116,8 @@ class Applier:
         """Rebuild the engine and framework id from what etcd holds (etcd outages are
         waited out): at start, after a conflict, and when leading again."""
         def read() -> tuple[str | None, list[AgentRecord], StoredControl]:
-            return (self.store.load_framework_id(), load_records(self.store.load_agents()),
+            return (self.store.load_framework_id(),
+                    load_records(self.store.load_agents(decode_record)),
                     self.store.load_control())
         self.framework_id, records, stored = self.retrying(read)
         self.etcd_seen(True)

@@ -59,12 +59,16 @@ def engine_policy(config: Config) -> Policy:
     )
 
 
-def load_records(stored: dict[str, dict]) -> list[AgentRecord]:
-    """Decode stored agent records; an undecodable one is logged and left for re-discovery."""
-    records = []
-    for agent_id, value in stored.items():
-        try:
-            records.append(AgentRecord.from_dict(value))
-        except RecordError as err:
-            log.error("ignoring the stored record of agent %s: %s", agent_id, err)
-    return records
+def decode_record(agent_id: str, value: dict) -> AgentRecord | None:
+    """A stored agent record; None for an undecodable one, which is logged and left for
+    re-discovery."""
+    try:
+        return AgentRecord.from_dict(value)
+    except RecordError as err:
+        log.error("ignoring the stored record of agent %s: %s", agent_id, err)
+        return None
+
+
+def load_records(stored: dict[str, AgentRecord | None]) -> list[AgentRecord]:
+    """The records `decode_record` could decode."""
+    return [record for record in stored.values() if record is not None]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.wsgi import wrap_file
 
 from web.auth import DISABLED, OPERATOR_HEADER, Operator
 from web.context import get_context
@@ -87,9 +88,9 @@ def status() -> Response:
     health = health_body(health_report())  # live, not from the published snapshot
     if query.is_filtered:
         return jsonify({**apply_query(document, query), "health": health})
-    parts, length = get_context().encoded.with_field(document, "health", health)
-    return Response(parts, mimetype="application/json",
-                    headers={"Content-Length": str(length)})
+    body = get_context().encoded.with_field(document, "health", health)
+    return Response(wrap_file(request.environ, body), mimetype="application/json",
+                    headers={"Content-Length": str(len(body))}, direct_passthrough=True)
 
 
 @bp.get("/v1/agents/<agent_id>")

@@ -16,6 +16,7 @@ Use:
     store.leader.is_leader, store.leader.holder(), store.leader.release()
     framework_id = store.load_framework_id()    # None on first start
     agents = store.load_agents()                # {agent_id: record}, paged reads
+    records = store.load_agents(decode)         # {agent_id: decode(agent_id, record)}
     control = store.load_control()              # StoredControl() when never written
     store.commit(Batch(agents={agent_id: record}, removed_agents={gone_id},
                        events=[NewEvent("step", "cni done", agent_id)], control=control))

@@ -212,3 +212,15 @@ def test_control_round_trips_and_rejects_junk():
     for junk in ({}, {"paused": "yes"}, {"paused": True, "at": "noon"}, {"paused": True, "by": 3}):
         with pytest.raises(RecordError):
             RolloutControl.from_dict(junk)
+
+
+def test_decoded_records_share_the_strings_repeated_on_every_agent():
+    """A target hash decoded from each of many stored records is one string, not a copy
+    per record (the scheduler's memory at 10,000 agents)."""
+    stored = [json.loads(json.dumps({"task_hash": "ab" * 32, "task_state": "TASK_FINISHED",
+                                     "done_hash": "ab" * 32, "message": "finished"}))
+              for _ in range(2)]
+    first, second = (StepRecord.from_dict(value) for value in stored)
+    assert first == second
+    for name in ("task_hash", "task_state", "done_hash", "message"):
+        assert getattr(first, name) is getattr(second, name)

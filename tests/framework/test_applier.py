@@ -78,8 +78,8 @@ class FakeStore:
         self.calls["load"] += 1
         return self.framework_id
 
-    def load_agents(self):
-        return dict(self.agents)
+    def load_agents(self, decode):
+        return {agent_id: decode(agent_id, value) for agent_id, value in self.agents.items()}
 
     def load_control(self):
         return self.control

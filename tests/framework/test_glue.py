@@ -14,6 +14,7 @@ from framework.mesos import QueueingScheduler, engine_offer, kill_task, reconcil
 from framework.scheduler import Runtime
 from framework.state import EtcdConnection, StateStore
 from framework.taskinfo import ArtifactUrls, task_info
+from tests.reference import REFERENCE
 
 URLS = ArtifactUrls("http://s:1/artifacts/calico-installer.pyz", "http://s:1/artifacts/c.conf")
 
@@ -172,3 +173,17 @@ def test_agent_detail_while_uninstalling_shows_the_stopped_tasks_history():
     stop = snapshot.agent_detail("a1")["steps"][0]
     assert (stop["name"], stop["state"]) == ("stop-calico-node", "running")
     assert [t["task_id"] for t in stop["history"]] == [node]
+
+
+@pytest.mark.parametrize("recorded", ["mesos-1.1.0_master_slaves_3-agents.json",
+                                      "mesos-1.3.0_master_slaves_dcos-public-agent.json",
+                                      "mesos-1.8.0_master_state_dcos-aws_marathon-task.json"])
+def test_the_agent_list_reads_the_same_roles_from_the_trimmed_decoding(recorded):
+    """Real masters' responses: decoding only the fields read changes no agent's role."""
+    from framework.master_api import _listed_fields, _role
+
+    raw = (REFERENCE / "mesos" / "recorded" / recorded).read_text()
+    whole, trimmed = json.loads(raw), json.loads(raw, object_pairs_hook=_listed_fields)
+    roles = [[(s["id"], s.get("hostname"), _role(s)) for s in listing["slaves"]]
+             for listing in (whole, trimmed)]
+    assert roles[0] == roles[1] and len(roles[0]) >= 1

@@ -55,6 +55,12 @@ def test_big_batches_are_split_below_etcds_operation_limit(leader_store):
     assert leader_store.load_agents() == {f"a-S{i}": {"n": i} for i in range(300)}
 
 
+def test_records_are_decoded_one_by_one_across_pages(leader_store):
+    leader_store.commit(Batch(agents={f"a-S{i}": {"n": i} for i in range(1200)}))
+    decoded = leader_store.load_agents(lambda agent_id, value: (agent_id, value["n"]))
+    assert decoded == {f"a-S{i}": (f"a-S{i}", i) for i in range(1200)}
+
+
 def test_update_after_load_uses_the_loaded_revision(leader_store):
     leader_store.put_agent("a-S0", {"v": 1})
     leader_store.put_agent("a-S0", {"v": 2})

@@ -303,7 +303,8 @@ def test_the_whole_document_is_encoded_once_per_published_document(rollout, heal
     context.encoded._dumps = lambda value: encoded.append(value) or dumps(value)
     client = app.test_client()
     first = [client.get("/v1/status").get_json() for _ in range(3)]
-    assert [value for value in encoded if "agents" in value] == [source.document]
+    first_agent = source.document["agents"][0]
+    assert [value for value in encoded if value is first_agent] == [first_agent]
     assert first[0] == first[1] == first[2]
     assert first[0].pop("health")["ok"] is True
     assert first[0] == source.document
@@ -313,7 +314,16 @@ def test_the_whole_document_is_encoded_once_per_published_document(rollout, heal
     second = client.get("/v1/status").get_json()
     assert second.pop("health")["reasons"] == ["etcd is unreachable"]
     assert second == source.document != first[0]
-    assert len([value for value in encoded if "agents" in value]) == 2
+    assert len([value for value in encoded if value is source.document["agents"][0]]) == 1
+
+
+def test_the_whole_document_is_answered_as_dumps_encodes_it(rollout, health):
+    """Encoded agent by agent, the answer is still `dumps(document)`, then the health."""
+    source = _Published(rollout)
+    app = create_app(source, rollout, token=TOKEN, health=health, metrics=dict)
+    body = app.test_client().get("/v1/status").data
+    whole = app.json.dumps(source.document).encode()
+    assert body.startswith(whole[:-1] + b',"health":') and source.document["agents"]
 
 
 def test_ten_thousand_agents_are_served_a_page_at_a_time():

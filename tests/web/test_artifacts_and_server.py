@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from web import create_app, serve
 from web.artifacts import resolve_artifact
+from web.contracts import HealthReport
+from web.encoded import PartsReader
 from web.errors import ApiError, WebConfigError
 from web.metrics import exposition
 
@@ -217,3 +220,38 @@ def test_serve_listens_on_exactly_the_given_addresses(app):
         ("127.0.0.2", handle.port), timeout=2
     ):
         pass
+
+
+def test_the_whole_document_is_served_byte_for_byte_from_its_encoding():
+    """Over waitress, a document bigger than its 1 MB output buffer (sent as a file, not
+    through that buffer), and one with text that is not ASCII."""
+    from tests.web.rollout import FixedStatus
+
+    for source in (FixedStatus(3_000), FixedStatus(2)):
+        if len(source.document["agents"]) == 2:
+            source.document["agents"][0]["hostname"] = "h\u00f4te-\u2603"
+        app = create_app(source, source, token=None, health=lambda: HealthReport(ok=True),
+                         metrics=dict)
+        handle = serve(app)
+        try:
+            for _ in range(2):
+                with urllib.request.urlopen(handle.url + "v1/status", timeout=30) as answer:
+                    body = answer.read()
+                    assert int(answer.headers["Content-Length"]) == len(body)
+                document = json.loads(body)
+                assert document.pop("health")["ok"] is True
+                assert document == source.document
+        finally:
+            handle.stop()
+
+
+def test_the_parts_reader_reads_and_seeks_across_its_parts():
+    reader = PartsReader(("{ab", "", b",cd}"))
+    assert (len(reader), reader.read(), reader.read()) == (7, b"{ab,cd}", b"")
+    # A read returns from one part at most, as a raw file may.
+    assert reader.seek(2) == 2 and reader.read(3) == b"b" and reader.read(3) == b",cd"
+    assert reader.seek(-2, 1) == 4 and reader.read(10) == b"cd}" and reader.tell() == 7
+    assert reader.read(10) == b""
+    reader.seek(-4, 2)
+    buffer = bytearray(2)
+    assert reader.readinto(buffer) == 2 and buffer == b",c"
