@@ -87,17 +87,21 @@ class Line:
 
     def interval(self, shortest: float) -> float:
         """The measured time between two departures. Departures come in bursts (capacity
-        freed during one allocation cycle is taken at the next), so until the window
-        spans more than one burst the time is measured from when the line formed, not
-        from the first departure: a single burst's departures share one instant, and
-        measured among themselves they would give 0 s, declining every waiting agent for
-        the shortest time at each cycle. With nothing measured yet, as if every holder
-        turned over within `shortest` (an underestimate: an early offer costs one more
-        offer, a late one idles capacity)."""
+        freed during one allocation cycle is taken at the next), so until the window is
+        full the time is measured from when the line formed, not from the first
+        departure: a single burst's departures share one instant, and measured among
+        themselves they would give 0 s, declining every waiting agent for the shortest
+        time at each cycle. From the line's forming, the holders of the time turned over
+        too (as many as the capacity, less the one whose departure is counted), so they
+        count as departures: the first turn measured alone would make the next ones
+        `capacity` times too late, idling what frees meanwhile. With nothing measured
+        yet, as if every holder turned over within `shortest`. Each errs early: an early
+        offer costs one more offer, a late one idles capacity."""
         times = self._departures
-        full = len(times) == times.maxlen
-        start = times[0] if full or self._formed is None else self._formed
-        count = len(times) - 1 if full or self._formed is None else len(times)
+        if len(times) == times.maxlen or self._formed is None:
+            start, count = (times[0] if times else 0.0), len(times) - 1
+        else:
+            start, count = self._formed, len(times) + self.capacity - 1
         span = times[-1] - start if times else 0.0
         if count < 1 or span <= 0.0:
             return shortest / self.capacity

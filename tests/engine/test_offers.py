@@ -291,6 +291,17 @@ def test_agents_that_took_the_capacity_at_one_instant_set_the_pace_from_when_the
         line.refusal(agent_id, 0.0, shortest=1.0, longest=3600.0)
     for agent_id in ("w1", "w2", "w3"):
         line.took(agent_id, 12.0)
-    assert line.interval(1.0) == pytest.approx(4.0)
-    assert line.refusal("w4", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(2.0)
-    assert line.refusal("w6", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(6.0)
+    # Three departures and the two other holders that turned over since the line formed.
+    assert line.interval(1.0) == pytest.approx(12.0 / 5)
+    assert line.refusal("w4", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(1.2)
+    assert line.refusal("w6", 12.0, shortest=1.0, longest=3600.0) == pytest.approx(3.6)
+
+
+def test_the_first_departure_from_a_full_capacity_does_not_set_a_turn_per_holding_time():
+    """Ten holders took the capacity when the line formed and the first left after 10 s:
+    the next turns come about every second, not every 10 s."""
+    line = Line(10)
+    for index in range(12):
+        line.refusal(f"w{index}", 0.0, shortest=1.0, longest=3600.0)
+    line.took("w0", 10.0)
+    assert line.interval(1.0) == pytest.approx(1.0)
