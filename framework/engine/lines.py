@@ -91,10 +91,10 @@ class Line:
         full the time is measured from when the line formed, not from the first
         departure: a single burst's departures share one instant, and measured among
         themselves they would give 0 s, declining every waiting agent for the shortest
-        time at each cycle. From the line's forming, the holders of the time turned over
-        too (as many as the capacity, less the one whose departure is counted), so they
-        count as departures: the first turn measured alone would make the next ones
-        `capacity` times too late, idling what frees meanwhile. With nothing measured
+        time at each cycle. Since the line formed, the agents that held the capacity then
+        turned over too (as many as the capacity, less the one whose departure is
+        counted), so they count as departures: the first turn measured alone would make
+        the next ones `capacity` times too late, idling what frees meanwhile. With nothing measured
         yet, as if every holder turned over within `shortest`. Each errs early: an early
         offer costs one more offer, a late one idles capacity."""
         times = self._departures

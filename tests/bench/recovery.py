@@ -305,7 +305,6 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-
 def _load_average() -> str:
     """The 1, 5 and 15-minute load averages (the machine is shared)."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
