@@ -62,9 +62,7 @@ class PastTask:
                 raise RecordError(f"{where}.{name}: unexpected value {value!r}")
         values = {k: float(v) if k.endswith("_at") and v is not None else v
                   for k, v in data.items() if k != "report"}
-        for name in ("state", "message"):  # shared, as _SHARED_FIELDS of StepRecord
-            if values[name] is not None:
-                values[name] = sys.intern(values[name])
+        _share(values, _SHARED_PAST_FIELDS)
         report = data.get("report")
         return cls(**values, report=None if report is None
                    else TaskReport.from_dict(report, f"{where}.report"))
@@ -144,9 +142,7 @@ class StepRecord:
             values[name] = value
         if values["task_state"] is not None and values["task_state"] not in KNOWN_STATES:
             raise RecordError(f"{where}.task_state: unknown state {values['task_state']!r}")
-        for name in _SHARED_FIELDS:
-            if values[name] is not None:
-                values[name] = sys.intern(values[name])
+        _share(values, _SHARED_FIELDS)
         if min(values["attempts"], values["failures"], values["reruns"]) < 0:
             raise RecordError(f"{where}: counters must not be negative")
         history = data.get("history", [])
@@ -198,6 +194,16 @@ _PAST_FIELDS: dict[str, tuple[type, ...]] = {
 # hashes, 4 per step).
 _SHARED_FIELDS = ("task_hash", "task_state", "done_hash", "skipped_hash", "message",
                   "restart_hash")
+_SHARED_PAST_FIELDS = ("state", "message")
+
+
+def _share(values: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Replace the decoded strings of `names` with the one shared copy of each value."""
+    for name in names:
+        if values[name] is not None:
+            values[name] = sys.intern(values[name])
+
+
 _DEFAULTS = StepRecord().to_dict()
 EMPTY_STEP = StepRecord()
 
