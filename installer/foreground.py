@@ -1,15 +1,19 @@
 """Run a long-lived child in the foreground; SIGTERM/SIGINT stop it cleanly."""
 
 import logging
+import os
+import select
 import signal
 import subprocess
+import threading
 import time
 from typing import Callable, List, NamedTuple, Optional
 
 from installer.errors import HostError, InstallerError
 
 STOP_GRACE_S = 30.0
-WAIT_SLICE_S = 0.2
+WATCH_EVERY_S = 0.2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 log = logging.getLogger("calico-installer")
 
@@ -19,7 +23,14 @@ class Finished(NamedTuple):
     stopped: bool  # True when the run ended because we were asked to stop
 
 
-Watch = Callable[[], Optional[InstallerError]]
+class Watch:
+    """Checked between waits while the child runs, until `settled`: then the process only
+    waits (an idle supervisor of a long-running service should cost no CPU)."""
+
+    settled = False
+
+    def __call__(self) -> Optional[InstallerError]:
+        raise NotImplementedError
 
 
 def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], None],
@@ -33,6 +44,13 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
     except OSError as err:
         raise HostError("cannot start {}: {}".format(argv[0], err.strerror)) from err
+    # A thread blocks in waitpid and the main thread in select on a pipe that the thread
+    # and the signal handler write to, so both sleep in the kernel (Popen.wait with a
+    # timeout polls every few milliseconds) and a signal wakes the loop at once.
+    wake_r, wake_w = os.pipe()
+    exited = threading.Event()
+    reaper = threading.Thread(target=_reap, args=(child, wake_w, exited), daemon=True)
+    reaper.start()
     requested = []  # type: List[int]
 
     def on_signal(signum, frame):
@@ -41,17 +59,16 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
         requested.append(signum)
         log.info("received signal %d; stopping %s", signum, argv[0])
         stop(child)
+        os.write(wake_w, b"s")
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     deadline = None
     failed = None  # type: Optional[InstallerError]
     try:
-        while True:
-            try:
-                returncode = child.wait(timeout=WAIT_SLICE_S)
-                break
-            except subprocess.TimeoutExpired:
-                pass
+        while not exited.is_set():
+            if select.select([wake_r], [], [], _next_wait(watch, requested, deadline))[0]:
+                os.read(wake_r, 64)
+                continue
             if watch is not None and not requested and failed is None:
                 failed = watch()
                 if failed is not None:
@@ -67,6 +84,33 @@ def run_foreground(argv: List[str], stop: Callable[["subprocess.Popen[bytes]"], 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if exited.is_set():  # else the reaper may still write, as the process ends
+            reaper.join()
+            os.close(wake_r)
+            os.close(wake_w)
     if failed is not None:
         raise failed
-    return Finished(returncode, bool(requested))
+    return Finished(child.wait(), bool(requested))
+
+
+def _reap(child: "subprocess.Popen[bytes]", wake_w: int, exited: threading.Event) -> None:
+    # Stop signals go to the main thread, whose select they interrupt to run the handler.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    child.wait()
+    exited.set()
+    os.write(wake_w, b"x")
+
+
+def _next_wait(watch: Optional[Watch], requested: List[int],
+               deadline: Optional[float]) -> Optional[float]:
+    """Seconds until the loop has something to do (None: only the child's exit or a
+    signal)."""
+    if requested:
+        if deadline is None:
+            return 0.0
+        if deadline == float("inf"):
+            return None
+        return max(0.0, deadline - time.monotonic())
+    if watch is not None and not watch.settled:
+        return WATCH_EVERY_S
+    return None

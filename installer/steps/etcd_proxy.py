@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from installer import downloads
 from installer.errors import BadInput, HostError, InstallerError, NoEtcdMember, NoEtcdV2
-from installer.foreground import run_foreground
+from installer.foreground import Watch, run_foreground
 from installer.host import Host
 from installer.result import OK, Outcome
 
@@ -75,7 +75,7 @@ def proxy_argv(binary: str, options: Any, data_dir: str) -> List[str]:
     return argv
 
 
-class ReadyProbe:
+class ReadyProbe(Watch):
     """Watches the proxy until a v2 read through it succeeds; then stays quiet.
 
     A 404 is the cluster (or a proxy that is not a v2 proxy) refusing the v2 API; anything
@@ -88,18 +88,17 @@ class ReadyProbe:
         self.timeout_s = timeout_s
         self.deadline = time.monotonic() + timeout_s
         self.next_probe = 0.0
-        self.ready = False
         self.not_found = 0
         self.last = "no answer yet"
 
     def __call__(self) -> Optional[InstallerError]:
         now = time.monotonic()
-        if self.ready or now < self.next_probe:
+        if self.settled or now < self.next_probe:
             return None
         self.next_probe = now + PROBE_EVERY_S
         serves_v2, status, body = v2_status(self.listen)
         if serves_v2:
-            self.ready = True
+            self.settled = True
             log.info("etcd v2 API reached through the proxy at %s", self.url)
             return None
         self.not_found = self.not_found + 1 if status == 404 else 0
