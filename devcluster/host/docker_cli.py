@@ -18,20 +18,18 @@ import re
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from devcluster import netns
-from devcluster.host import (
-    calico_node,
-    containers,
-    docker_network,
-    dockerd,
-    faults,
-    gotemplate,
-    node_daemons,
-    units,
-)
+from devcluster.host import containers, dockerd, faults, gotemplate, units
 from devcluster.host.errors import HostError
 from devcluster.host.hostdir import DOCKER_UNIT, HostDir
+
+if TYPE_CHECKING:
+    from devcluster.host import node_daemons
+
+# Each calico-node health check runs `docker inspect`, every 10 s on every host: the modules
+# of calico/node and of networks (etcd and HTTP clients, namespaces) are imported only by
+# the commands that use them, so that a check starts in a fraction of the time.
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -253,6 +251,8 @@ def cmd_run(host: HostDir, args: list[str]) -> int:
             pid=0 if detach else os.getpid(), now=time.time())
         containers.save(host, state)
     services = None
+    from devcluster.host import calico_node
+
     if calico_node.is_calico_node(image):
         services = _start_calico_node(host, record, detach)
     if detach:
@@ -271,6 +271,9 @@ def _start_calico_node(host: HostDir, record: dict,
     container exits with its status and its log line is what `docker run` prints. Then
     BIRD and libnetwork (rc.local enables them once startup succeeded): served by this
     foreground `docker run`, or by a process of their own for a detached container."""
+    from devcluster import netns
+    from devcluster.host import calico_node, node_daemons
+
     env = dict(item.split("=", 1) for item in record["Config"]["Env"])
     try:
         with netns.entered(host.spec.get("netns")):
@@ -584,6 +587,8 @@ def cmd_network(host: HostDir, args: list[str]) -> int:
     template = _format_option(rest)
     with host.locked():
         _require_daemon(host)
+    from devcluster.host import docker_network
+
     return docker_network.main(host, rest, template)
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 
-from devcluster import netns
-from devcluster.host import etcdv2
 from devcluster.host.errors import HostError
 
 DAEMON_JSON_HOST_PATH = "/etc/docker/daemon.json"
@@ -52,6 +50,10 @@ def open_cluster_store(store: str | None, namespace: str | None) -> dict | None:
     without a usable cluster store, which is what the outcome records."""
     if not store or not store.startswith("etcd://"):
         return None
+    # Only a starting daemon needs these; every `docker` command imports this module.
+    from devcluster import netns
+    from devcluster.host import etcdv2
+
     addresses, _, prefix = store.removeprefix("etcd://").partition("/")
     endpoints = [f"http://{address}" for address in addresses.split(",")]
     chain = [part for part in prefix.split("/") if part] + ["docker", "network", "v1.0"]

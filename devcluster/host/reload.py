@@ -23,7 +23,6 @@ one: the unit record keeps that one as `netstore`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from devcluster.host import dockerd
 
@@ -45,14 +44,15 @@ STORE_KEYS = ("cluster-store", "cluster-advertise", "cluster-store-opts")
 ADVERTISE = re.compile(r"^[^:\s]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
 
 
-@dataclass
 class Reloaded:
-    """The daemon after a reload: its config, libnetwork's store, and its log lines."""
+    """The daemon after a reload: its config, libnetwork's store, and its log lines. (A
+    plain class: the host stand-ins import no dataclasses, see __init__.py.)"""
 
-    config: dict
-    netstore: str | None
-    logs: list[str] = field(default_factory=list)
-    store_taken: bool = False  # libnetwork accepted a first store: open it now
+    def __init__(self, config: dict, netstore: str | None) -> None:
+        self.config = config
+        self.netstore = netstore
+        self.logs: list[str] = []
+        self.store_taken = False  # libnetwork accepted a first store: open it now
 
 
 def reload_order(version: str) -> tuple[str, ...]:
