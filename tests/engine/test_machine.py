@@ -263,11 +263,16 @@ class RolloutMachine(RuleBasedStateMachine):
     def operator_acts_on_agent(self, pick, skip):
         agents = sorted(self.engine.agents)
         agent_id = agents[pick % len(agents)]
-        action = SkipAgent if skip else RetryAgent
-        if not skip:  # a retry verifies the agent again: its observing steps may re-run
-            self.sim.finished -= {f for f in self.sim.finished
-                                  if f[0] == agent_id and f[1] in OBSERVING_STEPS}
-        self.send(action(agent_id, "ops", "operator override"))
+        if skip:
+            self.send(SkipAgent(agent_id, "ops", "operator override"))
+        else:
+            self.retry(agent_id, "operator override")
+
+    def retry(self, agent_id: str, reason: str) -> None:
+        """A retry verifies the agent again: its observing steps may re-run."""
+        self.sim.finished -= {f for f in self.sim.finished
+                              if f[0] == agent_id and f[1] in OBSERVING_STEPS}
+        self.send(RetryAgent(agent_id, "ops", reason))
 
     @rule(pick=PICK)
     def change_config(self, pick):
@@ -393,7 +398,7 @@ class RolloutMachine(RuleBasedStateMachine):
         for _ in range(SETTLE_ROUNDS):
             for agent_id in sorted(self.engine.agents):
                 if self.engine.facts(agent_id).state == "failed":
-                    self.send(RetryAgent(agent_id, "ops", "settle"))
+                    self.retry(agent_id, "settle")
             self.benign_round()
             self.budget_holds()
             self.an_agent_whose_uninstall_began_holds_its_slot()
