@@ -25,7 +25,7 @@ class MasterOptions:
 
     version: str = DEFAULT_VERSION  # which Mesos the master answers as ("1.4", "1.8")
     heartbeat_interval_s: float = 15.0  # master/constants.hpp DEFAULT_HEARTBEAT_INTERVAL
-    allocation_interval_s: float = 1.0
+    allocation_interval_s: float = 1.0  # master/constants.hpp DEFAULT_ALLOCATION_INTERVAL
     status_retry_s: float = 10.0  # slave/constants.hpp STATUS_UPDATE_RETRY_INTERVAL_MIN
     agent_restart_s: float = 2.0
     failover_unavailable_s: float = 0.5
