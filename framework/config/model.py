@@ -279,10 +279,10 @@ class Config:
     def step_hashes(self) -> dict[str, str]:
         """A stable sha256 hex digest of each step's inputs, keyed by step name. The verify
         step's covers every enabled step's too: any change is verified afresh."""
-        hashes = {step: _digest(inputs) for step, inputs in self.step_inputs().items()}
+        inputs = self.step_inputs()
+        hashes = {step: _digest(values) for step, values in inputs.items()}
         installed = {step: hashes[step] for step in self.enabled_steps() if step != STEP_VERIFY}
-        hashes[STEP_VERIFY] = _digest({"verify": self.step_inputs()[STEP_VERIFY],
-                                       "installed": installed})
+        hashes[STEP_VERIFY] = _digest({"verify": inputs[STEP_VERIFY], "installed": installed})
         return hashes
 
     def webui_url(self, bound_port: int) -> str:
