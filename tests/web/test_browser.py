@@ -251,6 +251,22 @@ def test_works_under_a_stripped_service_prefix(page, prefixed_url, live_rollout,
     assert page.url == prefixed_url
 
 
+def test_rows_keep_their_elements_across_refreshes(page, url, live_rollout, stepper):
+    """A link is not replaced while the rollout moves: a click whose press and release
+    straddle a refresh still reaches it."""
+    page.goto(url)
+    expect(page.locator("#agent-rows tr")).to_have_count(5)
+    link = page.locator("#agent-rows a", has_text="p1.example").element_handle()
+    stepper.run_until(lambda: _counts(live_rollout)["complete"] == 1)
+    stepper.join()
+    expect(page.locator("#headline")).to_have_text("1 of 5 agents complete")
+    expect(page.locator("#agent-rows tr", has_text="a1.example").locator(".state")).to_have_text(
+        "complete")
+    assert link.evaluate("node => node.isConnected")
+    link.click()
+    expect(page.locator("#agent-host")).to_have_text("p1.example")
+
+
 def test_ten_thousand_agents_stay_responsive(page):
     """Filter, search and page over 10,000 agents; only one page of rows is ever rendered."""
     served = _serve(FixedStatus(10_000))

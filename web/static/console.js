@@ -250,8 +250,25 @@
           ? [actionButton("retry", agent, true), actionButton("skip", agent, true)] : [])));
     }
 
+    // Rows and cells whose content did not change stay the same elements: replacing them
+    // at every refresh would drop a click whose press and release straddle the refresh
+    // (a click needs both on one element).
     function renderAgents(doc) {
-      byId("agent-rows").replaceChildren(...(doc.agents || []).map(renderRow));
+      const body = byId("agent-rows");
+      const shownRows = new Map([...body.children].map((row) => [row.dataset.agentId, row]));
+      const rows = (doc.agents || []).map((agent) => {
+        const fresh = renderRow(agent);
+        const row = shownRows.get(agent.id);
+        if (!row || row.children.length !== fresh.children.length) return fresh;
+        row.className = fresh.className;
+        [...fresh.children].forEach((cell, index) => {
+          if (row.children[index].outerHTML !== cell.outerHTML) row.children[index].replaceWith(cell);
+        });
+        return row;
+      });
+      if (rows.length !== body.children.length || rows.some((row, i) => body.children[i] !== row)) {
+        body.replaceChildren(...rows);
+      }
       const page = doc.page || { total: (doc.agents || []).length, offset: 0, limit: pageSize };
       const shown = (doc.agents || []).length;
       setText("page-info", page.total
