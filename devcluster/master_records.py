@@ -21,7 +21,9 @@ COMPLETED_TASKS_KEPT = 1000  # as --max_completed_tasks_per_framework
 
 @dataclass(frozen=True)
 class MasterOptions:
-    """Tunables; the defaults are those of Mesos as DC/OS runs it (devcluster.versions)."""
+    """Tunables; the defaults are those of Mesos as DC/OS runs it (devcluster.versions).
+    The constants named below are apache/mesos 1.4.3 and 1.8.1 `src/master/constants.hpp`
+    and `src/slave/constants.hpp` (the same values in both tags)."""
 
     version: str = DEFAULT_VERSION  # which Mesos the master answers as ("1.4", "1.8")
     heartbeat_interval_s: float = 15.0  # master/constants.hpp DEFAULT_HEARTBEAT_INTERVAL
